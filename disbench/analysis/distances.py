@@ -1,0 +1,155 @@
+"""How a reconstruction loss perceives a dataset, before any training (paper.md §1.2-1.5).
+
+The *perceived distance* between two observations is the task's loss applied to them directly,
+``d(x_a, x_b) = L_rec(x_a, x_b)``. Along a *traversal* (only factor ``i`` varies) it can be
+compared with the ground-truth distance ``|y_a - y_b|``. Distances are computed in float64 on
+images in [0, 1] by default (``space="unit"``, as the paper's Table A1), or in the model's input
+space (``space="model"``, standardised as the VAE sees it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from disbench.error import DataError
+from disbench.task import Task
+
+SPACES = ("unit", "model")
+_LOGIT_EPS = 1e-4
+
+
+def factor_index(task: Task, factor: int | str) -> int:
+    """Resolve a factor given by index or name, with an error listing the valid choices."""
+    names = task.data.factor_names
+    if isinstance(factor, str):
+        if factor not in names:
+            raise DataError(f"Unknown factor {factor!r} for {task.data.name}; factors are {', '.join(names)}.")
+        return names.index(factor)
+    if not isinstance(factor, (int, np.integer)) or not 0 <= factor < len(names):
+        raise DataError(f"Factor index {factor!r} is out of range: {task.data.name} has factors 0..{len(names) - 1} ({', '.join(names)}).")
+    return int(factor)
+
+
+def _images(task: Task, factors: torch.Tensor, space: str, dtype: torch.dtype = torch.float64) -> torch.Tensor:
+    if space not in SPACES:
+        raise ValueError(f"space must be one of {SPACES}, got {space!r}.")
+    x = task.data._render(factors).to(dtype) / 255.0
+    if space == "model" and task.loss.standardised:
+        mean = torch.tensor(task.data.mean, dtype=dtype).view(-1, 1, 1)
+        std = torch.tensor(task.data.std, dtype=dtype).view(-1, 1, 1)
+        x = (x - mean) / std
+    return x
+
+
+def _as_reconstruction(task: Task, x: torch.Tensor) -> torch.Tensor:
+    """The second observation in the form the loss expects as a reconstruction (logits for BCE)."""
+    if task.loss.standardised:
+        return x
+    p = x.clamp(_LOGIT_EPS, 1 - _LOGIT_EPS)
+    return torch.log(p) - torch.log1p(-p)
+
+
+@torch.inference_mode()
+def pair_distances(task: Task, factors_a: torch.Tensor, factors_b: torch.Tensor, space: str = "unit", batch_size: int = 2048) -> np.ndarray:
+    """Perceived distance for each pair of factor vectors ``[N]`` (computed in float32: these feed
+    summary statistics; the traversal matrices, which must detect exact ties, use float64)."""
+    loss = task.loss
+    out = []
+    for start in range(0, len(factors_a), batch_size):
+        a = _images(task, factors_a[start : start + batch_size], space, torch.float32)
+        b = _images(task, factors_b[start : start + batch_size], space, torch.float32)
+        out.append(loss(_as_reconstruction(task, b), a).to(torch.float64))
+    return torch.cat(out).numpy() if out else np.zeros(0)
+
+
+@dataclass(frozen=True)
+class DistanceStats:
+    mean: float
+    std: float
+    num_pairs: int
+
+    def to_dict(self) -> dict[str, float]:
+        return {"mean": self.mean, "std": self.std, "num_pairs": self.num_pairs}
+
+
+def _stats(d: np.ndarray) -> DistanceStats:
+    return DistanceStats(float(d.mean()), float(d.std()), int(d.size))
+
+
+def perceived_distances(task: Task, num_pairs: int = 50_000, seed: int = 777, space: str = "unit") -> dict[str, DistanceStats | dict]:
+    """Mean/std of the perceived distance per factor and for random pairs (paper Table A1).
+
+    For factor ``i``, pairs differ only in factor ``i`` (the other value uniform among the rest);
+    random pairs are two distinct observations drawn uniformly. Factors of size 1 are skipped.
+    Returns ``{"factors": {name: DistanceStats}, "random": DistanceStats}``.
+    """
+    data = task.data
+    gen = torch.Generator().manual_seed(seed)
+    per_factor = {}
+    for i, (name, size) in enumerate(zip(data.factor_names, data.factor_sizes)):
+        if size < 2:
+            continue
+        a = data.sample_factors(num_pairs, gen)
+        b = a.clone()
+        b[:, i] = (a[:, i] + torch.randint(1, size, (num_pairs,), generator=gen)) % size
+        per_factor[name] = _stats(pair_distances(task, a, b, space))
+    ia = torch.randint(0, len(data), (num_pairs,), generator=gen)
+    ib = (ia + torch.randint(1, len(data), (num_pairs,), generator=gen)) % len(data)
+    random = _stats(pair_distances(task, data.idx_to_factors(ia), data.idx_to_factors(ib), space))
+    return {"factors": per_factor, "random": random}
+
+
+@dataclass
+class TraversalDistances:
+    """Distances along ``repeats`` random traversals of one factor.
+
+    ``perceived`` is ``[repeats, f, f]``; ``ground_truth`` is the ``[f, f]`` matrix ``|u - v|``.
+    ``matrix`` (the paper's ``D^(i)``) is the average over repeats.
+    """
+
+    factor: str
+    perceived: np.ndarray
+    ground_truth: np.ndarray
+
+    @property
+    def matrix(self) -> np.ndarray:
+        return self.perceived.mean(axis=0)
+
+
+@torch.inference_mode()
+def traversal_distances(task: Task, factor: int | str, repeats: int = 256, seed: int = 777, space: str = "unit", max_obs: int = 2048) -> TraversalDistances:
+    """All pairwise perceived distances within ``repeats`` random full traversals of ``factor``."""
+    data = task.data
+    i = factor_index(task, factor)
+    size = data.factor_sizes[i]
+    gen = torch.Generator().manual_seed(seed)
+    bases = data.sample_factors(repeats, gen)
+    chunk = max(1, max_obs // size)
+    loss = task.loss
+    blocks = []
+    for start in range(0, repeats, chunk):
+        base = bases[start : start + chunk]
+        factors = base.repeat_interleave(size, dim=0)
+        factors[:, i] = torch.arange(size).repeat(len(base))
+        x = _images(task, factors, space)
+        embedding = loss.euclidean_embedding(x)
+        if embedding is not None:
+            e = embedding.view(len(base), size, -1)
+            d = torch.cdist(e, e, compute_mode="donot_use_mm_for_euclid_dist").square()
+        else:
+            x = x.view(len(base), size, *x.shape[1:])
+            u, v = torch.meshgrid(torch.arange(size), torch.arange(size), indexing="ij")
+            a, b = x[:, u.reshape(-1)], x[:, v.reshape(-1)]
+            d = loss(_as_reconstruction(task, b.flatten(0, 1)), a.flatten(0, 1)).view(len(base), size, size)
+        blocks.append(d)
+    steps = np.arange(size, dtype=np.float64)
+    return TraversalDistances(data.factor_names[i], torch.cat(blocks).numpy(), np.abs(steps[:, None] - steps[None, :]))
+
+
+def traversal_matrices(task: Task, factor: int | str, repeats: int = 256, seed: int = 777, space: str = "unit") -> tuple[np.ndarray, np.ndarray]:
+    """The averaged ``f x f`` (ground-truth, perceived) distance matrices of one factor (paper Eq. 10)."""
+    t = traversal_distances(task, factor, repeats=repeats, seed=seed, space=space)
+    return t.ground_truth, t.matrix

@@ -1,0 +1,133 @@
+"""Per-factor correlation between ground-truth and perceived distance, and the task verdict.
+
+* ``adversarial``: along some factor (of size >= 3) the loss perceives every pair of values as
+  equally far apart (paper.md §1.4). Minimising reconstruction error then cannot order that
+  factor, and a VAE does not disentangle it.
+* ``misaligned``: no factor is constant, but some factor's Spearman correlation is below
+  ``MISALIGNED_BELOW``: the loss orders it weakly or wrongly.
+* ``aligned``: every factor's perceived distance grows with its ground-truth distance.
+
+A factor with two values has one distance and nothing to order, so it cannot decide a verdict.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+from scipy.stats import spearmanr
+
+from disbench.analysis.distances import DistanceStats, TraversalDistances, perceived_distances, traversal_distances
+from disbench.task import Task
+
+MISALIGNED_BELOW = 0.5
+CONSTANT_RTOL = 1e-9
+ROUND_DIGITS = 12
+
+
+@dataclass(frozen=True)
+class FactorCorrelation:
+    """Spearman rho of (|u - v|, perceived distance) over all pairs ``u < v`` of every traversal.
+
+    ``spearman`` is None exactly when ``constant`` is True: a constant distance has no ranking.
+    """
+
+    factor: str
+    size: int
+    spearman: float | None
+    constant: bool
+    distinct_values: int
+    num_pairs: int
+
+
+def correlate(t: TraversalDistances) -> FactorCorrelation:
+    size = t.ground_truth.shape[0]
+    u, v = np.triu_indices(size, k=1)
+    perceived = t.perceived[:, u, v].reshape(-1)
+    ground = np.broadcast_to(t.ground_truth[u, v], t.perceived[:, u, v].shape).reshape(-1)
+    if perceived.size == 0:
+        return FactorCorrelation(t.factor, size, None, True, 0, 0)
+    scale = float(np.abs(perceived).max())
+    constant = bool(np.ptp(perceived) <= CONSTANT_RTOL * max(scale, 1e-300))
+    # Round away float noise so that equal distances tie exactly when ranked.
+    rounded = np.array([float(f"{d:.{ROUND_DIGITS}g}") for d in np.unique(perceived)])
+    distinct = 1 if constant else len(np.unique(rounded))
+    rho = None
+    if not constant and size > 2:
+        values = np.round(perceived / scale, ROUND_DIGITS)
+        rho = float(spearmanr(ground, values).statistic)
+    return FactorCorrelation(t.factor, size, rho, constant, distinct, int(perceived.size))
+
+
+def all_traversals(task: Task, repeats: int = 64, seed: int = 777, space: str = "unit") -> list[TraversalDistances]:
+    return [traversal_distances(task, i, repeats=repeats, seed=seed, space=space) for i in range(task.data.num_factors)]
+
+
+def factor_correlation(task: Task, repeats: int = 64, seed: int = 777, space: str = "unit") -> dict[str, FactorCorrelation]:
+    """Spearman correlation between ground-truth and perceived distance along traversals, per factor."""
+    return {t.factor: correlate(t) for t in all_traversals(task, repeats, seed, space)}
+
+
+@dataclass
+class AnalysisReport:
+    """Everything ``disbench analyze`` shows: the verdict and the numbers behind it."""
+
+    task: str
+    loss: str
+    verdict: str
+    reason: str
+    correlations: dict[str, FactorCorrelation]
+    distances: dict[str, DistanceStats]
+    random: DistanceStats
+    traversals: list[TraversalDistances] = field(default_factory=list, repr=False)
+    settings: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return {
+            "task": self.task,
+            "loss": self.loss,
+            "verdict": self.verdict,
+            "reason": self.reason,
+            "factors": {
+                name: {**asdict(c), **{f"distance_{k}": v for k, v in self.distances[name].to_dict().items()}}
+                if name in self.distances
+                else asdict(c)
+                for name, c in self.correlations.items()
+            },
+            "random_pairs": self.random.to_dict(),
+            "matrices": {t.factor: {"ground_truth": t.ground_truth.tolist(), "perceived": t.matrix.tolist()} for t in self.traversals},
+            "settings": self.settings,
+        }
+
+
+def verdict(correlations: dict[str, FactorCorrelation]) -> tuple[str, str]:
+    """``(verdict, reason)`` from per-factor correlations (see the module docstring)."""
+    deciding = [c for c in correlations.values() if c.size >= 3]
+    constant = [c.factor for c in deciding if c.constant]
+    if constant:
+        return "adversarial", f"constant perceived distance along {', '.join(constant)}"
+    weak = [f"{c.factor} (rho={c.spearman:.3f})" for c in deciding if c.spearman is not None and c.spearman < MISALIGNED_BELOW]
+    if weak:
+        return "misaligned", f"Spearman rho < {MISALIGNED_BELOW} along {', '.join(weak)}"
+    lowest = min(deciding, key=lambda c: c.spearman, default=None)
+    detail = f"lowest Spearman rho {lowest.spearman:.3f} ({lowest.factor})" if lowest else "no factor with 3 or more values"
+    return "aligned", detail
+
+
+def analyse(task: Task, num_pairs: int = 10_000, repeats: int = 64, seed: int = 777, space: str = "unit") -> AnalysisReport:
+    """Perceived-distance statistics, per-factor correlations and the verdict for one task."""
+    traversals = all_traversals(task, repeats, seed, space)
+    correlations = {t.factor: correlate(t) for t in traversals}
+    stats = perceived_distances(task, num_pairs=num_pairs, seed=seed, space=space)
+    label, reason = verdict(correlations)
+    return AnalysisReport(
+        task=task.id,
+        loss=task.loss.name,
+        verdict=label,
+        reason=reason,
+        correlations=correlations,
+        distances=stats["factors"],
+        random=stats["random"],
+        traversals=traversals,
+        settings={"num_pairs": num_pairs, "repeats": repeats, "seed": seed, "space": space},
+    )

@@ -1,0 +1,199 @@
+"""Stored datasets: downloaded once, converted once to a memory-mapped uint8 array.
+
+Layout in the cache folder (``disbench.data.download.data_root``)::
+
+    <root>/<name>/raw/...          the downloaded source files, verified by md5
+    <root>/<name>/<name>.npy       uint8 [N, C, H, W], observations in factor order
+    <root>/<name>/<name>.json      manifest, written last: its presence means "complete"
+
+``render`` gathers observations by flat index from the memory map (sorted, for locality), so
+a 3 GB dataset never needs 3 GB of RAM; ``preload(device)`` copies it to a GPU when it fits.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+
+from disbench.data.base import GroundTruthData
+from disbench.data.download import Resource, data_root, fetch
+from disbench.error import DataError
+
+MANIFEST_VERSION = 1
+
+
+class ArrayWriter:
+    """Writes a uint8 ``[N, C, H, W]`` array to ``<path>.tmp`` and renames it only when complete."""
+
+    def __init__(self, path: Path, shape: tuple[int, ...]) -> None:
+        self.path = path
+        self.shape = shape
+        self.tmp = path.with_name(path.name + ".tmp")
+        self.written = np.zeros(shape[0], dtype=bool)
+        self.array: np.memmap | None = None
+
+    def __enter__(self) -> ArrayWriter:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.array = np.lib.format.open_memmap(self.tmp, mode="w+", dtype=np.uint8, shape=self.shape)
+        return self
+
+    def write(self, index: int | slice | np.ndarray, images: np.ndarray) -> None:
+        """Store ``images`` (``[n, C, H, W]`` or one ``[C, H, W]``) at rows ``index``."""
+        assert self.array is not None
+        self.array[index] = images
+        self.written[index] = True
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        array, self.array = self.array, None
+        if array is not None:
+            array.flush()
+            del array
+        if exc_type is None and not self.written.all():
+            missing = int((~self.written).sum())
+            self.tmp.unlink(missing_ok=True)
+            raise DataError(f"Conversion of {self.path.name} left {missing} of {self.shape[0]} observations unwritten.")
+        if exc_type is None:
+            os.replace(self.tmp, self.path)
+        else:
+            self.tmp.unlink(missing_ok=True)
+
+
+def check_grid_order(labels: np.ndarray, factor_sizes: tuple[int, ...], source: str) -> None:
+    """Raise unless the rows of ``labels`` enumerate the factor grid in row-major order.
+
+    Labels may be raw values (floats, non-contiguous ids): each column is replaced by the rank
+    of its value first.
+    """
+    if labels.shape != (int(np.prod(factor_sizes)), len(factor_sizes)):
+        raise DataError(f"{source}: expected labels of shape {(int(np.prod(factor_sizes)), len(factor_sizes))}, got {labels.shape}.")
+    ranks = np.stack([np.unique(column, return_inverse=True)[1].reshape(-1) for column in labels.T], axis=1)
+    grid = np.stack(np.unravel_index(np.arange(len(labels)), factor_sizes), axis=1)
+    if not np.array_equal(ranks, grid):
+        raise DataError(f"{source}: observations are not in factor order {factor_sizes}; the file may be a different release.")
+
+
+def resize_images(images: np.ndarray, size: int) -> np.ndarray:
+    """Bilinear resize of uint8 ``[n, H, W, C]`` images with PIL (what torchvision's resize does)."""
+    from PIL import Image
+
+    out = np.empty((images.shape[0], size, size, images.shape[3]), dtype=np.uint8)
+    for i, image in enumerate(images):
+        pil = Image.fromarray(image[..., 0] if image.shape[2] == 1 else image)
+        out[i] = np.asarray(pil.resize((size, size), Image.BILINEAR)).reshape(size, size, -1)
+    return out
+
+
+class StoredData(GroundTruthData):
+    """Base class of downloaded datasets; subclasses list resources and implement ``_convert``."""
+
+    resources: ClassVar[tuple[Resource, ...]]
+    constants: ClassVar[tuple[tuple[float, ...], tuple[float, ...]]]
+    download_command: ClassVar[str] = "disbench data download {name}"
+
+    def __init__(self, root: str | os.PathLike[str] | None = None, download: bool = False) -> None:
+        self.root = data_root(root)
+        self._array: np.ndarray | None = None
+        self._device_copy: torch.Tensor | None = None
+        if download:
+            self.prepare()
+
+    # --- files -------------------------------------------------------------------------------
+
+    @property
+    def folder(self) -> Path:
+        return self.root / self.name
+
+    @property
+    def array_path(self) -> Path:
+        return self.folder / f"{self.name}.npy"
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.folder / f"{self.name}.json"
+
+    def is_prepared(self) -> bool:
+        return self.manifest_path.is_file() and self.array_path.is_file()
+
+    def prepare(self, progress: bool = True) -> Path:
+        """Download (if needed), verify and convert; a no-op once the converted array exists."""
+        if self.is_prepared():
+            return self.array_path
+        raw = [fetch(resource, self.folder / "raw", progress=progress) for resource in self.resources]
+        self.manifest_path.unlink(missing_ok=True)
+        with ArrayWriter(self.array_path, (len(self), *self.obs_shape)) as writer:
+            self._convert(raw, writer)
+        manifest = {
+            "manifest_version": MANIFEST_VERSION,
+            "dataset": self.name,
+            "shape": [len(self), *self.obs_shape],
+            "factor_names": list(self.factor_names),
+            "factor_sizes": list(self.factor_sizes),
+            "sources": [{"url": r.url, "filename": r.filename, "md5": r.md5} for r in self.resources],
+        }
+        tmp = self.manifest_path.with_name(self.manifest_path.name + ".tmp")
+        tmp.write_text(json.dumps(manifest, indent=2))
+        os.replace(tmp, self.manifest_path)
+        return self.array_path
+
+    def remove_raw(self) -> None:
+        """Delete the downloaded source files (the converted array is all that is needed)."""
+        shutil.rmtree(self.folder / "raw", ignore_errors=True)
+
+    def _convert(self, raw: list[Path], writer: ArrayWriter) -> None:
+        """Fill ``writer`` with every observation in factor order from the raw files."""
+        raise NotImplementedError
+
+    # --- access ------------------------------------------------------------------------------
+
+    @property
+    def array(self) -> np.ndarray:
+        """The converted observations, memory-mapped read-only."""
+        if self._array is None:
+            command = self.download_command.format(name=self.name)
+            if not self.is_prepared():
+                raise DataError(
+                    f"{self.name} is not prepared: expected {self.array_path} and {self.manifest_path.name}. "
+                    f"Run `{command}` (or pass download=True; set DISBENCH_DATA to use another folder)."
+                )
+            try:
+                array = np.load(self.array_path, mmap_mode="r")
+            except (ValueError, OSError) as e:
+                raise DataError(f"{self.array_path} is unreadable ({e}); delete {self.folder} and run `{command}`.") from e
+            expected = (len(self), *self.obs_shape)
+            if array.shape != expected or array.dtype != np.uint8:
+                raise DataError(
+                    f"{self.array_path} holds {array.dtype} {array.shape}, expected uint8 {expected}; "
+                    f"delete {self.folder} and run `{command}`."
+                )
+            self._array = array
+        return self._array
+
+    def open(self) -> np.ndarray:
+        """Memory-map the converted array now (raising the fix-it error if it is missing)."""
+        return self.array
+
+    def preload(self, device: torch.device | str) -> None:
+        """Copy the whole array to ``device`` so that ``render`` there is a single gather."""
+        self._device_copy = torch.from_numpy(np.ascontiguousarray(self.array)).to(device)
+
+    def normalisation_constants(self):
+        return self.constants
+
+    def _render(self, factors: torch.Tensor) -> torch.Tensor:
+        idx = (factors * self._strides.to(factors.device)).sum(dim=1)
+        if self._device_copy is not None and self._device_copy.device == idx.device:
+            return self._device_copy.index_select(0, idx)
+        flat = idx.cpu().numpy()
+        order = np.argsort(flat, kind="stable")
+        gathered = np.empty((len(flat), *self.obs_shape), dtype=np.uint8)
+        gathered[order] = self.array[flat[order]]
+        return torch.from_numpy(gathered).to(factors.device)
+
+    def config(self) -> dict[str, Any]:
+        return {}

@@ -1,0 +1,248 @@
+"""Reconstruction losses: the half of a task that decides what the VAE can perceive.
+
+All losses return one value per observation (``[N]``, the mean over C*H*W, as in the paper).
+Names follow one grammar so that a task spec can carry its loss as a string::
+
+    <base>                    base   = mse | bce | l1
+    <base>+<kernel>_w<weight> kernel = box_r<R> | gauss_r<R> | learnt_<name>
+
+``mse+box_r31_w3969`` is the paper's re-enabling loss (Eq. 11): MSE plus 3969 x the MSE between
+box-blurred (63x63) images. The blur is a true, channel-wise, zero-padded convolution cropped to
+the input size ("same"), computed with FFTs (paper.md §3.1-3.2).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from importlib import resources
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from disbench.error import LossError
+
+BASES = ("mse", "bce", "l1")
+LOSS_RE = re.compile(
+    r"^(?P<base>[a-z0-9]+)(?:\+(?P<kernel>box_r\d+|gauss_r\d+|learnt_[a-z0-9_-]+?)_w(?P<weight>\d+(?:\.\d+)?(?:e[+-]?\d+)?))?$"
+)
+GRAMMAR = "'<base>' or '<base>+<kernel>_w<weight>' with base in {mse, bce, l1} and kernel box_r<R>, gauss_r<R> or learnt_<name> (e.g. 'mse+box_r31_w3969')"
+
+
+# --- kernels ---------------------------------------------------------------------------------
+
+
+def box_kernel(radius: int) -> torch.Tensor:
+    """``(2r+1)^2`` box kernel with every entry ``1/(2r+1)^2`` (sums to one)."""
+    if not isinstance(radius, int) or radius < 0:
+        raise LossError(f"Kernel radius must be a non-negative int, got {radius!r}.")
+    size = 2 * radius + 1
+    return torch.full((size, size), 1.0 / size**2, dtype=torch.float32)
+
+
+def gaussian_kernel(radius: int, sigma: float | None = None) -> torch.Tensor:
+    """``(2r+1)^2`` Gaussian with ``sigma = r / 4`` by default (truncated at 4 sigma), summing to one."""
+    if not isinstance(radius, int) or radius < 1:
+        raise LossError(f"Gaussian kernel radius must be a positive int, got {radius!r}.")
+    sigma = radius / 4 if sigma is None else float(sigma)
+    x = torch.arange(-radius, radius + 1, dtype=torch.float64)
+    g = torch.exp(-(x**2) / (2 * sigma**2)) / (math.sqrt(2 * math.pi) * sigma)
+    kernel = torch.outer(g, g)
+    return (kernel / kernel.sum()).to(torch.float32)
+
+
+def learnt_kernel(name: str) -> torch.Tensor:
+    """A kernel shipped with disbench (``disbench/kernels/<name>.npy``), e.g. one from ``learn_kernel``."""
+    folder = resources.files("disbench") / "kernels"
+    path = folder / f"{name}.npy"
+    if not path.is_file():
+        shipped = sorted(p.name[:-4] for p in folder.iterdir() if p.name.endswith(".npy")) if folder.is_dir() else []
+        raise LossError(f"No shipped kernel named {name!r}; available: {shipped or 'none'}.")
+    with path.open("rb") as f:
+        return torch.from_numpy(np.load(f).astype(np.float32))
+
+
+def kernel_from_name(name: str) -> torch.Tensor:
+    kind, _, arg = name.partition("_")
+    if kind == "box":
+        return box_kernel(int(arg[1:]))
+    if kind == "gauss":
+        return gaussian_kernel(int(arg[1:]))
+    if kind == "learnt":
+        return learnt_kernel(arg)
+    raise LossError(f"Unknown kernel {name!r}; expected box_r<R>, gauss_r<R> or learnt_<name>.")
+
+
+def check_kernel(kernel: torch.Tensor) -> torch.Tensor:
+    """Validate a 2-D, odd-sized, finite kernel and return it as float32."""
+    if not isinstance(kernel, torch.Tensor):
+        kernel = torch.as_tensor(np.asarray(kernel))
+    if kernel.ndim != 2:
+        raise LossError(f"A kernel must be a 2-D tensor [kh, kw] applied to every channel, got shape {tuple(kernel.shape)}.")
+    kh, kw = kernel.shape
+    if kh % 2 == 0 or kw % 2 == 0:
+        raise LossError(f"Kernel sides must be odd so that 'same' output is centred, got {kh}x{kw}.")
+    kernel = kernel.to(torch.float32)
+    if not bool(torch.isfinite(kernel).all()):
+        raise LossError("Kernel contains NaN or inf.")
+    return kernel
+
+
+# --- convolution -----------------------------------------------------------------------------
+
+
+def _fft_size(n: int) -> int:
+    """FFT length for a linear convolution of total length ``n``: the next power of two."""
+    return 1 << (n - 1).bit_length()
+
+
+def conv2d_fft(x: torch.Tensor, kernel: torch.Tensor, kernel_fft: torch.Tensor | None = None) -> torch.Tensor:
+    """Channel-wise 2-D convolution of ``x [N, C, H, W]`` with ``kernel [kh, kw]``, zero padding,
+    output cropped to ``[N, C, H, W]`` ("same"). Equals ``F.conv2d`` with the flipped kernel."""
+    h, w = x.shape[-2:]
+    kh, kw = kernel.shape
+    fh, fw = _fft_size(h + kh - 1), _fft_size(w + kw - 1)
+    if kernel_fft is None:
+        kernel_fft = torch.fft.rfft2(kernel.to(x.dtype), s=(fh, fw))
+    full = torch.fft.irfft2(torch.fft.rfft2(x, s=(fh, fw)) * kernel_fft, s=(fh, fw))
+    return full[..., kh // 2 : kh // 2 + h, kw // 2 : kw // 2 + w]
+
+
+# --- losses ----------------------------------------------------------------------------------
+
+
+def _mse(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    return (x_hat - x).square().flatten(1).mean(dim=1)
+
+
+def _l1(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    return (x_hat - x).abs().flatten(1).mean(dim=1)
+
+
+def _bce_logits(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    return F.binary_cross_entropy_with_logits(x_hat, x, reduction="none").flatten(1).mean(dim=1)
+
+
+_BASE_FNS: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {"mse": _mse, "l1": _l1, "bce": _bce_logits}
+
+
+class ReconLoss(nn.Module):
+    """Per-observation reconstruction loss ``(x_hat, x) -> [N]``.
+
+    ``standardised`` says which input space the loss expects: standardised observations (MSE,
+    L1; the paper's setting) or values in [0, 1] (BCE, whose decoder outputs logits).
+    """
+
+    def __init__(self, base: str) -> None:
+        super().__init__()
+        if base not in BASES:
+            raise LossError(f"Unknown base loss {base!r}; expected one of {BASES}. Grammar: {GRAMMAR}.")
+        self.base = base
+        self.standardised = base != "bce"
+
+    @property
+    def name(self) -> str:
+        return self.base
+
+    def forward(self, x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        _check_pair(x_hat, x)
+        return _BASE_FNS[self.base](x_hat, x)
+
+    def euclidean_embedding(self, x: torch.Tensor) -> torch.Tensor | None:
+        """``phi(x)`` with ``loss(a, b) == ||phi(a) - phi(b)||^2`` when such a map exists, else None.
+
+        It lets the analysis compute all pairwise distances of a traversal from ``f`` embeddings
+        instead of ``f^2`` loss evaluations.
+        """
+        if self.base != "mse":
+            return None
+        return x.flatten(1) / math.sqrt(x[0].numel())
+
+    def extra_repr(self) -> str:
+        return repr(self.name)
+
+
+class AugmentedLoss(ReconLoss):
+    """``base(x_hat, x) + weight * base(K*x_hat, K*x)`` with a fixed channel-wise kernel ``K``.
+
+    For MSE and L1 the blurred term only needs ``K*(x_hat - x)``, one FFT convolution per call.
+    For BCE the kernel is applied to probabilities (``sigmoid(x_hat)``) and targets.
+    """
+
+    def __init__(self, base: str, kernel: torch.Tensor, weight: float, kernel_name: str | None = None) -> None:
+        super().__init__(base)
+        self.register_buffer("kernel", check_kernel(kernel), persistent=True)
+        self.weight = float(weight)
+        if not math.isfinite(self.weight) or self.weight < 0:
+            raise LossError(f"Augmented loss weight must be finite and >= 0, got {weight!r}.")
+        self.kernel_name = kernel_name
+        self._fft_cache: dict[tuple, torch.Tensor] = {}
+
+    @property
+    def name(self) -> str:
+        kernel = self.kernel_name or f"custom{tuple(self.kernel.shape)}"
+        return f"{self.base}+{kernel}_w{self.weight:g}"
+
+    def blur(self, x: torch.Tensor) -> torch.Tensor:
+        """The kernel applied to every channel of ``x``."""
+        h, w = x.shape[-2:]
+        kh, kw = self.kernel.shape
+        fh, fw = _fft_size(h + kh - 1), _fft_size(w + kw - 1)
+        key = (fh, fw, x.device, x.dtype)
+        kernel_fft = self._fft_cache.get(key)
+        if kernel_fft is None:
+            kernel_fft = self._fft_cache[key] = torch.fft.rfft2(self.kernel.to(device=x.device, dtype=x.dtype), s=(fh, fw))
+        return conv2d_fft(x, self.kernel, kernel_fft)
+
+    def forward(self, x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        _check_pair(x_hat, x)
+        base = _BASE_FNS[self.base](x_hat, x)
+        if self.base == "mse":
+            blurred = self.blur(x_hat - x).square().flatten(1).mean(dim=1)
+        elif self.base == "l1":
+            blurred = self.blur(x_hat - x).abs().flatten(1).mean(dim=1)
+        else:
+            p = self.blur(torch.sigmoid(x_hat)).clamp(1e-6, 1 - 1e-6)
+            blurred = F.binary_cross_entropy(p, self.blur(x).clamp(0, 1), reduction="none").flatten(1).mean(dim=1)
+        return base + self.weight * blurred
+
+    def euclidean_embedding(self, x: torch.Tensor) -> torch.Tensor | None:
+        if self.base != "mse":
+            return None
+        scale = math.sqrt(x[0].numel())
+        return torch.cat([x.flatten(1), math.sqrt(self.weight) * self.blur(x).flatten(1)], dim=1) / scale
+
+    def _apply(self, fn, recurse=True):  # moving the module invalidates cached kernel FFTs
+        self._fft_cache = {}
+        return super()._apply(fn, recurse)
+
+
+def _check_pair(x_hat: torch.Tensor, x: torch.Tensor) -> None:
+    if x_hat.shape != x.shape:
+        raise LossError(f"Reconstruction shape {tuple(x_hat.shape)} does not match target shape {tuple(x.shape)}.")
+    if x.ndim != 4:
+        raise LossError(f"Reconstruction losses take [N, C, H, W] batches, got shape {tuple(x.shape)}.")
+
+
+def augmented(base: str, kernel: torch.Tensor | str, weight: float) -> AugmentedLoss:
+    """Build ``base + weight * base(K*., K*.)`` from a kernel tensor or a kernel name."""
+    if isinstance(kernel, str):
+        return AugmentedLoss(base, kernel_from_name(kernel), weight, kernel_name=kernel)
+    return AugmentedLoss(base, kernel, weight)
+
+
+def make_loss(name: str | ReconLoss) -> ReconLoss:
+    """Parse a loss name (see the module docstring) into a loss module."""
+    if isinstance(name, ReconLoss):
+        return name
+    if not isinstance(name, str):
+        raise LossError(f"A loss must be a name or a ReconLoss, got {type(name).__name__}. Grammar: {GRAMMAR}.")
+    match = LOSS_RE.fullmatch(name.strip())
+    if match is None or match["base"] not in BASES:
+        raise LossError(f"Unknown reconstruction loss {name!r}. Valid forms: {GRAMMAR}.")
+    if match["kernel"] is None:
+        return ReconLoss(match["base"])
+    return augmented(match["base"], match["kernel"], float(match["weight"]))

@@ -1,0 +1,1 @@
+"""Pictures: sample grids, factor traversals and distance matrices (matplotlib, headless)."""

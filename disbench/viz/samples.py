@@ -1,0 +1,63 @@
+"""``disbench show``: random samples of a task plus one traversal per factor, as one PNG."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from disbench.data.base import GroundTruthData
+
+
+def traversal_factors(data: GroundTruthData, base: torch.Tensor, factor: int, max_steps: int = 12) -> torch.Tensor:
+    """Factor vectors that walk ``factor`` over (at most ``max_steps`` evenly spaced) values from ``base``."""
+    size = data.factor_sizes[factor]
+    values = torch.linspace(0, size - 1, min(size, max_steps)).round().long().unique()
+    factors = base.repeat(len(values), 1)
+    factors[:, factor] = values
+    return factors
+
+
+def image_row(images: torch.Tensor, pad: int = 2) -> np.ndarray:
+    """uint8 ``[N, C, H, W]`` -> one ``[H, N*(W+pad), 3]`` strip for imshow (grey expanded to RGB)."""
+    images = images.cpu()
+    if images.shape[1] == 1:
+        images = images.repeat(1, 3, 1, 1)
+    n, _, h, w = images.shape
+    strip = np.full((h, n * (w + pad) - pad, 3), 255, dtype=np.uint8)
+    for i, image in enumerate(images):
+        strip[:, i * (w + pad) : i * (w + pad) + w] = image.permute(1, 2, 0).numpy()
+    return strip
+
+
+def save_samples_figure(data: GroundTruthData, out: str | Path, seed: int = 0, num_samples: int = 12, title: str = "") -> Path:
+    """Write a PNG with ``num_samples`` random observations and a traversal of every factor."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    gen = torch.Generator().manual_seed(seed)
+    rows = [("samples", image_row(data.render(data.sample_factors(num_samples, gen))))]
+    base = data.sample_factors(1, gen)
+    for f, name in enumerate(data.factor_names):
+        rows.append((f"{name} ({data.factor_sizes[f]})", image_row(data.render(traversal_factors(data, base, f)))))
+    width = max(strip.shape[1] for _, strip in rows)
+    fig, axes = plt.subplots(len(rows), 1, figsize=(width / 60 + 2, 1.3 * len(rows)), squeeze=False)
+    for ax, (label, strip) in zip(axes[:, 0], rows):
+        ax.imshow(strip, interpolation="nearest")
+        ax.set_xlim(0, width)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_ylabel(label, rotation=0, ha="right", va="center", fontsize=9)
+        for spine in ax.spines.values():
+            spine.set_visible(False)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=100)
+    plt.close(fig)
+    return out
