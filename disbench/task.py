@@ -177,11 +177,19 @@ class Task:
         """The task's reconstruction loss per observation, ``[N]``."""
         return self.loss(x_hat, x)
 
-    def evaluate(self, encode_fn: EncodeFn, seed: int = 0, protocol: str | Protocol = "standard", device: DeviceLike = None) -> dict[str, float]:
-        """Score a representation (``encode_fn: x [N, C, H, W] -> [N, D]``) with the tier's metric suite."""
+    def evaluate(
+        self,
+        encode_fn: EncodeFn,
+        seed: int = 0,
+        protocol: str | Protocol = "standard",
+        device: DeviceLike = None,
+        metrics: list[str] | None = None,
+    ) -> dict[str, float]:
+        """Score a representation (``encode_fn: x [N, C, H, W] -> [N, D]``) with the tier's metric
+        suite (or only the named ``metrics`` of it)."""
         from disbench.metrics import evaluate
 
-        return evaluate(self, encode_fn, suite=self.get_protocol(protocol).metric_suite, seed=seed, device=device)
+        return evaluate(self, encode_fn, suite=self.get_protocol(protocol).metric_suite, seed=seed, device=device, metrics=metrics)
 
 
 def build_task(dataset: str, loss: str = "mse", download: bool = False, root: str | None = None, **dataset_kwargs: Any) -> Task:

@@ -5,7 +5,8 @@ constant code dimensions dropped. For each factor value, the 99th percentile of 
 deviation from its mean given that value is averaged over values, normalised by the code's
 maximum deviation, and ``1 - .`` taken; each code's best factor gives its score, and IRS is
 their average weighted by maximum deviation. Range [0, 1]; higher means codes are robust to
-changes of the other factors. Invariant to permuting codes and to scaling any code.
+changes of the other factors. Invariant to permuting codes and to scaling all codes together
+(scaling one code changes its weight, so not to that).
 """
 
 from __future__ import annotations

@@ -39,9 +39,10 @@ def unsupervised(codes: Any, num_bins: int = 20) -> dict[str, float]:
     active = np.diag(cov) > 0
     mi = mutual_info_matrix(histogram_discretize(codes, num_bins), histogram_discretize(codes, num_bins))
     np.fill_diagonal(mi, 0)
-    wasserstein = gaussian_wasserstein_correlation(cov)
+    active_cov = cov[np.ix_(active, active)]  # constant dimensions add 0 to both scores
+    wasserstein = gaussian_wasserstein_correlation(active_cov)
     return {
-        "gaussian_total_correlation": gaussian_total_correlation(cov[np.ix_(active, active)]),
+        "gaussian_total_correlation": gaussian_total_correlation(active_cov),
         "gaussian_wasserstein_correlation": wasserstein,
         "gaussian_wasserstein_correlation_norm": wasserstein / float(np.trace(cov)),
         "mutual_info_score": float(mi.sum() / (num_codes**2 - num_codes)) if num_codes > 1 else 0.0,
