@@ -141,6 +141,61 @@ def _cmd_learn_kernel(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from disbench.harness.validate import validate_submission
+
+    report = validate_submission(args.submission, task_id=args.task, smoke_run=not args.no_smoke)
+    print(report.render())
+    return 0 if report.ok else 1
+
+
+def _print_scores(records, keys=("mig", "dci.disentanglement", "dci.completeness", "sap", "factor_vae.eval_accuracy", "beta_vae.eval_accuracy", "irs")) -> None:
+    from tabulate import tabulate
+
+    rows = [(r.task.id, r.submission.name, r.protocol.name, r.seed, *(r.metrics.get(k) for k in keys), f"{r.training.wall_time_s:.0f}s") for r in records]
+    print(tabulate(rows, headers=["task", "submission", "protocol", "seed", *keys, "train time"], floatfmt=".3f", tablefmt="simple"))
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from disbench.harness.run import run_submission
+    from disbench.harness.submission import Submission
+
+    submission = Submission(args.submission)
+    records = []
+    for seed in args.seeds:
+        record = run_submission(submission, args.task, seed=seed, protocol=args.protocol, device=args.device, resume=args.resume, overwrite=args.overwrite,
+                                results_dir=args.results_dir, runs_dir=args.runs_dir, progress=not args.quiet)
+        records.append(record)
+        print(f"seed {seed}: {record.training.steps} steps in {record.training.wall_time_s:.0f}s, evaluated in "
+              f"{record.training.evaluation_time_s:.0f}s; record in {args.results_dir}/{record.task.id}/{submission.name}/{args.protocol}/")
+    _print_scores(records)
+    return 0
+
+
+def _cmd_eval(args: argparse.Namespace) -> int:
+    import json
+
+    import disbench
+    from disbench.harness.checkpoint import load_checkpoint
+    from disbench.harness.submission import Submission
+    from disbench.harness.train import CHANNELS_LAST, evaluate_method
+    from disbench.methods.base import TaskInfo
+
+    state = load_checkpoint(args.checkpoint)
+    meta = state.get("submission")
+    if not meta or not meta.get("path"):
+        raise disbench.error.SubmissionError(f"{args.checkpoint} was not made from a submission folder; evaluate it from Python with task.evaluate.")
+    task_id = args.task or state["task_spec"]["id"]
+    task = disbench.make(task_id)
+    protocol = task.get_protocol(args.protocol)
+    method = Submission(meta["path"]).build(TaskInfo.from_task(task, protocol.name), **meta["hyperparameters"])
+    method.load_state_dict(state["model"])
+    method.to(memory_format=CHANNELS_LAST)
+    scores = evaluate_method(task, method, protocol, args.seed)
+    print(json.dumps(scores, indent=1, sort_keys=True))
+    return 0
+
+
 def _stored_dataset(args: argparse.Namespace):
     from disbench.data import STORED, make_dataset
     from disbench.error import DataError
@@ -217,6 +272,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--seed", type=int, default=777)
     p.set_defaults(handler=_cmd_learn_kernel)
+
+    p = sub.add_parser("validate", help="check a submission folder: schema, import, method contract, smoke run")
+    p.add_argument("submission")
+    p.add_argument("--task", default="xysquares-mse")
+    p.add_argument("--no-smoke", action="store_true", help="skip the short training run")
+    p.set_defaults(handler=_cmd_validate)
+
+    p = sub.add_parser("run", help="train and score a submission under a task's protocol")
+    p.add_argument("submission")
+    p.add_argument("--task", required=True)
+    p.add_argument("--seeds", type=int, nargs="+", default=[0])
+    p.add_argument("--protocol", default="quick", choices=["standard", "quick", "smoke"])
+    p.add_argument("--device", default=None, help="cpu, cuda, cuda:1, ... (default: cuda if available)")
+    p.add_argument("--resume", action="store_true", help="continue interrupted runs from their checkpoints")
+    p.add_argument("--overwrite", action="store_true", help="delete earlier runs of the same seeds and start again")
+    p.add_argument("--results-dir", default="leaderboards/results")
+    p.add_argument("--runs-dir", default="runs", help="checkpoints, curves and pictures")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(handler=_cmd_run)
+
+    p = sub.add_parser("eval", help="score a checkpoint with a task's metric suite")
+    p.add_argument("checkpoint")
+    p.add_argument("--task", default=None, help="default: the task it was trained on")
+    p.add_argument("--protocol", default="standard")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(handler=_cmd_eval)
 
     data = sub.add_parser("data", help="download and inspect stored datasets")
     data_sub = data.add_subparsers(dest="data_command", required=True, metavar="ACTION")

@@ -1,0 +1,1 @@
+"""The benchmark's engine: submissions, training under fixed protocols, result records."""

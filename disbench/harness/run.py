@@ -1,0 +1,51 @@
+"""Run a submission on a task: build its model under the seed, train, score, record."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+import disbench
+from disbench.data.base import DeviceLike
+from disbench.harness.record import DEFAULT_RESULTS_DIR, RunRecord
+from disbench.harness.submission import Submission
+from disbench.harness.train import SubmissionInfo, train
+from disbench.methods.base import Method, TaskInfo
+
+
+def submission_info(submission: Submission, task_id: str) -> SubmissionInfo:
+    return SubmissionInfo(
+        name=submission.name,
+        version=submission.config.version,
+        content_hash=submission.content_hash(),
+        hyperparameters=submission.hyperparameters(task_id),
+        path=str(submission.path),
+    )
+
+
+def build_seeded(submission: Submission, task: disbench.Task, protocol: str, seed: int) -> Method:
+    """The submission's model, initialised from ``seed`` (same seed, same initial weights)."""
+    torch.manual_seed(seed)
+    return submission.build(TaskInfo.from_task(task, protocol))
+
+
+def run_submission(
+    submission: Submission | str | Path,
+    task_id: str,
+    seed: int = 0,
+    protocol: str = "quick",
+    device: DeviceLike = None,
+    resume: bool = False,
+    overwrite: bool = False,
+    results_dir: str | Path | None = DEFAULT_RESULTS_DIR,
+    runs_dir: str | Path = "runs",
+    progress: bool = True,
+) -> RunRecord:
+    if not isinstance(submission, Submission):
+        submission = Submission(submission)
+    task = disbench.make(task_id)
+    method = build_seeded(submission, task, protocol, seed)
+    out = Path(runs_dir) / task.id / submission.name / protocol / f"seed-{seed}"
+    return train(task, method, seed=seed, protocol=protocol, device=device, out_dir=out, submission=submission_info(submission, task.id),
+                 results_dir=results_dir, resume=resume, overwrite=overwrite, progress=progress)

@@ -1,0 +1,149 @@
+"""Submissions: a folder with ``submission.toml`` and a ``model.py`` that builds a ``Method``.
+
+``submission.toml`` is parsed with a pydantic schema, so every wrong field is reported with
+its name, the value found and what is allowed. The content hash (sha256 over the folder's
+files) goes into every result record, so a score can be traced to the exact code that made it.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import importlib.util
+import sys
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError, field_validator
+
+from disbench.error import SubmissionError
+from disbench.methods.base import Method, TaskInfo
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
+
+IGNORED = {"__pycache__", ".DS_Store", ".ipynb_checkpoints"}
+
+
+class SubmissionConfig(BaseModel):
+    """The schema of ``submission.toml``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]*$", description="lower-case slug, e.g. 'beta-vae'")
+    version: str = Field(pattern=r"^\d+(\.\d+){0,2}$", description="e.g. '1.0.0'")
+    authors: list[str] = Field(min_length=1)
+    description: str = Field(min_length=1)
+    licence: str = Field(min_length=1)
+    entry_point: str = Field(pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$", description="'module:function' inside the folder")
+    supervision: Literal["unsupervised", "weak-pairs"]
+    paper: HttpUrl | None = None
+    code: HttpUrl | None = None
+    hyperparameters: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+    @field_validator("hyperparameters")
+    @classmethod
+    def _known_tasks(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        import disbench
+        from disbench.registry import parse_task_id
+
+        names = {s.name for s in disbench.registry.values()}
+        for key in value:
+            if key == "default":
+                continue
+            name = parse_task_id(key)[1]
+            if name not in names:
+                close = difflib.get_close_matches(name, sorted(names), n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                raise ValueError(f"[hyperparameters.{key!r}] is not a registered task; use 'default' or a task name{hint}")
+        return value
+
+
+def format_validation_error(error: ValidationError, source: str) -> str:
+    lines = [f"{source} is invalid:"]
+    for item in error.errors():
+        field = ".".join(str(part) for part in item["loc"]) or "(file)"
+        found = item.get("input")
+        shown = "missing" if item["type"] == "missing" else f"got {found!r}"
+        lines.append(f"  - {field}: {item['msg']} ({shown})")
+    return "\n".join(lines)
+
+
+class Submission:
+    """A loaded submission folder."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path).resolve()
+        toml = self.path / "submission.toml"
+        if not toml.is_file():
+            raise SubmissionError(f"No submission.toml in {self.path}; a submission folder needs submission.toml and model.py.")
+        try:
+            raw = tomllib.loads(toml.read_text())
+        except tomllib.TOMLDecodeError as e:
+            raise SubmissionError(f"{toml} is not valid TOML: {e}") from e
+        try:
+            self.config = SubmissionConfig.model_validate(raw)
+        except ValidationError as e:
+            raise SubmissionError(format_validation_error(e, str(toml))) from None
+
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+    def hyperparameters(self, task_id: str) -> dict[str, Any]:
+        """``default`` merged with the task's own table (matched by versioned id or by name)."""
+        from disbench.registry import parse_task_id
+
+        name = parse_task_id(task_id)[1]
+        merged = dict(self.config.hyperparameters.get("default", {}))
+        for key, values in self.config.hyperparameters.items():
+            if key != "default" and (key == task_id or key == name):
+                merged.update(values)
+        return merged
+
+    def content_hash(self) -> str:
+        """sha256 over every file of the folder (relative path and bytes, in sorted order)."""
+        digest = hashlib.sha256()
+        for file in sorted(p for p in self.path.rglob("*") if p.is_file() and not IGNORED & set(p.relative_to(self.path).parts) and p.suffix != ".pyc"):
+            digest.update(str(file.relative_to(self.path).as_posix()).encode() + b"\0")
+            digest.update(file.read_bytes() + b"\0")
+        return digest.hexdigest()
+
+    def entry_point(self):
+        module_name, attr = self.config.entry_point.split(":")
+        file = self.path / (module_name.replace(".", "/") + ".py")
+        if not file.is_file():
+            raise SubmissionError(f"entry_point {self.config.entry_point!r} needs {file}, which does not exist.")
+        unique = f"disbench_submission_{self.name.replace('-', '_').replace('.', '_')}_{module_name.replace('.', '_')}"
+        spec = importlib.util.spec_from_file_location(unique, file)
+        module = importlib.util.module_from_spec(spec)
+        sys.path.insert(0, str(self.path))
+        try:
+            spec.loader.exec_module(module)
+        except Exception as e:
+            raise SubmissionError(f"Importing {file} failed: {type(e).__name__}: {e}") from e
+        finally:
+            sys.path.remove(str(self.path))
+        if not callable(getattr(module, attr, None)):
+            raise SubmissionError(f"{file} has no function {attr!r} (entry_point {self.config.entry_point!r}).")
+        return getattr(module, attr)
+
+    def build(self, task_info: TaskInfo, **overrides: Any) -> Method:
+        """Call ``build(task_info, **hyperparameters)`` and check that it returns a fitting Method."""
+        hp = {**self.hyperparameters(task_info.id), **overrides}
+        try:
+            method = self.entry_point()(task_info, **hp)
+        except SubmissionError:
+            raise
+        except Exception as e:
+            raise SubmissionError(f"{self.config.entry_point}(task_info, **{hp}) raised {type(e).__name__}: {e}") from e
+        if not isinstance(method, Method):
+            raise SubmissionError(f"{self.config.entry_point} returned {type(method).__name__}; it must return a disbench.Method.")
+        if method.supervision != self.config.supervision:
+            raise SubmissionError(
+                f"submission.toml declares supervision = {self.config.supervision!r} but the method's .supervision is "
+                f"{method.supervision!r}; make them agree."
+            )
+        return method

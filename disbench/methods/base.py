@@ -1,0 +1,66 @@
+"""The interface every submitted model implements, and what the harness tells it about a task."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from disbench.task import Batch, PairBatch
+
+ReconLossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+@dataclass(frozen=True)
+class TaskInfo:
+    """What a model may know about a task: shapes and budget, never the data or the loss."""
+
+    id: str
+    obs_shape: tuple[int, int, int]
+    factor_names: tuple[str, ...]
+    factor_sizes: tuple[int, ...]
+    latent_dim: int
+    loss: str
+
+    @classmethod
+    def from_task(cls, task, protocol: str = "standard") -> TaskInfo:
+        return cls(
+            id=task.id,
+            obs_shape=tuple(task.data.obs_shape),
+            factor_names=tuple(task.data.factor_names),
+            factor_sizes=tuple(task.data.factor_sizes),
+            latent_dim=task.get_protocol(protocol).latent_dim,
+            loss=task.loss.name,
+        )
+
+
+class Method(nn.Module):
+    """A representation learner scored by disbench.
+
+    * ``encode(x) -> [N, D]``: the representation that is scored (e.g. the posterior mean).
+    * ``loss(batch, recon_loss) -> dict``: the training objective on a ``Batch`` (unsupervised)
+      or ``PairBatch`` (weak pairs); must contain ``"loss"``, other scalars are logged.
+      ``recon_loss(x_hat, x)`` is the task's reconstruction loss, one value per observation.
+    * ``decode(z)`` (optional): used for latent-traversal pictures.
+    * ``configure_optimizer(lr)``: defaults to Adam, as in the paper.
+    """
+
+    supervision = "unsupervised"
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def loss(self, batch: Batch | PairBatch, recon_loss: ReconLossFn) -> dict[str, torch.Tensor]:
+        raise NotImplementedError
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    @property
+    def can_decode(self) -> bool:
+        return type(self).decode is not Method.decode
+
+    def configure_optimizer(self, lr: float) -> torch.optim.Optimizer:
+        return torch.optim.Adam(self.parameters(), lr=lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0)

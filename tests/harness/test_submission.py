@@ -1,0 +1,87 @@
+import shutil
+from pathlib import Path
+
+import pytest
+
+import disbench
+from disbench.error import SubmissionError
+from disbench.harness.submission import Submission
+from disbench.methods import TaskInfo
+
+ROOT = Path(__file__).resolve().parents[2]
+BASELINES = sorted(p.name for p in (ROOT / "submissions").iterdir() if (p / "submission.toml").exists())
+
+
+@pytest.fixture
+def beta_vae(tmp_path):
+    folder = tmp_path / "my-model"
+    shutil.copytree(ROOT / "submissions" / "beta-vae", folder)
+    return folder
+
+
+def test_all_baselines_are_shipped():
+    assert BASELINES == ["ada-gvae", "ada-mlvae", "ae", "beta-tcvae", "beta-vae", "dip-vae-i", "dip-vae-ii", "vae"]
+
+
+@pytest.mark.parametrize("name", BASELINES)
+def test_every_baseline_parses_and_builds(name, xysquares):
+    submission = Submission(ROOT / "submissions" / name)
+    method = submission.build(TaskInfo.from_task(xysquares))
+    assert isinstance(method, disbench.Method) and method.supervision == submission.config.supervision
+    assert (ROOT / "submissions" / name / "README.md").exists()
+
+
+def test_hyperparameters_merge_default_and_task_tables():
+    submission = Submission(ROOT / "submissions" / "beta-vae")
+    assert submission.hyperparameters("xysquares-mse-v0") == {"latent_dim": 9, "beta": 0.001}
+    assert submission.hyperparameters("xysquares-s1-mse-v0") == {"latent_dim": 9, "beta": 0.00316}
+
+
+def edit(folder: Path, old: str, new: str) -> None:
+    toml = folder / "submission.toml"
+    text = toml.read_text()
+    assert old in text
+    toml.write_text(text.replace(old, new))
+
+
+@pytest.mark.parametrize(
+    "old, new, expected",
+    [
+        ('supervision = "unsupervised"', 'supervision = "semi"', "supervision: Input should be 'unsupervised' or 'weak-pairs' (got 'semi')"),
+        ('name = "beta-vae"', 'name = "Beta VAE"', "name: String should match pattern"),
+        ('authors = ["disbench maintainers"]', "authors = []", "authors: List should have at least 1 item"),
+        ('licence = "MIT"\n', "", "licence: Field required (missing)"),
+        ('version = "1.0.0"', 'version = "1.0.0"\ncolour = "red"', "colour: Extra inputs are not permitted (got 'red')"),
+        ('[hyperparameters."xysquares-s1-mse"]', '[hyperparameters."xysqares-s1-mse"]', "did you mean 'xysquares-s1-mse'"),
+        ('entry_point = "model:build"', 'entry_point = "model.build"', "entry_point: String should match pattern"),
+    ],
+)
+def test_schema_errors_name_the_field_the_value_and_what_is_allowed(beta_vae, old, new, expected):
+    edit(beta_vae, old, new)
+    with pytest.raises(SubmissionError) as e:
+        Submission(beta_vae)
+    assert expected in str(e.value)
+
+
+def test_missing_files_and_bad_models(beta_vae, tmp_path, xysquares):
+    with pytest.raises(SubmissionError, match="No submission.toml"):
+        Submission(tmp_path)
+    info = TaskInfo.from_task(xysquares)
+    (beta_vae / "model.py").write_text("def build(task_info, **hp):\n    return 42\n")
+    with pytest.raises(SubmissionError, match="must return a disbench.Method"):
+        Submission(beta_vae).build(info)
+    (beta_vae / "model.py").write_text("import not_a_module\n")
+    with pytest.raises(SubmissionError, match="Importing .* failed"):
+        Submission(beta_vae).build(info)
+    (beta_vae / "model.py").write_text("from disbench.methods import AdaVAE\ndef build(task_info, **hp):\n    return AdaVAE(task_info.obs_shape, 9)\n")
+    with pytest.raises(SubmissionError, match="supervision"):
+        Submission(beta_vae).build(info)
+
+
+def test_content_hash_tracks_files_but_not_caches(beta_vae):
+    first = Submission(beta_vae).content_hash()
+    (beta_vae / "__pycache__").mkdir(exist_ok=True)
+    (beta_vae / "__pycache__" / "model.cpython-311.pyc").write_bytes(b"\0junk")
+    assert Submission(beta_vae).content_hash() == first
+    (beta_vae / "model.py").write_text((beta_vae / "model.py").read_text() + "\n# changed\n")
+    assert Submission(beta_vae).content_hash() != first
