@@ -8,6 +8,7 @@ import numpy as np
 import torch
 
 from disbench.data.base import GroundTruthData
+from disbench.viz import pyplot, save_figure
 
 
 def traversal_factors(data: GroundTruthData, base: torch.Tensor, factor: int, max_steps: int = 12) -> torch.Tensor:
@@ -33,11 +34,7 @@ def image_row(images: torch.Tensor, pad: int = 2) -> np.ndarray:
 
 def save_samples_figure(data: GroundTruthData, out: str | Path, seed: int = 0, num_samples: int = 12, title: str = "") -> Path:
     """Write a PNG with ``num_samples`` random observations and a traversal of every factor."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     gen = torch.Generator().manual_seed(seed)
     rows = [("samples", image_row(data.render(data.sample_factors(num_samples, gen))))]
     base = data.sample_factors(1, gen)
@@ -53,11 +50,4 @@ def save_samples_figure(data: GroundTruthData, out: str | Path, seed: int = 0, n
         ax.set_ylabel(label, rotation=0, ha="right", va="center", fontsize=9)
         for spine in ax.spines.values():
             spine.set_visible(False)
-    if title:
-        fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=100)
-    plt.close(fig)
-    return out
+    return save_figure(fig, out, title, fontsize=10)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import torch
 
+from disbench.viz import pyplot, save_figure
 from disbench.viz.samples import image_row
 
 
@@ -13,11 +14,7 @@ from disbench.viz.samples import image_row
 def save_traversal_figure(task, method, out: str | Path, seed: int = 0, steps: int = 9, limit: float = 2.5) -> Path:
     """Encode one random observation and decode it with each code dimension shifted by
     ``[-limit, limit]`` around its value (works for VAEs and deterministic encoders alike)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     device = next(method.parameters()).device
     batch = task.sample(1, generator=torch.Generator().manual_seed(seed), device=device)
     z = method.encode(batch.x)[0]
@@ -34,10 +31,4 @@ def save_traversal_figure(task, method, out: str | Path, seed: int = 0, steps: i
         ax.set_xticks([])
         ax.set_yticks([])
         ax.set_ylabel(f"z{d}", rotation=0, ha="right", va="center", fontsize=8)
-    fig.suptitle(f"{task.id}: input, then z_d shifted by {-limit} .. {limit}", fontsize=9)
-    fig.tight_layout()
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=90)
-    plt.close(fig)
-    return out
+    return save_figure(fig, out, f"{task.id}: input, then z_d shifted by {-limit} .. {limit}", fontsize=9, dpi=90)
