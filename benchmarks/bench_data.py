@@ -15,9 +15,9 @@ import sys
 import textwrap
 
 import torch
+from common import median_time, write_results
 
 import disbench
-from common import median_time, write_results
 
 BATCH, BATCHES = 256, 200
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 import argparse
 
 import torch
+from common import median_time, write_results
 
 import disbench
-from common import median_time, write_results
 from disbench.losses import make_loss
 from disbench.methods import BetaVAE
 
@@ -31,7 +31,7 @@ def main() -> None:
     results = {}
     for name in ("mse", "mse+box_r31_w3969", "mse+gauss_r31_w3969", "mse+learnt_xysquares_r31_w1"):
         loss = make_loss(name).to(device)
-        median, runs = median_time(lambda: loss(x_hat, x).mean().backward(), repeats=5)
+        median, runs = median_time(lambda loss=loss: loss(x_hat, x).mean().backward(), repeats=5)
         results[name] = {"forward_backward_s": median, "runs_s": runs}
     torch.manual_seed(0)
     model = BetaVAE(task.data.obs_shape, 9, beta=0.001).to(device=device, memory_format=torch.channels_last)

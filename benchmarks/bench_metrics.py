@@ -22,7 +22,6 @@ import sys
 import textwrap
 
 import numpy as np
-
 from common import median_time, write_results
 
 CHILD = textwrap.dedent('''

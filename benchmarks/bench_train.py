@@ -17,9 +17,9 @@ import time
 from pathlib import Path
 
 import torch
+from common import write_results
 
 import disbench
-from common import write_results
 from disbench.harness.train import train
 from disbench.methods import BetaVAE
 from disbench.protocol import Protocol

@@ -8,9 +8,10 @@ import platform
 import resource
 import statistics
 import time
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import torch
 

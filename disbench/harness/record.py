@@ -55,7 +55,7 @@ class TrainingRecord(_Strict):
     num_parameters: int = Field(ge=0)
 
 
-class RunRecord(_Strict):
+class RunResult(_Strict):
     """The schema of a result file; the leaderboard reads records only through this model."""
 
     schema_version: Literal[1] = SCHEMA_VERSION
@@ -72,7 +72,7 @@ class RunRecord(_Strict):
     error: str | None = None
 
     @model_validator(mode="after")
-    def _status_consistent(self) -> RunRecord:
+    def _status_consistent(self) -> RunResult:
         if self.status == "completed" and (self.error is not None or not self.metrics):
             raise ValueError("a completed run needs metrics and no error")
         if self.status == "failed" and (self.error is None or self.metrics):
@@ -98,13 +98,13 @@ def write_json_atomic(path: str | Path, payload: Any) -> Path:
     return path
 
 
-def write_record(record: RunRecord, path: str | Path) -> Path:
+def write_record(record: RunResult, path: str | Path) -> Path:
     return write_json_atomic(path, record.model_dump(mode="json"))
 
 
-def load_record(path: str | Path) -> RunRecord:
-    return RunRecord.model_validate_json(Path(path).read_text())
+def load_record(path: str | Path) -> RunResult:
+    return RunResult.model_validate_json(Path(path).read_text())
 
 
-def load_records(results_dir: str | Path = DEFAULT_RESULTS_DIR) -> list[RunRecord]:
+def load_records(results_dir: str | Path = DEFAULT_RESULTS_DIR) -> list[RunResult]:
     return [load_record(p) for p in sorted(Path(results_dir).rglob("seed-*.json"))]

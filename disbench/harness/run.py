@@ -8,7 +8,7 @@ import torch
 
 import disbench
 from disbench.data.base import DeviceLike
-from disbench.harness.record import DEFAULT_RESULTS_DIR, RunRecord
+from disbench.harness.record import DEFAULT_RESULTS_DIR, RunResult
 from disbench.harness.submission import Submission
 from disbench.harness.train import SubmissionInfo, train
 from disbench.methods.base import Method, TaskInfo
@@ -41,7 +41,7 @@ def run_submission(
     results_dir: str | Path | None = DEFAULT_RESULTS_DIR,
     runs_dir: str | Path = "runs",
     progress: bool = True,
-) -> RunRecord:
+) -> RunResult:
     if not isinstance(submission, Submission):
         submission = Submission(submission)
     task = disbench.make(task_id)

@@ -34,7 +34,7 @@ from disbench.harness.environment import device_name, environment
 from disbench.harness.record import (
     DEFAULT_RESULTS_DIR,
     ProtocolRecord,
-    RunRecord,
+    RunResult,
     SubmissionRecord,
     TaskRecord,
     TrainingRecord,
@@ -119,7 +119,7 @@ def train(
     checkpoint_every: int = 1000,
     progress: bool = True,
     evaluate: bool = True,
-) -> RunRecord | None:
+) -> RunResult | None:
     """Train ``method`` on ``task`` for one seed under ``protocol`` and return its result record
     (``None`` with ``evaluate=False``: train and checkpoint only, no record).
 
@@ -238,10 +238,10 @@ def _truncate_curves(path: Path, step: int) -> None:
         path.write_text("".join(row + "\n" for row in rows))
 
 
-def _record(task, method, protocol, seed, submission, metrics, *, step, elapsed, eval_time, device, final_loss, error) -> RunRecord:
+def _record(task, method, protocol, seed, submission, metrics, *, step, elapsed, eval_time, device, final_loss, error) -> RunResult:
     info = submission or SubmissionInfo(type(method).__name__.lower(), "unversioned", None, {})
     on_protocol = not task.off_protocol and info.content_hash is not None and _on_registered_tier(task, protocol) and error is None
-    return RunRecord(
+    return RunResult(
         status="failed" if error else "completed",
         task=TaskRecord(id=task.id, spec=task.spec.to_dict() if task.spec else {}, off_protocol=task.off_protocol),
         protocol=ProtocolRecord(name=protocol.name, hash=protocol.hash(), config=protocol.to_dict()),
@@ -258,7 +258,7 @@ def _record(task, method, protocol, seed, submission, metrics, *, step, elapsed,
     )
 
 
-def _write(record: RunRecord, out: Path, submission, results_dir, task, protocol, seed) -> None:
+def _write(record: RunResult, out: Path, submission, results_dir, task, protocol, seed) -> None:
     write_record(record, out / "result.json")
     if submission is not None and results_dir is not None:
         write_record(record, record_path(results_dir, task.id, submission.name, protocol.name, seed))

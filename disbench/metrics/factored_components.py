@@ -67,16 +67,16 @@ def _scores(d: dict[str, np.ndarray], suffix: str) -> dict[str, float]:
     return out
 
 
-def _triplet_distances(task: Task, factors: torch.Tensor, z: np.ndarray, ground: np.ndarray, num_samples: int, generator) -> dict[str, np.ndarray]:
+def _triplet_distances(source: CodeSource, factors: torch.Tensor, z: np.ndarray, ground: np.ndarray, num_samples: int, generator) -> dict[str, np.ndarray]:
     """Distances for ``num_samples`` random triplets in each of ``R`` groups (``factors [R, m, F]``)."""
     r, m = factors.shape[:2]
     idx = torch.randint(0, m, (3, r, num_samples), generator=generator)
     rows = torch.arange(r)[:, None]
-    x = task._observe_valid(factors.reshape(-1, factors.shape[-1]), torch.device("cpu")).view(r, m, -1)
+    x = source.task._observe_valid(factors.reshape(-1, factors.shape[-1]), source.device).view(r, m, -1)
     out = {}
     for name, other in (("ap", idx[1]), ("an", idx[2])):
         out[f"{name}_ground"] = ground[rows.numpy(), idx[0].numpy(), other.numpy()].reshape(-1)
-        out[f"{name}_data"] = (x[rows, idx[0]] - x[rows, other]).square().mean(dim=-1).double().numpy().reshape(-1)
+        out[f"{name}_data"] = (x[rows, idx[0]] - x[rows, other]).square().mean(dim=-1).double().cpu().numpy().reshape(-1)
         diff = z[rows.numpy(), idx[0].numpy()] - z[rows.numpy(), other.numpy()]
         out[f"{name}_latent.l1"] = np.abs(diff).sum(axis=-1).reshape(-1)
         out[f"{name}_latent.l2"] = np.sqrt(np.square(diff).sum(axis=-1)).reshape(-1)
@@ -114,7 +114,7 @@ def factored_components(
             n = min(chunk, repeats - start)
             factors = traversal_factors(data, factor, n, generator)
             z = source.codes(factors)
-            parts.append(_triplet_distances(task, factors, z, ground[:n], num_samples, generator))
+            parts.append(_triplet_distances(source, factors, z, ground[:n], num_samples, generator))
             zt = torch.from_numpy(z)
             variances = zt.var(dim=1)  # [n, D], ddof 1
             centred = zt - zt.mean(dim=1, keepdim=True)
@@ -136,6 +136,6 @@ def factored_components(
         n = min(chunk, repeats - start)
         factors = data.sample_factors(n * global_subset_size, generator).view(n, global_subset_size, -1)
         ground = (factors[:, :, None, :] - factors[:, None, :, :]).abs().sum(dim=-1).double().numpy()
-        parts.append(_triplet_distances(task, factors, source.codes(factors), ground, num_samples, generator))
+        parts.append(_triplet_distances(source, factors, source.codes(factors), ground, num_samples, generator))
     out.update(_scores({k: np.concatenate([p[k] for p in parts]) for k in parts[0]}, "global"))
     return dict(sorted(out.items()))

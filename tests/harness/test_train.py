@@ -10,7 +10,7 @@ import torch
 import disbench
 from disbench.cli import main as cli
 from disbench.error import TrainingError
-from disbench.harness.record import RunRecord, load_record, load_records
+from disbench.harness.record import RunResult, load_record, load_records
 from disbench.harness.train import SubmissionInfo, train
 from disbench.methods import BetaVAE
 from disbench.protocol import Protocol
@@ -111,9 +111,9 @@ def test_completed_record_has_everything_the_leaderboard_needs(tmp_path):
     assert record.environment["torch"] == torch.__version__.split("+")[0] or record.environment["torch"].startswith(torch.__version__.split("+")[0])
     assert (tmp_path / "full" / "traversals.png").stat().st_size > 5_000
     with pytest.raises(ValueError, match="needs an error"):
-        RunRecord.model_validate({**record.model_dump(), "status": "failed"})
+        RunResult.model_validate({**record.model_dump(), "status": "failed"})
     with pytest.raises(ValueError, match="finite"):
-        RunRecord.model_validate({**record.model_dump(), "metrics": {"mig": float("nan")}})
+        RunResult.model_validate({**record.model_dump(), "metrics": {"mig": float("nan")}})
 
 
 def test_latent_size_above_the_protocol_is_refused(tmp_path):
