@@ -95,8 +95,24 @@ def check_kernel(kernel: torch.Tensor) -> torch.Tensor:
 
 
 def _fft_size(n: int) -> int:
-    """FFT length for a linear convolution of total length ``n``: the next power of two."""
-    return 1 << (n - 1).bit_length()
+    """Smallest length >= ``n`` with no prime factor above 5 (cheap for pocketfft and cuFFT)."""
+    while True:
+        m = n
+        for p in (2, 3, 5):
+            while m % p == 0:
+                m //= p
+        if m == 1:
+            return n
+        n += 1
+
+
+def _fft_shape(h: int, w: int, kh: int, kw: int) -> tuple[int, int]:
+    """Circular convolution length per axis whose wrap-around never reaches the "same" window.
+
+    The window is ``[k//2, k//2 + n)`` of the full linear convolution (length ``n + k - 1``);
+    a circular length of ``n + k//2`` keeps it alias-free, about half the area of ``n + k - 1``.
+    """
+    return _fft_size(h + kh // 2), _fft_size(w + kw // 2)
 
 
 def conv2d_fft(x: torch.Tensor, kernel: torch.Tensor, kernel_fft: torch.Tensor | None = None) -> torch.Tensor:
@@ -104,7 +120,7 @@ def conv2d_fft(x: torch.Tensor, kernel: torch.Tensor, kernel_fft: torch.Tensor |
     output cropped to ``[N, C, H, W]`` ("same"). Equals ``F.conv2d`` with the flipped kernel."""
     h, w = x.shape[-2:]
     kh, kw = kernel.shape
-    fh, fw = _fft_size(h + kh - 1), _fft_size(w + kw - 1)
+    fh, fw = _fft_shape(h, w, kh, kw)
     if kernel_fft is None:
         kernel_fft = torch.fft.rfft2(kernel.to(x.dtype), s=(fh, fw))
     full = torch.fft.irfft2(torch.fft.rfft2(x, s=(fh, fw)) * kernel_fft, s=(fh, fw))
@@ -188,9 +204,7 @@ class AugmentedLoss(ReconLoss):
 
     def blur(self, x: torch.Tensor) -> torch.Tensor:
         """The kernel applied to every channel of ``x``."""
-        h, w = x.shape[-2:]
-        kh, kw = self.kernel.shape
-        fh, fw = _fft_size(h + kh - 1), _fft_size(w + kw - 1)
+        fh, fw = _fft_shape(*x.shape[-2:], *self.kernel.shape)
         key = (fh, fw, x.device, x.dtype)
         kernel_fft = self._fft_cache.get(key)
         if kernel_fft is None:
