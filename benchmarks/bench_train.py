@@ -20,6 +20,7 @@ import torch
 from common import write_results
 
 import disbench
+from disbench.harness.allocator import tune_allocator
 from disbench.harness.train import train
 from disbench.methods import BetaVAE
 from disbench.protocol import Protocol
@@ -63,6 +64,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     device = torch.device(args.device)
+    tune_allocator()  # as the disbench command line does; affects both loops alike
     task = disbench.make("xysquares-mse").to(device)
     results = {}
     for batch_size in (64, 256):

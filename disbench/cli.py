@@ -315,7 +315,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from disbench.harness.allocator import tune_allocator
+
     args = build_parser().parse_args(argv)
+    tune_allocator()
     try:
         return args.handler(args)
     except DisbenchError as e:
