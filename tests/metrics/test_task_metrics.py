@@ -102,3 +102,13 @@ def test_bad_encoders_are_reported(xysquares):
         metrics.evaluate(xysquares, lambda x: torch.zeros(len(x)), suite="smoke", metrics=["mig"])
     with pytest.raises(disbench.error.MetricError, match="no metrics"):
         metrics.evaluate(xysquares, lambda x: torch.zeros(len(x), 2), suite="smoke", metrics=["nope"])
+
+
+def test_pair_mse_matches_gathering_every_pair_at_once():
+    from disbench.metrics.factored_components import _pair_mse
+
+    x = torch.randn(50, 37, generator=torch.Generator().manual_seed(0))
+    first, second = torch.randint(0, 50, (2, 301), generator=torch.Generator().manual_seed(1))
+    expected = (x[first] - x[second]).square().mean(dim=-1)
+    assert torch.equal(_pair_mse(x, first, second, block=64), expected)  # 301 pairs: a partial last block
+    assert torch.equal(_pair_mse(x, first[:3], first[:3]), torch.zeros(3))
