@@ -5,7 +5,18 @@ import torch
 import torch.nn.functional as F
 
 from disbench.error import LossError
-from disbench.losses import AugmentedLoss, augmented, box_kernel, conv2d_fft, gaussian_kernel, learnt_kernel, make_loss
+from disbench.losses import (
+    AugmentedLoss,
+    augmented,
+    box_kernel,
+    conv2d_fft,
+    conv2d_separable,
+    convolution_matrix,
+    gaussian_kernel,
+    learnt_kernel,
+    make_loss,
+    separable_factors,
+)
 
 
 def direct_conv(x: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
@@ -21,6 +32,46 @@ def test_fft_convolution_equals_direct_convolution(kh, kw):
     x = torch.randn(2, 3, 20, 17, generator=g, dtype=torch.float64)
     kernel = torch.rand(kh, kw, generator=g, dtype=torch.float64)  # asymmetric: checks the flip
     assert torch.allclose(conv2d_fft(x, kernel), direct_conv(x, kernel), atol=1e-10)
+
+
+@pytest.mark.parametrize("kh, kw", [(1, 1), (3, 5), (7, 3), (63, 63)])
+def test_separable_convolution_equals_direct_convolution(kh, kw):
+    g = torch.Generator().manual_seed(kh * 10 + kw)
+    x = torch.randn(2, 3, 20, 17, generator=g, dtype=torch.float64)
+    kernel = torch.outer(torch.rand(kh, generator=g, dtype=torch.float64), torch.rand(kw, generator=g, dtype=torch.float64))  # asymmetric
+    column, row = separable_factors(kernel)
+    assert torch.allclose(torch.outer(column, row), kernel, atol=1e-12)
+    out = conv2d_separable(x, convolution_matrix(column, 20), convolution_matrix(row, 17))
+    assert torch.allclose(out, direct_conv(x, kernel), atol=1e-10)
+
+
+def test_convolution_matrix_is_banded_toeplitz():
+    a = convolution_matrix(torch.tensor([1.0, 2.0, 3.0]), 4)  # v -> [2 v0 + v1, 3 v0 + 2 v1 + v2, ...]
+    assert torch.equal(a, torch.tensor([[2.0, 1, 0, 0], [3, 2, 1, 0], [0, 3, 2, 1], [0, 0, 3, 2]]))
+
+
+def test_only_rank_one_kernels_take_the_separable_path():
+    assert separable_factors(box_kernel(31)) is not None and separable_factors(gaussian_kernel(31)) is not None
+    assert separable_factors(learnt_kernel("xysquares_r31")) is None
+    assert separable_factors(torch.rand(5, 5, generator=torch.Generator().manual_seed(0))) is None
+    assert make_loss("mse+box_r31_w3969").separable and not make_loss("mse+learnt_xysquares_r31_w1").separable
+
+
+@pytest.mark.parametrize("name", ["mse+box_r31_w3969", "mse+gauss_r31_w3969", "mse+learnt_xysquares_r31_w1", "mse+box_r2_w1"])
+def test_every_loss_blur_equals_direct_convolution(name):
+    loss = make_loss(name).double()
+    x = torch.randn(2, 3, 64, 64, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    # shipped kernels are float32: a Gaussian is rank one up to its rounding (1e-8 relative)
+    assert torch.allclose(loss.blur(x), direct_conv(x, loss.kernel), atol=1e-7)
+
+
+def test_loading_another_kernel_clears_the_cached_matrices():
+    x = torch.randn(1, 1, 9, 9, generator=torch.Generator().manual_seed(0))
+    loss = augmented("mse", box_kernel(1), 1.0)
+    loss.blur(x)
+    other = torch.rand(3, 3, generator=torch.Generator().manual_seed(1))
+    loss.load_state_dict({"kernel": other})
+    assert torch.allclose(loss.blur(x), direct_conv(x, other), atol=1e-6)
 
 
 def test_kernels():
