@@ -113,6 +113,7 @@ def test_cars3d_archive(tmp_path, monkeypatch):
         expected = resize_images(meshes[o][None, :, :, :, a, e], 64)[0].transpose(2, 0, 1)
         assert np.array_equal(data.render(torch.tensor([[e, a, o]]))[0].numpy(), expected)
     assert not any(p.name.startswith("cars3d-") for p in data.folder.iterdir())  # temporary extraction removed
+    disbench.check_task(disbench.make("cars3d-mse"))
 
 
 def write_norb(path, array: np.ndarray) -> None:
@@ -139,20 +140,23 @@ def test_smallnorb_binary_matrices(tmp_path, monkeypatch):
     for i in (0, 13, n - 1):
         expected = resize_images(images[i, 0][None, :, :, None], 64)[0].transpose(2, 0, 1)
         assert np.array_equal(data[i].numpy(), expected)
+    disbench.check_task(disbench.make("smallnorb-mse"))
 
 
-def test_mpi3d_streams_compressed_npz(tmp_path, monkeypatch):
+@pytest.mark.parametrize("subset", ["toy", "realistic", "real"])
+def test_mpi3d_streams_compressed_npz(tmp_path, monkeypatch, subset):
     sizes = (2, 1, 1, 1, 1, 2, 3)
     n = int(np.prod(sizes))
     images = RNG.integers(0, 256, (n, 64, 64, 3), dtype=np.uint8)
-    source = tmp_path / "mpi3d_toy.npz"
+    source = tmp_path / f"mpi3d_{subset}.npz"
     np.savez_compressed(source, images=images)
     monkeypatch.setattr(MPI3D, "factor_sizes", sizes)
-    monkeypatch.setitem(disbench.data.mpi3d.SUBSETS, "toy", (resource_for(source), disbench.data.mpi3d.SUBSETS["toy"][1]))
-    assert cli(["data", "download", "mpi3d", "--subset", "toy", "--quiet"]) == 0
-    task = disbench.make("mpi3d-toy-mse")
+    monkeypatch.setitem(disbench.data.mpi3d.SUBSETS, subset, (resource_for(source), disbench.data.mpi3d.SUBSETS[subset][1]))
+    assert cli(["data", "download", "mpi3d", "--subset", subset, "--quiet"]) == 0
+    task = disbench.make(f"mpi3d-{subset}-mse")
     assert torch.equal(task.data[n - 1], torch.from_numpy(images[-1]).permute(2, 0, 1))
     assert not (task.data.folder / "raw").exists()  # raw files removed unless --keep-raw
+    disbench.check_task(task)
 
 
 def test_missing_data_says_which_file_and_which_command(monkeypatch):
