@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
+from functools import partial
 from importlib import resources
 
 import numpy as np
@@ -225,7 +226,7 @@ class AugmentedLoss(ReconLoss):
         if not math.isfinite(self.weight) or self.weight < 0:
             raise LossError(f"Augmented loss weight must be finite and >= 0, got {weight!r}.")
         self.kernel_name = kernel_name
-        self._cache: dict[tuple, tuple[torch.Tensor, ...]] = {}
+        self._cache: dict[tuple, Callable[[torch.Tensor], torch.Tensor]] = {}
 
     @property
     def name(self) -> str:
@@ -234,21 +235,20 @@ class AugmentedLoss(ReconLoss):
 
     def blur(self, x: torch.Tensor) -> torch.Tensor:
         """The kernel applied to every channel of ``x``: two banded matrix products for a separable
-        kernel, FFTs otherwise. The matrices or the kernel's FFT are cached per size and device."""
-        h, w = x.shape[-2:]
-        key = (h, w, x.device, x.dtype)
-        cached = self._cache.get(key)
-        if cached is None:
-            separable = separable_factors(self.kernel.detach().cpu())
-            if separable is not None:
-                cached = tuple(convolution_matrix(taps, n).to(x.device, x.dtype) for taps, n in zip(separable, (h, w)))
-            else:
-                fh, fw = _fft_shape(h, w, *self.kernel.shape)
-                cached = (torch.fft.rfft2(self.kernel.to(device=x.device, dtype=x.dtype), s=(fh, fw)),)
-            self._cache[key] = cached
-        if len(cached) == 2:
-            return conv2d_separable(x, *cached)
-        return conv2d_fft(x, self.kernel, cached[0])
+        kernel, FFTs otherwise. The operator is built once per image size, device and dtype."""
+        key = (*x.shape[-2:], x.device, x.dtype)
+        operator = self._cache.get(key)
+        if operator is None:
+            operator = self._cache[key] = self._blur_operator(*x.shape[-2:], x.device, x.dtype)
+        return operator(x)
+
+    def _blur_operator(self, h: int, w: int, device: torch.device, dtype: torch.dtype) -> Callable[[torch.Tensor], torch.Tensor]:
+        factors = separable_factors(self.kernel.detach().cpu())
+        if factors is not None:
+            column, row = (convolution_matrix(taps, n).to(device, dtype) for taps, n in zip(factors, (h, w)))
+            return partial(conv2d_separable, column_matrix=column, row_matrix=row)
+        kernel = self.kernel.to(device=device, dtype=dtype)
+        return partial(conv2d_fft, kernel=kernel, kernel_fft=torch.fft.rfft2(kernel, s=_fft_shape(h, w, *kernel.shape)))
 
     @property
     def separable(self) -> bool:
