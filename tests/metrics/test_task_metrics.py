@@ -44,7 +44,7 @@ def test_flatness_of_straight_even_traversals(xysquares, oracle):
     flat = metrics.flatness(xysquares, enc, repeats=16)
     for key in ("flatness.ave_flatness", "flatness.ave_flatness_l1", "flatness.ave_flatness_l2"):
         assert flat[key] == pytest.approx(1.0)
-    assert flat["flatness.cosine_angles"] == pytest.approx(0.0, abs=1e-6)
+    assert flat["flatness.step_angles"] == pytest.approx(0.0, abs=1e-6)  # cosine_angles: tests/metrics/test_flatness.py
     assert flat["flatness.ave_width_l1"] == pytest.approx(7.0)
     rotated = metrics.flatness(xysquares, lambda x: enc(x) @ rotation(6), repeats=16)
     assert rotated["flatness.ave_flatness_l2"] == pytest.approx(1.0, abs=1e-5)  # rotations keep lines straight
