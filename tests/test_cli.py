@@ -32,6 +32,9 @@ def test_unknown_task_is_a_friendly_error(capsys):
     assert "Did you mean 'xysquares-mse'" in capsys.readouterr().err
 
 
-def test_usage_errors_exit_nonzero():
-    with pytest.raises(SystemExit):
-        cli(["frobnicate"])
+@pytest.mark.parametrize("argv, message", [(["frobnicate"], "invalid choice: 'frobnicate'"), (["info"], "the following arguments are required: task")])
+def test_usage_errors_exit_nonzero(argv, message, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        cli(argv)
+    assert exit_.value.code == 2  # argparse's usage-error status
+    assert message in capsys.readouterr().err

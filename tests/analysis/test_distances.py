@@ -120,9 +120,13 @@ def test_cli_analyze_writes_pictures_and_numbers(tmp_path, capsys):
 
 
 def test_cli_reproduce_table_a1(capsys):
-    from disbench.analysis.table_a1 import reproduce_table_a1
-
-    rows = reproduce_table_a1(num_pairs=2000, tasks=("xysquares-mse-v0", "dsprites-mse-v0"))
-    squares = [r for r in rows if r.task == "xysquares-mse-v0" and r.factor != "random"]
-    assert all(r.mean == pytest.approx(r.paper_mean, abs=1e-4) for r in squares)
-    assert all(r.mean is None for r in rows if r.task == "dsprites-mse-v0")  # data not prepared here
+    assert cli(["reproduce", "table-a1", "--num-pairs", "300"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("Table A1")
+    squares = [line.split() for line in lines if line.startswith("xysquares-mse-v0") and " random " not in line]
+    # every XYSquares factor: paper 0.0104 (0.0000), recomputed 128/12288 exactly, whatever the pairs
+    assert [row[1] for row in squares] == ["x_R", "y_R", "x_G", "y_G", "x_B", "y_B"]
+    assert all(row[2:6] == ["0.0104", "(0.0000)", "0.0104", "(0.0000)"] and float(row[6]) == 0 for row in squares), squares
+    stored = [line for line in lines if line.startswith("dsprites-mse-v0")]
+    assert len(stored) == 6 and all(line.rstrip().endswith("data not prepared") for line in stored)  # no data here
+    assert any(line.startswith("xyobject-shaded-mse-v0") and "intensity" in line for line in lines)
