@@ -1,0 +1,217 @@
+"""The leaderboard's ``disbench`` subcommands: ``leaderboard``, ``site``, ``publish`` and ``ci``.
+
+``disbench.cli.build_parser`` calls :func:`add_commands`; every handler is a thin wrapper over
+the modules of this package and returns the exit status.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from disbench.leaderboard.errors import LeaderboardError
+
+OFFICIAL = Path("leaderboards/results")
+
+
+def _add_board_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--official", default=str(OFFICIAL), help="folder of official records (default: leaderboards/results; a pulled Hub snapshot works too)")
+    p.add_argument("--results", nargs="+", default=[], metavar="DIR", help="also show local results folders (e.g. runs/results), marked as local")
+    p.add_argument("--submissions", default="submissions", help="submission folders, to mark stale records (default: submissions)")
+    p.add_argument("--require-signed", action="store_true", help="refuse records not signed by the official runner (the published board)")
+    p.add_argument("--public-key", default=None, help="the runner's public key (default: the signing module's, leaderboards/runner-key.pub)")
+
+
+def _board(args: argparse.Namespace):
+    from disbench.leaderboard.aggregate import aggregate
+    from disbench.leaderboard.store import CheckContext, Source, load_board
+
+    sources = [Source(Path(args.official), "official")] + [Source(Path(d), "local") for d in args.results]
+    submissions = Path(args.submissions) if args.submissions else None
+    ctx = CheckContext(submissions_dir=submissions, require_signed=args.require_signed,
+                       public_key_path=Path(args.public_key) if args.public_key else None)
+    return aggregate(load_board(sources, ctx))
+
+
+def _cmd_show(args: argparse.Namespace) -> int:
+    import disbench
+    from disbench.leaderboard.tables import board_tables, refused_table, render_text
+
+    if args.task:
+        args.task = disbench.spec(args.task).id
+    agg = _board(args)
+    tiers = agg.tiers
+    if args.tier and args.tier not in tiers:
+        raise LeaderboardError(f"No accepted records of tier {args.tier!r}; tiers with records: {', '.join(tiers) or 'none'}.")
+    if args.task and args.task not in agg.tasks:
+        raise LeaderboardError(f"No accepted records for {args.task}; tasks with records: {', '.join(agg.tasks) or 'none'}.")
+    tables = board_tables(agg, task=args.task, tier=args.tier, metric=args.metric)
+    if args.metric and not agg.summary[agg.summary["metric"] == args.metric].shape[0]:
+        known = sorted(agg.summary["metric"].unique())
+        raise LeaderboardError(f"No record has metric {args.metric!r}; metrics include {', '.join(known[:12])}, ...")
+    print(render_text(tables) if tables else "No accepted records.")
+    refused = refused_table(agg)
+    if refused.rows:
+        print(f"\n{refused.title}\n{refused.text()}")
+    return 0
+
+
+def _cmd_build(args: argparse.Namespace) -> int:
+    from disbench.leaderboard.tables import render_markdown, write_atomic, write_summary
+
+    agg = _board(args)
+    out = Path(args.out)
+    readme = write_atomic(out / "README.md", render_markdown(agg).encode())
+    written = [readme, *write_summary(agg, out)]
+    print(f"{len(agg.board.accepted)} records accepted, {len(agg.board.refused)} refused; wrote " + ", ".join(map(str, written)))
+    return 0
+
+
+def _cmd_pull(args: argparse.Namespace) -> int:
+    from disbench.leaderboard.hub import pull
+
+    results = pull(args.repo, Path(args.out))
+    print(f"pulled {args.repo} into {results}; build from it with `disbench site build --official {results}`")
+    return 0
+
+
+def _site_options(args: argparse.Namespace):
+    from disbench.leaderboard.site import SITE_DIR, SiteOptions
+
+    return SiteOptions(submissions_dir=Path(args.submissions) if args.submissions else None, runs_dir=Path(args.runs) if args.runs else None,
+                       analyse=args.analyse, cache_dir=Path(args.cache) if args.cache else None,
+                       templates_dir=Path(args.templates) if args.templates else SITE_DIR)
+
+
+def _cmd_site_build(args: argparse.Namespace) -> int:
+    from disbench.leaderboard.site import build_site
+
+    agg = _board(args)
+    files = build_site(agg, Path(args.out), _site_options(args))
+    pages = [f for f in files if f.endswith(".html")]
+    print(f"wrote {len(pages)} pages and {len(files) - len(pages)} assets to {args.out}; open {Path(args.out) / 'index.html'} or run `disbench site serve --dir {args.out}`")
+    return 0
+
+
+def _cmd_site_serve(args: argparse.Namespace) -> int:
+    import functools
+    import http.server
+
+    from disbench.leaderboard.site import MARKER_FILE
+
+    root = Path(args.dir)
+    if not (root / MARKER_FILE).is_file():
+        raise LeaderboardError(f"No built site in {root}; run `disbench site build --out {root}` first.")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
+    with http.server.ThreadingHTTPServer((args.host, args.port), handler) as server:
+        print(f"serving {root} at http://{args.host}:{server.server_address[1]}/ (Ctrl-C to stop)", flush=True)
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            pass
+    return 0
+
+
+def _send(args: argparse.Namespace, plan, repo_type: str, message: str, **create) -> int:
+    from disbench.leaderboard.hub import check_repo_id, commit, default_client, render_plan, require_token
+
+    repo = check_repo_id(args.repo if repo_type == "dataset" else args.space)
+    if not args.dry_run:
+        token = require_token()
+    print(render_plan(plan, repo, repo_type))
+    if args.dry_run:
+        print("dry run: nothing was sent")
+        return 0
+    info = commit(default_client(token), repo, plan, repo_type, message, **create)
+    print(f"committed {len(plan)} files to {repo}: {getattr(info, 'commit_url', info)}")
+    return 0
+
+
+def _cmd_publish(args: argparse.Namespace) -> int:
+    from disbench.leaderboard.hub import check_repo_id, records_plan, require_token
+    from disbench.leaderboard.tables import render_markdown
+
+    check_repo_id(args.repo)
+    if not args.dry_run:
+        require_token()  # fail before the work, not after
+    agg = _board(args)
+    plan = records_plan(agg.board, runs_dir=Path(args.runs) if args.runs else None, readme=render_markdown(agg))
+    return _send(args, plan, "dataset", args.message)
+
+
+def _cmd_site_publish(args: argparse.Namespace) -> int:
+    from disbench.leaderboard.hub import check_repo_id, site_plan
+
+    check_repo_id(args.space)
+    return _send(args, site_plan(Path(args.dir)), "space", args.message, space_sdk="static")
+
+
+def _cmd_check_pr(args: argparse.Namespace) -> int:
+    from disbench.leaderboard.ci import check_pr, validate_folder, write_step_summary
+
+    report = check_pr(Path(args.repo), args.base, validate=lambda folder: validate_folder(folder, smoke_run=not args.no_smoke))
+    markdown = report.markdown()
+    print(markdown)
+    target = write_step_summary(markdown)
+    if target:
+        print(f"(report appended to {target})", file=sys.stderr)
+    return 0 if report.ok else 1
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    """Add ``leaderboard``, ``site``, ``publish`` and ``ci`` to the ``disbench`` parser."""
+    lb = sub.add_parser("leaderboard", help="show and build the leaderboard from result records")
+    lb_sub = lb.add_subparsers(dest="leaderboard_command", required=True, metavar="ACTION")
+    p = lb_sub.add_parser("show", help="print the leaderboard tables")
+    _add_board_options(p)
+    p.add_argument("--task", default=None, help="only this task")
+    p.add_argument("--metric", default=None, help="show this metric (e.g. mig, dci.disentanglement) instead of the headline metrics")
+    p.add_argument("--tier", default=None, help="only this protocol tier (standard, quick, smoke)")
+    p.set_defaults(handler=_cmd_show)
+    p = lb_sub.add_parser("build", help="write README.md (Markdown tables) and summary.csv/.parquet")
+    _add_board_options(p)
+    p.add_argument("--out", default="leaderboards", help="folder to write to (default: leaderboards)")
+    p.set_defaults(handler=_cmd_build)
+    p = lb_sub.add_parser("pull", help="download published records from a Hub dataset repo")
+    p.add_argument("--repo", required=True, help="ORG/NAME of the dataset repo")
+    p.add_argument("--out", default="runs/hub", help="where to put the snapshot (default: runs/hub, ignored by git)")
+    p.set_defaults(handler=_cmd_pull)
+
+    site = sub.add_parser("site", help="build, serve and publish the static leaderboard site")
+    site_sub = site.add_subparsers(dest="site_command", required=True, metavar="ACTION")
+    p = site_sub.add_parser("build", help="render the site into a folder")
+    _add_board_options(p)
+    p.add_argument("--out", default="site/_build", help="output folder (default: site/_build, ignored by git)")
+    p.add_argument("--runs", default=None, help="runs folder with curves.jsonl and traversals.png of local runs")
+    p.add_argument("--analyse", nargs="*", default=None, metavar="TASK", help="analyse only these tasks (default: all; cached)")
+    p.add_argument("--cache", default=None, help="analysis cache folder (default: ~/.cache/disbench/leaderboard)")
+    p.add_argument("--templates", default=None, help="site folder with templates/ and static/ (default: the clone's site/)")
+    p.set_defaults(handler=_cmd_site_build)
+    p = site_sub.add_parser("serve", help="serve a built site on localhost")
+    p.add_argument("--dir", default="site/_build")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.set_defaults(handler=_cmd_site_serve)
+    p = site_sub.add_parser("publish", help="upload a built site to a static Hugging Face Space")
+    p.add_argument("--space", required=True, help="ORG/NAME of the Space")
+    p.add_argument("--dir", default="site/_build")
+    p.add_argument("--dry-run", action="store_true", help="print the plan, send nothing")
+    p.add_argument("--message", default="Update the disbench leaderboard site")
+    p.set_defaults(handler=_cmd_site_publish)
+
+    p = sub.add_parser("publish", help="upload accepted official records to a Hub dataset repo, in one commit")
+    _add_board_options(p)
+    p.add_argument("--repo", required=True, help="ORG/NAME of the dataset repo")
+    p.add_argument("--runs", default=None, help="runs folder holding the records' checkpoints, to publish them too")
+    p.add_argument("--dry-run", action="store_true", help="print the plan, send nothing")
+    p.add_argument("--message", default="Update disbench leaderboard records")
+    p.set_defaults(handler=_cmd_publish)
+
+    ci = sub.add_parser("ci", help="checks run by the GitHub workflows")
+    ci_sub = ci.add_subparsers(dest="ci_command", required=True, metavar="ACTION")
+    p = ci_sub.add_parser("check-pr", help="refuse changes outside submissions/<name>/ and validate changed submissions")
+    p.add_argument("--base", default="main", help="the branch the PR targets (default: main)")
+    p.add_argument("--repo", default=".", help="the git checkout (default: .)")
+    p.add_argument("--no-smoke", action="store_true", help="skip validate's short training run")
+    p.set_defaults(handler=_cmd_check_pr)

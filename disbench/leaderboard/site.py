@@ -1,0 +1,320 @@
+"""The static leaderboard site: jinja2 templates from ``site/templates``, assets from ``site/static``.
+
+Everything the pages need is written into the output folder (CSS, JS, PNGs), with relative
+links, so the site works from ``file://``, a local server or a Hugging Face static Space, with
+no network. The build goes to a temporary sibling folder that replaces the output only when
+complete; an existing output folder is replaced only if an earlier build made it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from disbench.error import DisbenchError
+from disbench.leaderboard import plots
+from disbench.leaderboard.aggregate import DCI, Aggregates, primary_metric, safe_name, tier_sort_key
+from disbench.leaderboard.errors import LeaderboardError
+from disbench.leaderboard.facts import TaskFacts, task_facts
+from disbench.leaderboard.store import Entry
+from disbench.leaderboard.tables import (
+    Cell,
+    Row,
+    Table,
+    gap_table,
+    ladder_comparison_table,
+    overall_table,
+    score,
+    submission_page,
+    task_page,
+    task_table,
+)
+
+MARKER_FILE = ".disbench-site"
+SITE_DIR = Path(__file__).resolve().parents[2] / "site"
+
+
+@dataclass
+class SiteOptions:
+    """What to build: ``analyse`` limits the tasks whose perceived-distance analysis runs (None = all)."""
+
+    submissions_dir: Path | None = Path("submissions")
+    runs_dir: Path | None = None
+    analyse: Iterable[str] | None = None
+    cache_dir: Path | None = None
+    templates_dir: Path = SITE_DIR
+
+
+@dataclass
+class _Build:
+    out: Path
+    files: list[str] = field(default_factory=list)
+
+    def copy(self, src: Path, rel: str) -> str:
+        dst = self.out / rel
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(src, dst)
+        self.files.append(rel)
+        return rel
+
+
+def _environment(templates_dir: Path):
+    import jinja2
+
+    if not (templates_dir / "templates").is_dir():
+        raise LeaderboardError(f"No site templates in {templates_dir}/templates; run from a disbench clone (pip install -e .) or pass --templates DIR.")
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(templates_dir / "templates")),
+                             autoescape=jinja2.select_autoescape(["html"]), undefined=jinja2.StrictUndefined,
+                             trim_blocks=True, lstrip_blocks=True)
+    env.globals["MARKER_HELP"] = MARKER_HELP
+    return env
+
+
+MARKER_HELP = {
+    "unverified": "not signed by the official runner: shown, but its numbers are not verified",
+    "stale": "the submission's code changed since this run: it needs a re-run",
+    "local": "a local run, not an official record",
+}
+
+
+def _all_tasks(agg: Aggregates) -> list[str]:
+    import disbench
+
+    ids = {tid for tid, s in disbench.registry.items() if not s.deprecated} | set(agg.tasks)
+    return sorted(ids)
+
+
+def _spec_info(task: str) -> dict[str, Any]:
+    import disbench
+
+    try:
+        s = disbench.spec(task)
+    except DisbenchError:
+        return {"id": task, "description": "not registered in this disbench", "dataset": "?", "loss": "?", "adversarial": False, "twin": None, "twin_page": None, "kwargs": {}}
+    return {"id": s.id, "description": s.description, "dataset": s.dataset, "loss": s.loss, "adversarial": s.adversarial,
+            "twin": s.twin, "twin_page": task_page(s.twin) if s.twin else None, "kwargs": {k: v for k, v in s.kwargs.items() if k not in ("dataset", "loss")}}
+
+
+def _facts(tasks: list[str], options: SiteOptions) -> dict[str, TaskFacts]:
+    wanted = None if options.analyse is None else set(options.analyse)
+    out = {}
+    for t in tasks:
+        if wanted is not None and t not in wanted:
+            out[t] = TaskFacts(t, "skipped", "not analysed in this build (see `disbench analyze`)")
+        else:
+            out[t] = task_facts(t, options.cache_dir)
+    return out
+
+
+def _sidecars(entry: Entry, options: SiteOptions) -> dict[str, Path]:
+    """Traversal picture and training curve of a record: next to it, or in the runs folder."""
+    r = entry.record
+    found = {}
+    run = options.runs_dir / r.task.id / r.submission.name / r.protocol.name / f"seed-{r.seed}" if options.runs_dir else None
+    for kind, suffix, run_name in (("traversals", ".traversals.png", "traversals.png"), ("curves", ".curves.jsonl", "curves.jsonl")):
+        path = entry.sidecar(suffix)
+        if path is None and run is not None and (run / run_name).is_file():
+            path = run / run_name
+        if path is not None:
+            found[kind] = path
+    return found
+
+
+def _task_pages(agg: Aggregates, tasks: list[str], facts: dict[str, TaskFacts], build: _Build, options: SiteOptions) -> list[dict[str, Any]]:
+    pages = []
+    for t in tasks:
+        f = facts[t]
+        slug = safe_name(t)
+        pictures = {}
+        for key in ("matrices_png", "samples_png"):
+            src = getattr(f, key)
+            if src and Path(src).is_file():
+                pictures[key] = build.copy(Path(src), f"img/tasks/{slug}/{key.removesuffix('_png')}.png")
+        tiers = []
+        task_tiers = sorted(agg.summary[agg.summary["task"] == t]["tier"].unique(), key=tier_sort_key)
+        for tier in task_tiers:
+            table = task_table(agg, t, tier)
+            dist = plots.score_distribution(agg.records, t, tier, list(dict.fromkeys([primary_metric(t), DCI])), build.out / f"img/tasks/{slug}/scores-{tier}.png")
+            if dist:
+                build.files.append(dist.relative_to(build.out).as_posix())
+            traversals = []
+            for e in agg.board.accepted:
+                r = e.record
+                if r.task.id == t and r.protocol.name == tier:
+                    pic = _sidecars(e, options).get("traversals")
+                    if pic:
+                        rel = build.copy(pic, f"img/traversals/{slug}/{safe_name(r.submission.name)}/{e.origin}/{tier}/seed-{r.seed}.png")
+                        traversals.append({"submission": r.submission.name, "seed": r.seed, "img": rel, "markers": e.markers, "link": submission_page(r.submission.name)})
+            traversals.sort(key=lambda x: (x["submission"], x["seed"]))
+            tiers.append({"tier": tier, "table": table, "distribution": dist.relative_to(build.out).as_posix() if dist else None, "traversals": traversals})
+        pages.append({"path": task_page(t), "spec": _spec_info(t), "facts": f, "pictures": pictures, "tiers": tiers, "primary": primary_metric(t)})
+    return pages
+
+
+def _submission_meta(name: str, options: SiteOptions) -> dict[str, Any]:
+    meta: dict[str, Any] = {"name": name, "folder": None, "error": None, "config": None, "content_hash": None}
+    if options.submissions_dir is None:
+        return meta
+    folder = options.submissions_dir / name
+    if not folder.is_dir():
+        return meta
+    from disbench.harness.submission import Submission
+
+    meta["folder"] = folder.as_posix()
+    try:
+        sub = Submission(folder)
+    except DisbenchError as e:
+        meta["error"] = str(e)
+        return meta
+    c = sub.config
+    meta["config"] = {"version": c.version, "authors": c.authors, "description": c.description, "licence": c.licence,
+                      "supervision": c.supervision, "paper": str(c.paper) if c.paper else None, "code": str(c.code) if c.code else None}
+    meta["content_hash"] = sub.content_hash()
+    return meta
+
+
+def _submission_pages(agg: Aggregates, build: _Build, options: SiteOptions) -> list[dict[str, Any]]:
+    names = sorted({e.record.submission.name for e in agg.board.accepted})
+    ranks = agg.ranks.set_index(["task", "tier", "submission"])["rank"]
+    pages = []
+    for name in names:
+        slug = safe_name(name)
+        table = Table(f"{name} on every task", ["task", "tier", "origin", "metric", "score", "n", "rank", "markers"],
+                      note="mean ± std over seeds of each task's primary metric; rank among current official entries")
+        part = agg.summary[(agg.summary["submission"] == name)]
+        for (task, tier, origin, stale), g in sorted(part.groupby(["task", "tier", "origin", "stale"]), key=lambda kv: (tier_sort_key(kv[0][1]), kv[0])):
+            metric = primary_metric(task)
+            row = g[g["metric"] == metric]
+            if row.empty:
+                continue
+            r = row.iloc[0]
+            markers = tuple(sorted({*(["local"] if origin == "local" else []), *(["stale"] if stale else []), *(["unverified"] if bool(r["unverified"]) else [])}))
+            current = origin == "official" and not stale and (task, tier, name) in ranks.index
+            rank = int(ranks[(task, tier, name)]) if current else None
+            table.rows.append(Row([Cell(task, task, task_page(task)), Cell(tier, tier), Cell(origin, origin), Cell(metric, metric), score(r["mean"], r["std"]),
+                                   Cell(str(int(r["n"])), int(r["n"])), Cell(str(rank) if rank else "–", rank), Cell(", ".join(markers) or "–")], name, markers))
+        curves: dict[str, dict[str, list[tuple[int, Path]]]] = {}
+        for e in agg.board.accepted:
+            r = e.record
+            if r.submission.name == name and "curves" in (found := _sidecars(e, options)):
+                curves.setdefault(r.protocol.name, {}).setdefault(r.task.id, []).append((r.seed, found["curves"]))
+        curve_imgs = []
+        for tier in sorted(curves, key=tier_sort_key):
+            out = plots.curves_plot(curves[tier], f"{name}: training loss ({tier})", build.out / f"img/submissions/{slug}/curves-{tier}.png")
+            if out:
+                rel = out.relative_to(build.out).as_posix()
+                build.files.append(rel)
+                curve_imgs.append({"tier": tier, "img": rel})
+        versions = sorted({e.record.submission.version for e in agg.board.accepted if e.record.submission.name == name})
+        supervision = sorted({e.record.submission.supervision for e in agg.board.accepted if e.record.submission.name == name})
+        pages.append({"path": submission_page(name), "name": name, "meta": _submission_meta(name, options), "table": table, "curves": curve_imgs,
+                      "versions": versions, "supervision": supervision})
+    return pages
+
+
+def _pending(agg: Aggregates, options: SiteOptions) -> list[dict[str, Any]]:
+    if options.submissions_dir is None or not options.submissions_dir.is_dir():
+        return []
+    have = {e.record.submission.name for e in agg.board.accepted}
+    out = []
+    for folder in sorted(p for p in options.submissions_dir.iterdir() if p.is_dir() and (p / "submission.toml").is_file()):
+        if folder.name not in have:
+            meta = _submission_meta(folder.name, options)
+            out.append(meta)
+    return out
+
+
+def _protocol_groups() -> list[dict[str, Any]]:
+    import disbench
+
+    groups: dict[str, dict[str, Any]] = {}
+    for tid, s in sorted(disbench.registry.items()):
+        if s.deprecated:
+            continue
+        key = json.dumps({k: p.to_dict() for k, p in s.protocols.items()}, sort_keys=True)
+        if key not in groups:
+            rows = [Row([Cell(p.name), Cell(f"{p.steps:,}", p.steps), Cell(str(p.batch_size), p.batch_size), Cell(str(p.latent_dim), p.latent_dim),
+                         Cell(p.metric_suite), Cell(" ".join(map(str, p.seeds))), Cell(f"{p.optimizer}, lr {p.lr:g}"), Cell(p.hash()[:12])])
+                    for p in sorted(s.protocols.values(), key=lambda p: tier_sort_key(p.name))]
+            groups[key] = {"table": Table("tiers", ["tier", "steps", "batch", "max latent", "metric suite", "seeds", "optimiser", "hash"], rows), "tasks": []}
+        groups[key]["tasks"].append({"id": tid, "page": task_page(tid)})
+    return list(groups.values())
+
+
+def _task_list(agg: Aggregates, tasks: list[str], facts: dict[str, TaskFacts]) -> Table:
+    counts = agg.records.drop_duplicates(["task", "tier", "submission", "origin", "seed"]).groupby("task").size() if not agg.records.empty else {}
+    table = Table("Tasks", ["task", "dataset", "loss", "adversarial", "verdict", "min. Spearman ρ", "records"],
+                  note="verdict and ρ: how the task's loss perceives its data before any training (`disbench analyze`)")
+    for t in tasks:
+        info, f = _spec_info(t), facts[t]
+        verdict = f.verdict if f.status == "ok" else f.status
+        rho = f.min_correlation
+        n = int(counts.get(t, 0)) if len(counts) else 0
+        table.rows.append(Row([Cell(t, t, task_page(t)), Cell(str(info["dataset"])), Cell(str(info["loss"])), Cell("yes" if info["adversarial"] else "no"),
+                               Cell(verdict or "–", verdict), Cell("–" if rho is None else f"{rho:.3f}", rho), Cell(str(n), n)]))
+    return table
+
+
+def build_site(agg: Aggregates, out: Path, options: SiteOptions | None = None) -> list[str]:
+    """Render every page into ``out`` (atomically replacing an earlier build); returns the files written."""
+    options = options or SiteOptions()
+    out = Path(out)
+    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / MARKER_FILE).is_file())):
+        raise LeaderboardError(f"{out} exists and was not made by `disbench site build`; choose an empty or new folder for the site.")
+    env = _environment(options.templates_dir)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    try:
+        build = _Build(tmp)
+        for src in sorted((options.templates_dir / "static").glob("*")):
+            build.copy(src, f"static/{src.name}")
+        tasks = _all_tasks(agg)
+        facts = _facts(tasks, options)
+        task_pages = _task_pages(agg, tasks, facts, build, options)
+        sub_pages = _submission_pages(agg, build, options)
+        ladder = []
+        for tier in agg.tiers:
+            img = plots.ladder_plot(agg.ladder, tier, tmp / f"img/ladder-{tier}.png")
+            if img:
+                build.files.append(img.relative_to(tmp).as_posix())
+                ladder.append({"tier": tier, "img": img.relative_to(tmp).as_posix(),
+                               "tables": [ladder_comparison_table(agg, tier, m) for m in ("mig", DCI)]})
+        tiers = [{"tier": t, "overall": [overall_table(agg, t, track) for track in sorted(agg.overall[agg.overall["tier"] == t]["supervision"].unique())],
+                  "gaps": gap_table(agg, t)} for t in agg.tiers]
+        common = {"board": agg.board, "sources": agg.board.sources, "n_accepted": len(agg.board.accepted), "n_refused": len(agg.board.refused)}
+        marked = [e for e in agg.board.accepted if e.markers]
+        pages: list[tuple[str, str, dict[str, Any]]] = [
+            ("index.html", "index.html", {"tiers": tiers, "task_list": _task_list(agg, tasks, facts), "submissions": sub_pages}),
+            ("ladder.html", "ladder.html", {"ladder": ladder}),
+            ("submit.html", "submit.html", {}),
+            ("protocols.html", "protocols.html", {"groups": _protocol_groups()}),
+            ("pending.html", "pending.html", {"pending": _pending(agg, options)}),
+            ("records.html", "records.html", {"refused": agg.board.refused, "marked": marked}),
+        ]
+        pages += [(p["path"], "task.html", {"page": p}) for p in task_pages]
+        pages += [(p["path"], "submission.html", {"page": p}) for p in sub_pages]
+        for path, template, context in pages:
+            root = "../" * path.count("/")
+            html = env.get_template(template).render(root=root, current=path, **common, **context)
+            target = tmp / path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(html)
+            build.files.append(path)
+        (tmp / MARKER_FILE).write_text("built by disbench site build\n")
+        if out.exists():
+            trash = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+            os.replace(out, trash / "site")
+            os.replace(tmp, out)
+            shutil.rmtree(trash)
+        else:
+            os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return sorted(build.files)
