@@ -311,6 +311,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = data_sub.add_parser("status", help="which stored datasets are prepared, and where")
     p.add_argument("--root", default=None)
     p.set_defaults(handler=_cmd_data_status)
+    __import__("disbench.leaderboard.cli").leaderboard.cli.add_commands(sub)  # leaderboard, site, publish, ci
     return parser
 
 
