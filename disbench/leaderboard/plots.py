@@ -49,8 +49,9 @@ def ladder_plot(ladder: pd.DataFrame, tier: str, out: Path, metrics: tuple[str, 
     for ax, metric in zip(axes[0], metrics):
         for sub, g in part[part["metric"] == metric].groupby("submission", sort=True):
             g = g.sort_values("spacing")
-            line = ax.errorbar(g["spacing"], g["mean"], yerr=g["std"].fillna(0), marker="o", ms=4, capsize=3, label=f"{sub} (disbench {tier})",
-                               color=colors.get(sub))
+            consecutive = bool((g["spacing"].diff().dropna() == 1).all())  # never draw a line across spacings without records
+            line = ax.errorbar(g["spacing"], g["mean"], yerr=g["std"].fillna(0), marker="o", ms=4, capsize=3, ls="-" if consecutive else "none",
+                               label=f"{sub} (disbench {tier})", color=colors.get(sub))
             colors[sub] = line.lines[0].get_color()
         for sub, by_metric in FIG9.items():
             cells = by_metric.get(metric, {})

@@ -257,7 +257,7 @@ def _task_list(agg: Aggregates, tasks: list[str], facts: dict[str, TaskFacts]) -
         rho = f.min_correlation
         n = int(counts.get(t, 0)) if len(counts) else 0
         table.rows.append(Row([Cell(t, t, task_page(t)), Cell(str(info["dataset"])), Cell(str(info["loss"])), Cell("yes" if info["adversarial"] else "no"),
-                               Cell(verdict or "–", verdict), Cell("–" if rho is None else f"{rho:.3f}", rho), Cell(str(n), n)]))
+                               Cell(verdict or "–", verdict), Cell(("constant" if f.status == "ok" else "–") if rho is None else f"{rho:.3f}", rho), Cell(str(n), n)]))
     return table
 
 

@@ -1,0 +1,61 @@
+"""Fixtures for the leaderboard tests: records made from a committed baseline, tiny submission folders."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+TEMPLATE = REPO / "leaderboards" / "results" / "xysquares-mse-v0" / "beta-vae" / "quick" / "seed-0.json"
+
+
+def make_submission(root: Path, name: str, supervision: str = "unsupervised", body: str = "# model\n") -> Path:
+    """A submission folder that loads (schema only; nothing imports its model here)."""
+    folder = root / name
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "submission.toml").write_text(
+        f'name = "{name}"\nversion = "1.0.0"\nauthors = ["Test Author"]\ndescription = "a test submission"\nlicence = "MIT"\n'
+        f'entry_point = "model:build"\nsupervision = "{supervision}"\ncode = "https://example.org/{name}"\n'
+    )
+    (folder / "model.py").write_text(body)
+    return folder
+
+
+def record_dict(task: str, submission: str, seed: int, metrics: dict[str, float], content_hash: str, tier: str = "quick",
+                supervision: str = "unsupervised") -> dict:
+    """A valid on-protocol record of ``task`` (spec and protocol from the registry), with the given metrics."""
+    import disbench
+
+    raw = json.loads(TEMPLATE.read_text())
+    spec = disbench.spec(task)
+    protocol = spec.protocols[tier]
+    out = copy.deepcopy(raw)
+    out["task"] = {"id": spec.id, "spec": spec.to_dict(), "off_protocol": False}
+    out["protocol"] = {"name": tier, "hash": protocol.hash(), "config": protocol.to_dict()}
+    out["submission"].update({"name": submission, "content_hash": content_hash, "supervision": supervision})
+    out["seed"] = seed
+    out["metrics"] = dict(metrics)
+    return out
+
+
+def write_record(results: Path, raw: dict) -> Path:
+    path = results / raw["task"]["id"] / raw["submission"]["name"] / raw["protocol"]["name"] / f"seed-{raw['seed']}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(raw, indent=2, sort_keys=True))
+    return path
+
+
+@pytest.fixture
+def workspace(tmp_path):
+    """An empty results folder and a submissions folder with two submissions (alpha: unsupervised, beta: weak-pairs)."""
+    from disbench.harness.submission import Submission
+
+    results, subs = tmp_path / "results", tmp_path / "submissions"
+    results.mkdir()
+    hashes = {}
+    for name, sup in (("alpha", "unsupervised"), ("beta", "weak-pairs")):
+        hashes[name] = Submission(make_submission(subs, name, sup)).content_hash()
+    return {"results": results, "submissions": subs, "hashes": hashes, "root": tmp_path}

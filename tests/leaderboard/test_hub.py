@@ -1,0 +1,124 @@
+"""The Hub, offline: the exact commit plan, one commit through a fake client, and clear refusals."""
+
+from __future__ import annotations
+
+import pytest
+
+from disbench.cli import main
+from disbench.leaderboard import hub
+from disbench.leaderboard.errors import HubError
+from disbench.leaderboard.store import CheckContext, Source, load_board
+from tests.leaderboard.conftest import record_dict, write_record
+
+
+class FakeHub:
+    """Records what would have been sent to the Hub."""
+
+    def __init__(self):
+        self.calls = []
+
+    def create_repo(self, repo_id, **kwargs):
+        self.calls.append(("create_repo", repo_id, kwargs))
+
+    def create_commit(self, repo_id, operations, **kwargs):
+        self.calls.append(("create_commit", repo_id, list(operations), kwargs))
+        return "https://huggingface.co/datasets/org/board/commit/abc"
+
+
+@pytest.fixture
+def published(workspace):
+    results, runs = workspace["results"], workspace["root"] / "runs"
+    a = write_record(results, record_dict("xysquares-mse-v0", "alpha", 0, {"mig": 0.1}, workspace["hashes"]["alpha"]))
+    a.with_name("seed-0.traversals.png").write_bytes(b"\x89PNG fake picture")
+    write_record(results, record_dict("xysquares-boxblur-v0", "alpha", 1, {"mig": 0.2}, workspace["hashes"]["alpha"]))
+    bad = write_record(results, record_dict("xysquares-mse-v0", "beta", 0, {"mig": 0.3}, workspace["hashes"]["beta"]))
+    bad.write_text("{broken")
+    ckpt = runs / "xysquares-mse-v0" / "alpha" / "quick" / "seed-0" / "checkpoint.pt"
+    ckpt.parent.mkdir(parents=True)
+    ckpt.write_bytes(b"weights")
+    local = workspace["root"] / "local"
+    write_record(local, record_dict("xysquares-s1-mse-v0", "alpha", 0, {"mig": 0.5}, workspace["hashes"]["alpha"]))
+    board = load_board([Source(results, "official"), Source(local, "local")], CheckContext(submissions_dir=workspace["submissions"]))
+    return {"board": board, "runs": runs, "a": a}
+
+
+def test_records_plan_has_exact_paths_and_bytes(published):
+    plan = hub.records_plan(published["board"], runs_dir=published["runs"], readme="# board\n")
+    assert [f.path_in_repo for f in plan] == [
+        "README.md",
+        "checkpoints/xysquares-mse-v0/alpha/quick/seed-0.pt",
+        "results/xysquares-boxblur-v0/alpha/quick/seed-1.json",
+        "results/xysquares-mse-v0/alpha/quick/seed-0.json",
+        "results/xysquares-mse-v0/alpha/quick/seed-0.traversals.png",
+    ]  # the refused record and the local one are not published
+    by = {f.path_in_repo: f.data for f in plan}
+    assert by["README.md"] == b"# board\n"
+    assert by["checkpoints/xysquares-mse-v0/alpha/quick/seed-0.pt"] == b"weights"
+    assert by["results/xysquares-mse-v0/alpha/quick/seed-0.json"] == published["a"].read_bytes()
+    assert by["results/xysquares-mse-v0/alpha/quick/seed-0.traversals.png"] == b"\x89PNG fake picture"
+
+    ops = hub.operations(plan)
+    assert [(o.path_in_repo, o.path_or_fileobj) for o in ops] == [(f.path_in_repo, f.data) for f in plan]
+
+
+def test_commit_sends_one_commit_to_a_dataset_repo(published):
+    plan = hub.records_plan(published["board"])
+    fake = FakeHub()
+    hub.commit(fake, "org/board", plan, "dataset", "update")
+    assert fake.calls[0] == ("create_repo", "org/board", {"repo_type": "dataset", "exist_ok": True})
+    kind, repo, ops, kwargs = fake.calls[1]
+    assert (kind, repo, kwargs) == ("create_commit", "org/board", {"commit_message": "update", "repo_type": "dataset"})
+    assert [o.path_in_repo for o in ops] == [f.path_in_repo for f in plan] and len(fake.calls) == 2
+
+
+def test_checkpoint_that_does_not_match_the_record_is_refused(published, workspace):
+    raw = record_dict("xysquares-mse-v0", "alpha", 0, {"mig": 0.1}, workspace["hashes"]["alpha"])
+    raw["checkpoint_sha256"] = "0" * 64
+    write_record(workspace["results"], raw)
+    board = load_board([Source(workspace["results"], "official")], CheckContext(submissions_dir=workspace["submissions"]))
+    with pytest.raises(HubError, match="does not match the record's checkpoint_sha256"):
+        hub.records_plan(board, runs_dir=published["runs"])
+
+
+def test_site_plan_needs_a_built_site(tmp_path):
+    with pytest.raises(HubError, match="run `disbench site build --out"):
+        hub.site_plan(tmp_path)
+    (tmp_path / ".disbench-site").write_text("x")
+    (tmp_path / "index.html").write_text("<html>")
+    (tmp_path / "img").mkdir()
+    (tmp_path / "img" / "a.png").write_bytes(b"png")
+    assert [(f.path_in_repo, f.data) for f in hub.site_plan(tmp_path)] == [("img/a.png", b"png"), ("index.html", b"<html>")]
+
+
+def test_offline_or_tokenless_fails_at_once_naming_what_to_set():
+    with pytest.raises(HubError, match="HF_HUB_OFFLINE=1 is set.*unset HF_HUB_OFFLINE"):
+        hub.require_token({"HF_HUB_OFFLINE": "1", "HF_TOKEN": "hf_secret"})
+    with pytest.raises(HubError, match="set HF_TOKEN"):
+        hub.require_token({})
+    assert hub.require_token({"HF_TOKEN": "hf_x"}) == "hf_x"
+    with pytest.raises(HubError, match="ORG/NAME"):
+        hub.check_repo_id("no-slash")
+
+
+def test_pull_uses_the_download_function_and_checks_the_layout(tmp_path):
+    def download(repo_id, **kwargs):
+        assert repo_id == "org/board" and kwargs["repo_type"] == "dataset"
+        (tmp_path / "snap" / "results").mkdir(parents=True)
+        return str(tmp_path / "snap")
+
+    assert hub.pull("org/board", tmp_path / "snap", download=download, env={}) == tmp_path / "snap" / "results"
+    with pytest.raises(HubError, match="HF_HUB_OFFLINE=1"):
+        hub.pull("org/board", tmp_path, download=download, env={"HF_HUB_OFFLINE": "1"})
+
+
+def test_cli_dry_run_prints_the_plan_and_never_the_token(published, workspace, monkeypatch, capsys):
+    monkeypatch.setenv("HF_TOKEN", "hf_do_not_print_me")
+    rc = main(["publish", "--repo", "org/board", "--dry-run", "--official", str(workspace["results"]), "--submissions", str(workspace["submissions"])])
+    out = capsys.readouterr()
+    assert rc == 0
+    assert "results/xysquares-mse-v0/alpha/quick/seed-0.json" in out.out and "dry run: nothing was sent" in out.out
+    assert "hf_do_not_print_me" not in out.out + out.err
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    assert main(["publish", "--repo", "org/board", "--official", str(workspace["results"])]) == 2
+    err = capsys.readouterr().err
+    assert "HF_HUB_OFFLINE=1 is set" in err and "hf_do_not_print_me" not in err

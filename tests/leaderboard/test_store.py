@@ -1,0 +1,150 @@
+"""The record store: every refusal and marker carries its reason; signatures are really checked."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from disbench.leaderboard.errors import LeaderboardError
+from disbench.leaderboard.store import CheckContext, Source, load_board
+from tests.leaderboard.conftest import REPO, make_submission, record_dict, write_record
+
+
+def board(ws, ctx=None, local=None):
+    sources = [Source(ws["results"], "official")] + ([Source(local, "local")] if local else [])
+    return load_board(sources, ctx or CheckContext(submissions_dir=ws["submissions"]))
+
+
+def only(b):
+    assert len(b.entries) == 1
+    return b.entries[0]
+
+
+def test_committed_baselines_load_as_unverified_current_records():
+    b = load_board([Source(REPO / "leaderboards" / "results", "official")], CheckContext(submissions_dir=REPO / "submissions"))
+    assert len(b.entries) == 12 and not b.refused
+    assert {e.markers for e in b.entries} <= {("unverified",), ("stale", "unverified")}
+
+
+def test_valid_unsigned_record_is_shown_as_unverified(workspace):
+    write_record(workspace["results"], record_dict("xysquares-mse-v0", "alpha", 0, {"mig": 0.1}, workspace["hashes"]["alpha"]))
+    e = only(board(workspace))
+    assert not e.refused and e.markers == ("unverified",)
+    assert "unsigned" in e.reasons[0]
+
+
+@pytest.mark.parametrize(
+    "mutate, reason",
+    [
+        (lambda p, raw: p.write_text("{not json"), "not a readable JSON file"),
+        (lambda p, raw: p.write_text(json.dumps({**raw, "schema_version": 2})), "schema version 2; this disbench reads version 1"),
+        (lambda p, raw: p.write_text(json.dumps({**raw, "seed": "zero"})), "does not match the record schema (seed"),
+        (lambda p, raw: p.write_text(json.dumps({**raw, "seed": 1})), "filed as xysquares-mse-v0/alpha/quick/seed-0.json but its content says xysquares-mse-v0/alpha/quick/seed-1.json"),
+        (lambda p, raw: p.write_text(json.dumps({**raw, "status": "failed", "metrics": {}, "error": "loss was NaN"})), "the run failed: loss was NaN"),
+        (lambda p, raw: p.write_text(json.dumps({**raw, "on_protocol": False, "task": {**raw["task"], "off_protocol": True}})), "off-protocol run"),
+        (lambda p, raw: p.write_text(json.dumps({**raw, "protocol": {**raw["protocol"], "hash": "0" * 64}})), "made under protocol hash 000000000000"),
+        (lambda p, raw: p.write_text(json.dumps({**raw, "task": {**raw["task"], "spec": {**raw["task"]["spec"], "kwargs": {"dataset": "xysquares", "grid_spacing": 4, "loss": "mse"}}}})),
+         "differs from the registered"),
+    ],
+    ids=["json", "schema-version", "schema", "location", "failed", "off-protocol", "protocol-hash", "task-definition"],
+)
+def test_bad_records_are_refused_with_their_reason(workspace, mutate, reason):
+    raw = record_dict("xysquares-mse-v0", "alpha", 0, {"mig": 0.1}, workspace["hashes"]["alpha"])
+    path = write_record(workspace["results"], raw)
+    mutate(path, raw)
+    b = board(workspace)
+    e = only(b)
+    assert e.refused and b.accepted == []
+    assert reason in e.reasons[-1], e.reasons
+
+
+def test_stale_record_is_marked_not_refused(workspace):
+    write_record(workspace["results"], record_dict("xysquares-mse-v0", "alpha", 0, {"mig": 0.1}, workspace["hashes"]["alpha"]))
+    make_submission(workspace["submissions"], "alpha", body="# model, changed after the run\n")
+    e = only(board(workspace))
+    assert not e.refused and "stale" in e.markers
+    assert any("the submission changed since this run" in r for r in e.reasons)
+
+
+def test_record_of_a_removed_submission_is_stale(workspace):
+    write_record(workspace["results"], record_dict("xysquares-mse-v0", "gone", 0, {"mig": 0.1}, "a" * 64))
+    e = only(board(workspace))
+    assert "stale" in e.markers and any("was removed or renamed" in r for r in e.reasons)
+
+
+def test_local_records_are_marked_local(workspace):
+    local = workspace["root"] / "local"
+    write_record(local, record_dict("xysquares-mse-v0", "alpha", 0, {"mig": 0.1}, workspace["hashes"]["alpha"]))
+    e = only(board(workspace, local=local))
+    assert e.origin == "local" and e.markers == ("local",)
+
+
+def test_missing_results_folder_is_an_error_naming_the_fix(workspace):
+    with pytest.raises(LeaderboardError, match="does not exist; run `disbench leaderboard pull"):
+        load_board([Source(workspace["root"] / "nope", "local")])
+
+
+@pytest.fixture
+def keys(tmp_path):
+    from disbench.harness import signing
+
+    folder = tmp_path / "keys"
+    folder.mkdir()
+    return signing.generate_keypair(folder / "runner.pem", folder / "runner.pub")
+
+
+def _signed(workspace, keys, metrics):
+    from cryptography.hazmat.primitives import serialization
+
+    from disbench.harness import signing
+    from disbench.harness.record import RunResult
+
+    private = serialization.load_pem_private_key(keys[0].read_bytes(), password=None)
+    raw = record_dict("xysquares-mse-v0", "alpha", 0, metrics, workspace["hashes"]["alpha"])
+    record = RunResult.model_validate(raw)
+    raw = record.model_copy(update={"signature": signing.sign(record, private)}).model_dump(mode="json")
+    return write_record(workspace["results"], raw)
+
+
+def test_signed_record_verifies_and_a_tampered_one_is_refused(workspace, keys):
+    path = _signed(workspace, keys, {"mig": 0.1})
+    ctx = CheckContext(submissions_dir=workspace["submissions"], require_signed=True, public_key_path=keys[1])
+    e = only(board(workspace, ctx))
+    assert not e.refused and e.markers == ()
+
+    raw = json.loads(path.read_text())
+    raw["metrics"]["mig"] = 0.9  # a better score than the run produced
+    path.write_text(json.dumps(raw))
+    e = only(board(workspace, CheckContext(submissions_dir=workspace["submissions"], public_key_path=keys[1])))
+    assert e.refused
+    assert "signature does not match the record" in e.reasons[-1]
+
+
+def test_official_board_refuses_unsigned_records(workspace, keys):
+    write_record(workspace["results"], record_dict("xysquares-mse-v0", "alpha", 0, {"mig": 0.1}, workspace["hashes"]["alpha"]))
+    ctx = CheckContext(submissions_dir=workspace["submissions"], require_signed=True, public_key_path=keys[1])
+    e = only(board(workspace, ctx))
+    assert e.refused and "unsigned; the official board takes only records signed by the official runner" in e.reasons[-1]
+
+
+def test_signed_record_without_a_public_key_is_unverified_not_trusted(workspace, keys):
+    _signed(workspace, keys, {"mig": 0.1})
+    ctx = CheckContext(submissions_dir=workspace["submissions"], public_key_path=workspace["root"] / "missing.pub")
+    e = only(board(workspace, ctx))
+    assert e.markers == ("unverified",) and "cannot be checked" in e.reasons[-1]
+    ctx = CheckContext(submissions_dir=workspace["submissions"], require_signed=True, public_key_path=workspace["root"] / "missing.pub")
+    assert only(board(workspace, ctx)).refused
+
+
+def test_mean_std_n_over_two_seeds(workspace):
+    from disbench.leaderboard.aggregate import aggregate
+
+    for seed, mig in ((0, 0.2), (1, 0.4)):
+        write_record(workspace["results"], record_dict("xysquares-mse-v0", "alpha", seed, {"mig": mig, "sap": 0.5}, workspace["hashes"]["alpha"]))
+    s = aggregate(board(workspace)).summary.set_index("metric")
+    assert s.loc["mig", "mean"] == pytest.approx(0.3)
+    assert s.loc["mig", "std"] == pytest.approx(math.sqrt(((0.2 - 0.3) ** 2 + (0.4 - 0.3) ** 2) / 1))
+    assert s.loc["mig", "n"] == 2
+    assert s.loc["sap", "std"] == 0.0
