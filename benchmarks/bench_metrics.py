@@ -28,7 +28,7 @@ CHILD = textwrap.dedent('''
     import json, resource, sys, time
     import torch
     import disbench
-    from disbench.harness.train import encoder_of
+    from disbench.harness.evaluation import encoder_of
     from disbench.methods import BetaVAE
     from disbench.metrics import evaluate
 

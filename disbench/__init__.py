@@ -11,7 +11,7 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any
 
-from disbench.registry import TaskSpec, make, pprint_registry, register, registry, spec
+from disbench.registration import TaskSpec, make, pprint_registry, register, registry, spec
 from disbench.task import Batch, PairBatch, Task
 
 __version__ = "0.1.0"

@@ -2,6 +2,15 @@
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
+
+
+def did_you_mean(word: str, choices: Iterable[str], n: int = 3, cutoff: float = 0.5) -> str:
+    """``" Did you mean 'a' or 'b'?"`` for the choices closest to ``word``, or ``""`` if none is close."""
+    close = difflib.get_close_matches(word, list(choices), n=n, cutoff=cutoff)
+    return f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+
 
 class DisbenchError(Exception):
     """Base class of every error disbench raises on purpose."""
@@ -35,6 +44,10 @@ class RegistrationError(DisbenchError):
     """A task spec could not be registered or its entry point could not be loaded."""
 
 
+class ProtocolError(DisbenchError, ValueError):
+    """A protocol tier does not exist or is malformed."""
+
+
 class DataError(DisbenchError):
     """A dataset is missing, corrupt, or was asked for something it cannot give."""
 
@@ -57,3 +70,15 @@ class SubmissionError(DisbenchError):
 
 class TrainingError(DisbenchError):
     """A training run failed (for example a non-finite loss)."""
+
+
+class SigningError(DisbenchError):
+    """A runner signing key is missing, unreadable or not an Ed25519 key."""
+
+
+class SigningKeyNotFound(SigningError, FileNotFoundError):
+    """A key file does not exist (also a ``FileNotFoundError``, for callers that catch that)."""
+
+
+class RecordError(DisbenchError):
+    """A result record file cannot be read: missing, truncated, not JSON, or not the record schema."""

@@ -31,8 +31,12 @@ from disbench.error import LossError
 
 BASES = ("mse", "bce", "l1")
 LOSS_RE = re.compile(
-    r"^(?P<base>[a-z0-9]+)(?:\+(?P<kernel>box_r\d+|gauss_r\d+|learnt_[a-z0-9_-]+?)_w(?P<weight>\d+(?:\.\d+)?(?:e[+-]?\d+)?))?$"
+    r"^(?P<base>[a-z0-9]+)(?:\+(?P<kernel>box_r\d+|gauss_r\d+|learnt_[a-z0-9_-]+?)_w(?P<weight>\d+(?:\.\d+)?(?:e[+-]?\d+)?))?$",
+    re.ASCII,  # digits are 0-9 only, so a name reads back exactly as it was written
 )
+# Radius 255 gives a 511x511 kernel, far wider than any disbench image (64x64); a larger one
+# changes nothing but the cost, and a huge one would exhaust memory building the kernel.
+MAX_KERNEL_RADIUS = 255
 GRAMMAR = "'<base>' or '<base>+<kernel>_w<weight>' with base in {mse, bce, l1} and kernel box_r<R>, gauss_r<R> or learnt_<name> (e.g. 'mse+box_r31_w3969')"
 
 
@@ -41,16 +45,16 @@ GRAMMAR = "'<base>' or '<base>+<kernel>_w<weight>' with base in {mse, bce, l1} a
 
 def box_kernel(radius: int) -> torch.Tensor:
     """``(2r+1)^2`` box kernel with every entry ``1/(2r+1)^2`` (sums to one)."""
-    if not isinstance(radius, int) or radius < 0:
-        raise LossError(f"Kernel radius must be a non-negative int, got {radius!r}.")
+    if not isinstance(radius, int) or not 0 <= radius <= MAX_KERNEL_RADIUS:
+        raise LossError(f"Kernel radius must be an int in [0, {MAX_KERNEL_RADIUS}], got {radius!r}.")
     size = 2 * radius + 1
     return torch.full((size, size), 1.0 / size**2, dtype=torch.float32)
 
 
 def gaussian_kernel(radius: int, sigma: float | None = None) -> torch.Tensor:
     """``(2r+1)^2`` Gaussian with ``sigma = r / 4`` by default (truncated at 4 sigma), summing to one."""
-    if not isinstance(radius, int) or radius < 1:
-        raise LossError(f"Gaussian kernel radius must be a positive int, got {radius!r}.")
+    if not isinstance(radius, int) or not 1 <= radius <= MAX_KERNEL_RADIUS:
+        raise LossError(f"Gaussian kernel radius must be an int in [1, {MAX_KERNEL_RADIUS}], got {radius!r}.")
     sigma = radius / 4 if sigma is None else float(sigma)
     x = torch.arange(-radius, radius + 1, dtype=torch.float64)
     g = torch.exp(-(x**2) / (2 * sigma**2)) / (math.sqrt(2 * math.pi) * sigma)

@@ -4,18 +4,72 @@ Every task version carries named tiers (``standard`` for the leaderboard on a GP
 for minutes on a CPU, ``smoke`` for seconds in CI). A tier fixes the step budget, batch size,
 maximum latent size, optimiser, seeds and the metric suite with its sample counts; its
 ``hash()`` covers all of that, so a result record can prove which protocol produced it.
+
+The metric suites are defined here, as data, because the protocol hash covers them;
+``disbench.metrics.suites`` runs them. ``standard`` uses disentanglement_lib's sample counts
+(paper.md §5); ``fast`` the settings the paper used during training (``compute_fast``, §4.7);
+``smoke`` is tiny, to test plumbing.
 """
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass
 from typing import Any
 
-SUPERVISION_TRACKS = ("unsupervised", "weak-pairs")
+from disbench.error import MetricError, ProtocolError
+from disbench.supervision import TRACKS
+
 TIERS = ("standard", "quick", "smoke")
+
+SUITES: dict[str, dict[str, dict[str, int]]] = {
+    "standard": {
+        "mig": {"num_train": 10_000},
+        "dci": {"num_train": 10_000, "num_test": 5_000},
+        "sap": {"num_train": 10_000, "num_test": 5_000},
+        "modularity_explicitness": {"num_train": 10_000, "num_test": 5_000},
+        "irs": {"num_train": 10_000},
+        "unsupervised": {"num_train": 10_000},
+        "factor_vae": {"batch_size": 64, "num_train": 10_000, "num_eval": 5_000, "num_variance_estimate": 10_000},
+        "beta_vae": {"batch_size": 64, "num_train": 10_000, "num_eval": 5_000},
+        "flatness": {"repeats": 1024},
+        "factored_components": {"repeats": 1024, "num_samples": 64, "global_subset_size": 32},
+    },
+    "fast": {
+        "mig": {"num_train": 2_000},
+        "dci": {"num_train": 1_000, "num_test": 500},
+        "sap": {"num_train": 2_000, "num_test": 1_000},
+        "modularity_explicitness": {"num_train": 2_000, "num_test": 1_000},
+        "irs": {"num_train": 2_000},
+        "unsupervised": {"num_train": 2_000},
+        "factor_vae": {"batch_size": 64, "num_train": 700, "num_eval": 350, "num_variance_estimate": 1_000},
+        "beta_vae": {"batch_size": 64, "num_train": 700, "num_eval": 350},
+        "flatness": {"repeats": 128},
+        "factored_components": {"repeats": 128, "num_samples": 64, "global_subset_size": 32},
+    },
+    "smoke": {
+        "mig": {"num_train": 256},
+        "dci": {"num_train": 128, "num_test": 64},
+        "sap": {"num_train": 256, "num_test": 128},
+        "modularity_explicitness": {"num_train": 256, "num_test": 128},
+        "irs": {"num_train": 256},
+        "unsupervised": {"num_train": 256},
+        "factor_vae": {"batch_size": 16, "num_train": 64, "num_eval": 32, "num_variance_estimate": 256},
+        "beta_vae": {"batch_size": 16, "num_train": 64, "num_eval": 32},
+        "flatness": {"repeats": 4},
+        "factored_components": {"repeats": 4, "num_samples": 16, "global_subset_size": 8},
+    },
+}
+
+
+def suite_config(suite: str) -> dict[str, dict[str, int]]:
+    """A copy of the named suite's ``{metric: sample counts}``."""
+    if suite not in SUITES:
+        raise MetricError(f"Unknown metric suite {suite!r}; suites are {', '.join(SUITES)}.")
+    return copy.deepcopy(SUITES[suite])
 
 
 @dataclass(frozen=True)
@@ -30,18 +84,18 @@ class Protocol:
     seeds: tuple[int, ...]
     optimizer: str = "adam"
     lr: float = 1e-3
-    supervision: tuple[str, ...] = SUPERVISION_TRACKS
+    supervision: tuple[str, ...] = TRACKS
 
     def __post_init__(self) -> None:
         for key in ("steps", "batch_size", "latent_dim"):
             value = getattr(self, key)
             if not isinstance(value, int) or value < 1:
-                raise ValueError(f"Protocol {self.name!r}: {key} must be a positive int, got {value!r}.")
+                raise ProtocolError(f"Protocol {self.name!r}: {key} must be a positive int, got {value!r}.")
         if not self.seeds:
-            raise ValueError(f"Protocol {self.name!r}: needs at least one seed.")
-        bad = [s for s in self.supervision if s not in SUPERVISION_TRACKS]
+            raise ProtocolError(f"Protocol {self.name!r}: needs at least one seed.")
+        bad = [s for s in self.supervision if s not in TRACKS]
         if bad:
-            raise ValueError(f"Protocol {self.name!r}: unknown supervision {bad}; expected a subset of {SUPERVISION_TRACKS}.")
+            raise ProtocolError(f"Protocol {self.name!r}: unknown supervision {bad}; expected a subset of {TRACKS}.")
         object.__setattr__(self, "seeds", tuple(int(s) for s in self.seeds))
         object.__setattr__(self, "supervision", tuple(self.supervision))
 
@@ -56,13 +110,11 @@ class Protocol:
         fields = {f.name for f in dataclasses.fields(cls)}
         unknown = set(d) - fields
         if unknown:
-            raise ValueError(f"Unknown protocol fields {sorted(unknown)}; expected {sorted(fields)}.")
-        return cls(**{**d, "seeds": tuple(d["seeds"]), "supervision": tuple(d.get("supervision", SUPERVISION_TRACKS))})
+            raise ProtocolError(f"Unknown protocol fields {sorted(unknown)}; expected {sorted(fields)}.")
+        return cls(**{**d, "seeds": tuple(d["seeds"]), "supervision": tuple(d.get("supervision", TRACKS))})
 
     def hash(self) -> str:
         """sha256 over this tier and the sample counts of its metric suite."""
-        from disbench.metrics.suites import suite_config
-
         payload = {"protocol": self.to_dict(), "metric_suite": suite_config(self.metric_suite)}
         blob = json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
         return hashlib.sha256(blob).hexdigest()

@@ -14,16 +14,18 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from disbench.data import STORED, GroundTruthData, make_dataset
+from disbench.data import GroundTruthData, is_stored, make_dataset
 from disbench.data.base import DeviceLike
-from disbench.error import DataError
+from disbench.error import DataError, ProtocolError
 from disbench.losses import ReconLoss, make_loss
 from disbench.protocol import Protocol, default_protocols
+from disbench.supervision import UNSUPERVISED, WEAK_PAIRS
 
 if TYPE_CHECKING:
-    from disbench.registry import TaskSpec
+    from disbench.registration import TaskSpec
 
 EncodeFn = Callable[[torch.Tensor], torch.Tensor]
+"""A representation: observations in the task's input space ``[N, C, H, W]`` -> codes ``[N, D]``."""
 
 
 @dataclass
@@ -85,7 +87,7 @@ class Task:
         if isinstance(tier, Protocol):
             return tier
         if tier not in self.protocols:
-            raise KeyError(f"Task {self.id!r} has no protocol tier {tier!r}; tiers: {', '.join(self.protocols)}.")
+            raise ProtocolError(f"Task {self.id!r} has no protocol tier {tier!r}; its tiers are {', '.join(self.protocols)}.")
         return self.protocols[tier]
 
     @cached_property
@@ -120,18 +122,13 @@ class Task:
 
     # --- observations -----------------------------------------------------------------------
 
-    def observe(self, factors: Any, device: DeviceLike = None) -> torch.Tensor:
-        """Observations for ``factors`` in the task's input space (float32, what models see)."""
+    def observe(self, factors: Any, device: DeviceLike = None, *, validate: bool = True) -> torch.Tensor:
+        """Observations for ``factors`` in the task's input space (float32, what models see).
+        ``validate=False`` skips the checks for factors that are already a valid long tensor."""
         device = self.device if device is None else torch.device(device)
         if self.loss.standardised:
-            return self.data.render_normalised(factors, device)
-        return self.data.render(factors, device).to(torch.float32) / 255.0
-
-    def _observe_valid(self, factors: torch.Tensor, device: torch.device) -> torch.Tensor:
-        factors = factors.to(device)
-        if self.loss.standardised:
-            return self.data._render_normalised(factors)
-        return self.data._render(factors).to(torch.float32) / 255.0
+            return self.data.render_normalised(factors, device, validate=validate)
+        return self.data.render(factors, device, validate=validate).to(torch.float32) / 255.0
 
     def to_image(self, x: torch.Tensor) -> torch.Tensor:
         """Model-space observations back to float images in [0, 1] (for pictures)."""
@@ -141,7 +138,7 @@ class Task:
         """``n`` observations with factors drawn uniformly from ``generator`` (a CPU generator)."""
         device = self.device if device is None else torch.device(device)
         factors = self.data.sample_factors(n, generator)
-        return Batch(self._observe_valid(factors, device), factors.to(device))
+        return Batch(self.observe(factors, device, validate=False), factors.to(device))
 
     def sample_pair_factors(self, n: int, generator: torch.Generator | None = None, k: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """Factor pairs for weak supervision, as disentanglement_lib's ``simple_dynamics``.
@@ -168,8 +165,16 @@ class Task:
         """``n`` weakly-supervised pairs (see :meth:`sample_pair_factors`)."""
         device = self.device if device is None else torch.device(device)
         f0, f1 = self.sample_pair_factors(n, generator, k)
-        x = self._observe_valid(torch.cat([f0, f1]), device)
+        x = self.observe(torch.cat([f0, f1]), device, validate=False)
         return PairBatch(x[:n], x[n:], f0.to(device), f1.to(device))
+
+    def sample_for(self, supervision: str, n: int, generator: torch.Generator | None = None, device: DeviceLike = None) -> Batch | PairBatch:
+        """A training batch for a supervision track: observations, or weakly-supervised pairs."""
+        if supervision == UNSUPERVISED:
+            return self.sample(n, generator, device)
+        if supervision == WEAK_PAIRS:
+            return self.sample_pairs(n, generator, device)
+        raise DataError(f"Unknown supervision {supervision!r}; expected {UNSUPERVISED!r} or {WEAK_PAIRS!r}.")
 
     # --- scoring ----------------------------------------------------------------------------
 
@@ -184,17 +189,19 @@ class Task:
         protocol: str | Protocol = "standard",
         device: DeviceLike = None,
         metrics: list[str] | None = None,
+        progress: bool = False,
     ) -> dict[str, float]:
         """Score a representation (``encode_fn: x [N, C, H, W] -> [N, D]``) with the tier's metric
-        suite (or only the named ``metrics`` of it)."""
-        from disbench.metrics import evaluate
+        suite (or only the named ``metrics`` of it); ``progress`` shows a bar over the metrics."""
+        from disbench.metrics import evaluate  # scikit-learn and scipy: imported only when scoring
 
-        return evaluate(self, encode_fn, suite=self.get_protocol(protocol).metric_suite, seed=seed, device=device, metrics=metrics)
+        suite = self.get_protocol(protocol).metric_suite
+        return evaluate(self, encode_fn, suite=suite, seed=seed, device=device, metrics=metrics, progress=progress)
 
 
 def build_task(dataset: str, loss: str = "mse", download: bool = False, root: str | None = None, **dataset_kwargs: Any) -> Task:
     """Entry point of every built-in task: a dataset by name, its kwargs, and a loss by name."""
-    if dataset in STORED:
+    if is_stored(dataset):
         data = make_dataset(dataset, root=root, download=download, **dataset_kwargs)
         data.open()  # fail now, with the command that fixes it, rather than at the first batch
     else:

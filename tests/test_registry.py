@@ -14,7 +14,7 @@ from disbench.error import (
     UnregisteredTask,
     VersionNotFound,
 )
-from disbench.registry import TaskSpec, parse_task_id, registry
+from disbench.registration import TaskSpec, parse_task_id, registry
 
 
 @pytest.fixture
@@ -51,7 +51,8 @@ def test_make_resolves_latest_version_and_records_full_id(scratch_registry):
     disbench.register("demo-v2", kwargs={"dataset": "xcolumns", "loss": "l1"})
     task = disbench.make("demo")
     assert task.spec.id == "demo-v2" and task.loss.name == "l1"
-    assert disbench.make("demo-v0").loss.name == "mse"
+    with pytest.warns(UserWarning, match="not the latest"):
+        assert disbench.make("demo-v0").loss.name == "mse"
     assert disbench.make("xysquares-mse").spec.id == "xysquares-mse-v0"
 
 
@@ -136,8 +137,72 @@ def test_protocol_tiers_and_hash():
     assert standard.hash() == disbench.spec("xysquares-mse-v0").protocols["standard"].hash()
 
 
-def test_pprint_registry_has_adversarial_column():
+def test_pprint_registry_groups_by_namespace_with_an_adversarial_column(scratch_registry):
+    disbench.register("lab/thing-v0", kwargs={"dataset": "xcolumns", "loss": "mse"})
     text = disbench.pprint_registry(print_output=False)
-    assert "adversarial" in text.splitlines()[0]
-    line = next(line for line in text.splitlines() if line.startswith("xysquares-mse-v0"))
-    assert " yes " in line
+    lines = text.splitlines()
+    assert lines[0].startswith("== disbench (built-in): ") and "adversarial" in lines[1] and "ranked by" in lines[1]
+    line = next(line for line in lines if line.startswith("xysquares-mse-v0"))
+    assert " yes " in line and line.split()[-1] == "mig"
+    section = text.index("== lab: 1 tasks ==")
+    assert text.index("lab/thing-v0") > section > text.index("xysquares-mse-v0")
+
+
+def test_a_name_is_versioned_or_not_never_both(scratch_registry):
+    disbench.register("demo-v0", kwargs={"dataset": "xcolumns"})
+    with pytest.raises(RegistrationError, match="'demo' next to 'demo-v0'.*register it as 'demo-v0'"):
+        disbench.register("demo", kwargs={"dataset": "xcolumns"})
+    disbench.register("plain", kwargs={"dataset": "xcolumns"})
+    with pytest.raises(RegistrationError, match="'plain-v1' next to 'plain'"):
+        disbench.register("plain-v1", kwargs={"dataset": "xcolumns"})
+
+
+def test_pinning_an_older_version_warns_and_names_the_latest(scratch_registry, recwarn):
+    disbench.register("pinned-v0", kwargs={"dataset": "xcolumns"})
+    disbench.register("pinned-v1", kwargs={"dataset": "xcolumns"})
+    with pytest.warns(UserWarning, match="'pinned-v0' is not the latest version of this task; 'pinned-v1' is"):
+        disbench.make("pinned-v0")
+    recwarn.clear()
+    disbench.make("pinned-v1")
+    disbench.make("pinned")
+    assert len(recwarn) == 0
+
+
+def test_make_gives_each_task_its_own_copy_of_the_spec():
+    task = disbench.make("xysquares-mse")
+    task.spec.protocols["standard"] = task.spec.protocols["smoke"]
+    task.spec.kwargs["grid_spacing"] = 1
+    registered = disbench.registry["xysquares-mse-v0"]
+    assert registered.protocols["standard"].steps == 57_600 and registered.kwargs["grid_spacing"] == 8
+    assert disbench.make("xysquares-mse").protocol.steps == 57_600
+
+
+def _install_plugin(root, dist, group_lines, modules):
+    """A fake installed distribution: a .dist-info with entry points, and its modules, on sys.path."""
+    info = root / f"{dist}-0.1.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text("[disbench.tasks]\n" + "\n".join(group_lines) + "\n")
+    for name, source in modules.items():
+        (root / f"{name}.py").write_text(textwrap.dedent(source))
+
+
+def test_plugins_register_under_their_namespace_and_a_broken_one_only_warns(tmp_path, monkeypatch, scratch_registry):
+    from disbench import registration
+
+    _install_plugin(tmp_path, "goodlab_tasks", ["goodlab = goodlab_tasks:register_all"], {"goodlab_tasks": """
+        import disbench
+
+        def register_all():
+            disbench.register("squares-v0", kwargs={"dataset": "xysquares", "grid_spacing": 2, "loss": "mse"})
+    """})
+    _install_plugin(tmp_path, "badlab_tasks", ["badlab = badlab_tasks"], {"badlab_tasks": "raise RuntimeError('boom')\n"})
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(registration, "_plugins_loaded", False)
+    with pytest.warns(RuntimeWarning, match="plugin 'badlab' .* failed to load and was skipped: RuntimeError: boom"):
+        task = disbench.make("goodlab/squares")
+    assert task.spec.id == "goodlab/squares-v0" and task.data.grid_spacing == 2
+    assert disbench.make("xysquares-mse").spec.id == "xysquares-mse-v0"  # the broken plugin broke nothing else
+    assert registration.load_plugins() == []  # loaded once
+    for name in ("goodlab_tasks", "badlab_tasks"):
+        sys.modules.pop(name, None)

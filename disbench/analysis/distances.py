@@ -14,34 +14,19 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from disbench.error import DataError
 from disbench.task import Task
 
 SPACES = ("unit", "model")
 _LOGIT_EPS = 1e-4
 
 
-def factor_index(task: Task, factor: int | str) -> int:
-    """Resolve a factor given by index or name, with an error listing the valid choices."""
-    names = task.data.factor_names
-    if isinstance(factor, str):
-        if factor not in names:
-            raise DataError(f"Unknown factor {factor!r} for {task.data.name}; factors are {', '.join(names)}.")
-        return names.index(factor)
-    if not isinstance(factor, (int, np.integer)) or not 0 <= factor < len(names):
-        raise DataError(f"Factor index {factor!r} is out of range: {task.data.name} has factors 0..{len(names) - 1} ({', '.join(names)}).")
-    return int(factor)
-
-
 def _images(task: Task, factors: torch.Tensor, space: str, dtype: torch.dtype = torch.float64) -> torch.Tensor:
     if space not in SPACES:
         raise ValueError(f"space must be one of {SPACES}, got {space!r}.")
-    x = task.data._render(factors).to(dtype) / 255.0
+    x = task.data.render(factors, validate=False)
     if space == "model" and task.loss.standardised:
-        mean = torch.tensor(task.data.mean, dtype=dtype).view(-1, 1, 1)
-        std = torch.tensor(task.data.std, dtype=dtype).view(-1, 1, 1)
-        x = (x - mean) / std
-    return x
+        return task.data.normalise(x, dtype)
+    return x.to(dtype) / 255.0
 
 
 def _as_reconstruction(task: Task, x: torch.Tensor) -> torch.Tensor:
@@ -123,7 +108,7 @@ class TraversalDistances:
 def traversal_distances(task: Task, factor: int | str, repeats: int = 256, seed: int = 777, space: str = "unit", max_obs: int = 2048) -> TraversalDistances:
     """All pairwise perceived distances within ``repeats`` random full traversals of ``factor``."""
     data = task.data
-    i = factor_index(task, factor)
+    i = data.factor_index(factor)
     size = data.factor_sizes[i]
     gen = torch.Generator().manual_seed(seed)
     bases = data.sample_factors(repeats, gen)
@@ -132,8 +117,7 @@ def traversal_distances(task: Task, factor: int | str, repeats: int = 256, seed:
     blocks = []
     for start in range(0, repeats, chunk):
         base = bases[start : start + chunk]
-        factors = base.repeat_interleave(size, dim=0)
-        factors[:, i] = torch.arange(size).repeat(len(base))
+        factors = data.traversal_factors(i, base).flatten(0, 1)
         x = _images(task, factors, space)
         embedding = loss.euclidean_embedding(x)
         if embedding is not None:

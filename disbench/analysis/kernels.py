@@ -88,7 +88,7 @@ def learn_kernel(
     history = []
     for _ in tqdm(range(steps), disable=not progress, desc="learning kernel"):
         factors = data.sample_factors(batch_size, gen)
-        x = data._render(factors).to(torch.float32) / 255.0
+        x = data.render(factors, validate=False).to(torch.float32) / 255.0
         a = torch.randint(0, batch_size, (num_pairs,), generator=gen)
         b = (a + torch.randint(1, batch_size, (num_pairs,), generator=gen)) % batch_size
         kernel = symmetrise(theta.abs())

@@ -12,13 +12,18 @@ A factor with two values has one distance and nothing to order, so it cannot dec
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 import numpy as np
 from scipy.stats import spearmanr
+from tabulate import tabulate
 
 from disbench.analysis.distances import DistanceStats, TraversalDistances, perceived_distances, traversal_distances
+from disbench.files import write_text_atomic
 from disbench.task import Task
+from disbench.viz.distances import save_matrices_figure
 
 MISALIGNED_BELOW = 0.5
 CONSTANT_RTOL = 1e-9
@@ -131,3 +136,27 @@ def analyse(task: Task, num_pairs: int = 10_000, repeats: int = 64, seed: int = 
         traversals=traversals,
         settings={"num_pairs": num_pairs, "repeats": repeats, "seed": seed, "space": space},
     )
+
+
+def format_rho(c: FactorCorrelation) -> str:
+    return "constant" if c.constant else "-" if c.spearman is None else f"{c.spearman:.3f}"
+
+
+def format_report(report: AnalysisReport) -> str:
+    """Per-factor distance statistics and correlations, then the verdict."""
+    rows = []
+    for name, c in report.correlations.items():
+        d = report.distances.get(name)
+        rows.append((name, c.size, f"{d.mean:.4f} ({d.std:.4f})" if d else "-", format_rho(c), c.distinct_values))
+    rows.append(("random pairs", "", f"{report.random.mean:.4f} ({report.random.std:.4f})", "", ""))
+    table = tabulate(rows, headers=["factor", "size", "distance mean (std)", "spearman", "distinct"], tablefmt="simple")
+    return f"{table}\n\nverdict: {report.verdict} ({report.reason})"
+
+
+def save_report(report: AnalysisReport, out: str | Path, extra: dict | None = None) -> list[Path]:
+    """``matrices.png`` (the paper's Fig. 3/8 view) and ``analysis.json`` (every number, plus ``extra``)."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    picture = save_matrices_figure(report.traversals, out / "matrices.png", title=f"{report.task}: {report.loss}")
+    numbers = write_text_atomic(out / "analysis.json", json.dumps({**report.to_dict(), **(extra or {})}, indent=1))
+    return [picture, numbers]

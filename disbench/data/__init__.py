@@ -1,16 +1,16 @@
 """Ground-truth datasets: synthetic ones rendered on the fly, stored ones downloaded once.
 
 ``make_dataset(name, **kwargs)`` builds any of them by name; classes are imported lazily.
+Whether a dataset is stored follows from its class (``GroundTruthData.stored``).
 """
 
 from __future__ import annotations
 
-import difflib
 from typing import Any
 
 from disbench.data.base import GroundTruthData
-from disbench.error import DataError
-from disbench.registry import load_entry_point
+from disbench.entry_points import load_entry_point
+from disbench.error import DataError, did_you_mean
 
 DATASETS: dict[str, str] = {
     "xysquares": "disbench.data.xysquares:XYSquares",
@@ -24,15 +24,22 @@ DATASETS: dict[str, str] = {
     "smallnorb": "disbench.data.smallnorb:SmallNORB",
     "mpi3d": "disbench.data.mpi3d:MPI3D",
 }
-STORED = ("dsprites", "shapes3d", "cars3d", "smallnorb", "mpi3d")
 
 
 def dataset_class(name: str) -> type[GroundTruthData]:
     if name not in DATASETS:
-        close = difflib.get_close_matches(name, list(DATASETS), n=2)
-        hint = f" Did you mean {' or '.join(map(repr, close))}?" if close else ""
-        raise DataError(f"Unknown dataset {name!r}.{hint} Known datasets: {', '.join(DATASETS)}.")
+        raise DataError(f"Unknown dataset {name!r}.{did_you_mean(name, DATASETS, n=2)} Known datasets: {', '.join(DATASETS)}.")
     return load_entry_point(DATASETS[name])
+
+
+def is_stored(name: str) -> bool:
+    """Whether the dataset is downloaded (True) or generated on the fly (False)."""
+    return dataset_class(name).stored
+
+
+def stored_datasets() -> list[str]:
+    """Names of the datasets that are downloaded once into the cache folder."""
+    return [name for name in DATASETS if is_stored(name)]
 
 
 def make_dataset(name: str, **kwargs: Any) -> GroundTruthData:
@@ -44,4 +51,20 @@ def make_dataset(name: str, **kwargs: Any) -> GroundTruthData:
         raise DataError(f"Bad arguments for dataset {name!r}: {e}.") from e
 
 
-__all__ = ["DATASETS", "STORED", "GroundTruthData", "dataset_class", "make_dataset"]
+def stored_dataset(name: str, root: str | None = None, **kwargs: Any) -> GroundTruthData:
+    """A stored dataset by name, with a clear error for a synthetic one."""
+    if name in DATASETS and not is_stored(name):
+        raise DataError(f"{name!r} is generated on the fly and needs no download; stored datasets are {', '.join(stored_datasets())}.")
+    if name not in DATASETS:
+        raise DataError(f"Unknown dataset {name!r}.{did_you_mean(name, stored_datasets(), n=2)} Stored datasets are {', '.join(stored_datasets())}.")
+    return make_dataset(name, root=root, **kwargs)
+
+
+def stored_variants(root: str | None = None) -> list[GroundTruthData]:
+    """Every configuration of every stored dataset (e.g. each MPI3D subset), for status listings."""
+    return [make_dataset(name, root=root, **kwargs) for name in stored_datasets() for kwargs in dataset_class(name).variants()]
+
+
+__all__ = [
+    "DATASETS", "GroundTruthData", "dataset_class", "is_stored", "make_dataset", "stored_dataset", "stored_datasets", "stored_variants",
+]

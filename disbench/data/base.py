@@ -38,6 +38,7 @@ class GroundTruthData:
     """Base class of every dataset. Subclasses set the layout and implement ``_render``."""
 
     name: ClassVar[str]
+    stored: ClassVar[bool] = False  # downloaded once (``disbench data download``), not rendered
     factor_names: tuple[str, ...]
     factor_sizes: tuple[int, ...]
     obs_shape: tuple[int, int, int]
@@ -68,10 +69,23 @@ class GroundTruthData:
         strides, sizes = self._strides.to(idx.device), self._sizes.to(idx.device)
         return torch.div(idx[:, None], strides, rounding_mode="floor") % sizes
 
-    def factors_to_idx(self, factors: Any) -> torch.Tensor:
-        """Factor indices ``[N, F]`` -> flat indices ``[N]``."""
-        factors = self.check_factors(factors)
-        return (factors * self._strides.to(factors.device)).sum(dim=1)
+    def factors_to_idx(self, factors: Any, *, validate: bool = True) -> torch.Tensor:
+        """Factor indices ``[N, F]`` -> flat indices ``[N]``. ``validate=False`` skips the checks
+        for factors that are already a valid long tensor (the hot path of sampling and metrics)."""
+        if validate:
+            factors = self.check_factors(factors)
+        return (factors * self._strides.to(factors.device)).sum(dim=-1)
+
+    def factor_index(self, factor: int | str) -> int:
+        """Resolve a factor given by index or name, with an error listing the valid choices."""
+        names = self.factor_names
+        if isinstance(factor, str):
+            if factor not in names:
+                raise DataError(f"Unknown factor {factor!r} for {self.name}; factors are {', '.join(names)}.")
+            return names.index(factor)
+        if not isinstance(factor, (int, np.integer)) or not 0 <= factor < len(names):
+            raise DataError(f"Factor index {factor!r} is out of range: {self.name} has factors 0..{len(names) - 1} ({', '.join(names)}).")
+        return int(factor)
 
     def check_factors(self, factors: Any) -> torch.Tensor:
         """Validate factors (shape ``[N, F]`` or ``[F]``, integer, in range) and return ``[N, F]`` long."""
@@ -99,16 +113,31 @@ class GroundTruthData:
         u = torch.rand(n, self.num_factors, generator=generator, dtype=torch.float64)
         return (u * self._sizes).long()
 
+    def traversal_factors(self, factor: int | str, bases: torch.Tensor) -> torch.Tensor:
+        """``[R, size, F]``: for each base factor vector of ``bases [R, F]``, the full traversal of
+        ``factor`` (every value of it in order, the other factors fixed)."""
+        i = self.factor_index(factor)
+        size = self.factor_sizes[i]
+        factors = bases[:, None, :].repeat(1, size, 1)
+        factors[:, :, i] = torch.arange(size, device=bases.device)
+        return factors
+
+    def sample_traversals(self, factor: int | str, repeats: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """``[repeats, size, F]``: full traversals of ``factor`` from uniformly drawn starting points."""
+        return self.traversal_factors(factor, self.sample_factors(repeats, generator))
+
     # --- observations -----------------------------------------------------------------------
 
-    def render(self, factors: Any, device: DeviceLike = None) -> torch.Tensor:
-        """Observations for ``factors`` as uint8 ``[N, C, H, W]`` on ``device``."""
-        factors = self.check_factors(factors)
+    def render(self, factors: Any, device: DeviceLike = None, *, validate: bool = True) -> torch.Tensor:
+        """Observations for ``factors`` as uint8 ``[N, C, H, W]`` on ``device`` (default: where the
+        factors are). ``validate=False`` skips the checks for factors that are already a valid long
+        tensor, e.g. fresh from :meth:`sample_factors` (the hot path of training and metrics)."""
+        factors = self.check_factors(factors) if validate else factors
         return self._render(factors.to(self._device_for(factors, device)))
 
-    def render_normalised(self, factors: Any, device: DeviceLike = None) -> torch.Tensor:
+    def render_normalised(self, factors: Any, device: DeviceLike = None, *, validate: bool = True) -> torch.Tensor:
         """Observations as float32, standardised per channel with the dataset's mean/std."""
-        factors = self.check_factors(factors)
+        factors = self.check_factors(factors) if validate else factors
         return self._render_normalised(factors.to(self._device_for(factors, device)))
 
     def __getitem__(self, idx: int) -> torch.Tensor:
@@ -159,7 +188,7 @@ class GroundTruthData:
 
         The mean is the global pixel mean; the "std" is the per-image sample std (ddof=1)
         averaged over images. That is how the paper's published constants were computed
-        (they are reproduced exactly in tests/data/test_normalisation.py), so constants for
+        (reproduced exactly by tests/data/test_synthetic.py::test_normalisation_constants_reproduce_the_paper), so constants for
         configurations the paper did not use stay consistent with the ones it did.
         """
         pixels = self.obs_shape[1] * self.obs_shape[2]
@@ -174,29 +203,34 @@ class GroundTruthData:
             total_std += ((s2 - s1.square() / pixels).clamp_min(0) / (pixels - 1)).sqrt().sum(dim=0) / 255.0
         return tuple((total / len(self)).tolist()), tuple((total_std / len(self)).tolist())
 
-    def _scale_shift(self, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    def _scale_shift(self, device: torch.device, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
         cache = self.__dict__.setdefault("_scale_shift_cache", {})
-        if device not in cache:
-            mean = torch.tensor(self.mean, dtype=torch.float32)
-            std = torch.tensor(self.std, dtype=torch.float32)
+        if (device, dtype) not in cache:
+            mean = torch.tensor(self.mean, dtype=dtype)
+            std = torch.tensor(self.std, dtype=dtype)
             if bool((std <= 0).any()):
                 raise DataError(f"{self.name} has a constant channel (std 0); it cannot be standardised.")
             scale = (1.0 / (255.0 * std)).view(-1, 1, 1).to(device)
             shift = (-mean / std).view(-1, 1, 1).to(device)
-            cache[device] = (scale, shift)
-        return cache[device]
+            cache[device, dtype] = (scale, shift)
+        return cache[device, dtype]
 
-    def normalise(self, x: torch.Tensor) -> torch.Tensor:
-        """uint8 ``[N, C, H, W]`` -> float32 standardised with the dataset's per-channel mean/std."""
-        scale, shift = self._scale_shift(x.device)
-        return torch.addcmul(shift, x.to(torch.float32), scale)
+    def normalise(self, x: torch.Tensor, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+        """uint8 ``[N, C, H, W]`` -> ``dtype`` standardised with the dataset's per-channel mean/std."""
+        scale, shift = self._scale_shift(x.device, dtype)
+        return torch.addcmul(shift, x.to(dtype), scale)
 
     def denormalise(self, x: torch.Tensor) -> torch.Tensor:
         """Inverse of :meth:`normalise`, returning float values in [0, 1] (clamped)."""
-        scale, shift = self._scale_shift(x.device)
+        scale, shift = self._scale_shift(x.device, x.dtype)
         return ((x - shift) / (scale * 255.0)).clamp(0.0, 1.0)
 
     # --- description ------------------------------------------------------------------------
+
+    @classmethod
+    def variants(cls) -> list[dict[str, Any]]:
+        """Constructor kwargs of each distinct configuration worth listing (e.g. MPI3D's subsets)."""
+        return [{}]
 
     def config(self) -> dict[str, Any]:
         """The keyword arguments that rebuild this dataset with ``make_dataset``."""

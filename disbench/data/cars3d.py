@@ -36,7 +36,6 @@ class Cars3D(StoredData):
             url="http://www.scottreed.info/files/nips2015-analogy-data.tar.gz",
             filename="nips2015-analogy-data.tar.gz",
             md5="4e866a7919c1beedf53964e6f7a23686",
-            md5_fast="fe77d39e3fa9d77c31df2262660c2a67",
         ),
     )
 

@@ -1,7 +1,7 @@
 """Fetching dataset files: the cache folder, checksums, progress bars, no half-written files.
 
 Every stored dataset lists its source files as :class:`Resource` rows (URL, file name, md5;
-paper.md §7). ``fetch`` downloads into ``<name>.part`` next to the target, checks the md5
+paper.md §7). ``fetch`` downloads into a ``.part`` file next to the target, checks the md5
 while streaming, and only then renames the file into place, so an interrupted or corrupt
 download never looks like a finished one.
 """
@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from disbench.error import DownloadError
+from disbench.files import atomic_path
 
 CHUNK = 1 << 20
-FAST_HASH_CHUNK = 16384
 
 
 def data_root(root: str | os.PathLike[str] | None = None) -> Path:
@@ -39,30 +39,14 @@ class Resource:
     url: str
     filename: str
     md5: str
-    md5_fast: str | None = None
 
 
-def md5_file(path: str | os.PathLike[str], mode: str = "full") -> str:
-    """md5 of a file. ``mode="fast"`` is disent's hash: the 8-byte big-endian size plus three
-    16 KiB chunks at evenly spaced offsets (start, middle, end), or the whole file if small."""
-    path = Path(path)
+def md5_file(path: str | os.PathLike[str]) -> str:
+    """md5 of a whole file, read in 1 MiB blocks."""
     digest = hashlib.md5()
-    if mode == "full":
-        with path.open("rb") as f:
-            for block in iter(lambda: f.read(CHUNK), b""):
-                digest.update(block)
-        return digest.hexdigest()
-    if mode != "fast":
-        raise ValueError(f"md5 mode must be 'full' or 'fast', got {mode!r}.")
-    size = path.stat().st_size
-    digest.update(size.to_bytes(8, "big"))
-    with path.open("rb") as f:
-        if size < 3 * FAST_HASH_CHUNK:
-            digest.update(f.read())
-        else:
-            for i in range(3):
-                f.seek(i * (size - FAST_HASH_CHUNK) // 2)
-                digest.update(f.read(FAST_HASH_CHUNK))
+    with Path(path).open("rb") as f:
+        for block in iter(lambda: f.read(CHUNK), b""):
+            digest.update(block)
     return digest.hexdigest()
 
 
@@ -81,22 +65,17 @@ def fetch(resource: Resource, folder: str | os.PathLike[str], progress: bool = T
     target = folder / resource.filename
     if is_valid(target, resource):
         return target
-    folder.mkdir(parents=True, exist_ok=True)
-    part = target.with_name(target.name + ".part")
-    try:
-        digest = _download(resource.url, part, progress, timeout, desc=resource.filename)
+    with atomic_path(target, suffix=".part") as part:
+        digest = _download(resource.url, part, target, progress, timeout)
         if digest != resource.md5:
             raise DownloadError(
                 f"Checksum mismatch for {resource.url}: expected md5 {resource.md5}, got {digest}. "
                 f"The file was discarded; try again, or place a good copy at {target}."
             )
-        os.replace(part, target)
-    finally:
-        part.unlink(missing_ok=True)
     return target
 
 
-def _download(url: str, part: Path, progress: bool, timeout: float, desc: str) -> str:
+def _download(url: str, part: Path, target: Path, progress: bool, timeout: float) -> str:
     from tqdm.auto import tqdm
 
     digest = hashlib.md5()
@@ -105,11 +84,11 @@ def _download(url: str, part: Path, progress: bool, timeout: float, desc: str) -
     except (urllib.error.URLError, OSError, ValueError) as e:
         raise DownloadError(
             f"Could not download {url}: {getattr(e, 'reason', e)}. If this machine is offline, download the "
-            f"file elsewhere and place it at {part.with_suffix('')} (same name), then run the command again."
+            f"file elsewhere and place it at {target} (same name), then run the command again."
         ) from e
     with response, part.open("wb") as out:
         total = response.headers.get("Content-Length")
-        with tqdm(total=int(total) if total else None, unit="B", unit_scale=True, desc=desc, disable=not progress) as bar:
+        with tqdm(total=int(total) if total else None, unit="B", unit_scale=True, desc=target.name, disable=not progress) as bar:
             for block in iter(lambda: response.read(CHUNK), b""):
                 out.write(block)
                 digest.update(block)

@@ -24,7 +24,6 @@ class DSprites(StoredData):
             url="https://raw.githubusercontent.com/deepmind/dsprites-dataset/master/dsprites_ndarray_co1sh3sc6or40x32y32_64x64.hdf5",
             filename="dsprites_ndarray_co1sh3sc6or40x32y32_64x64.hdf5",
             md5="b331c4447a651c44bf5e8ae09022e230",
-            md5_fast="d6ee1e43db715c2f0de3c41e38863347",
         ),
     )
 

@@ -20,15 +20,15 @@ from disbench.error import DataError
 _URL = "https://storage.googleapis.com/disentanglement_dataset/Final_Dataset/"
 SUBSETS = {
     "toy": (
-        Resource(_URL + "mpi3d_toy.npz", "mpi3d_toy.npz", md5="55889cb7c7dfc655d6e0277beee88868", md5_fast="146138e36ff495e77ceacdc8cf14c37e"),
+        Resource(_URL + "mpi3d_toy.npz", "mpi3d_toy.npz", md5="55889cb7c7dfc655d6e0277beee88868"),
         ((0.22681593831231503, 0.22353985202496676, 0.22666059934624702), (0.07854112062669572, 0.07319301658077378, 0.0790763900050426)),
     ),
     "realistic": (
-        Resource(_URL + "mpi3d_realistic.npz", "mpi3d_realistic.npz", md5="59a6225b88b635365f70c91b3e52f70f", md5_fast="96c8ff1155dd61f79d3493edef9f19e9"),
+        Resource(_URL + "mpi3d_realistic.npz", "mpi3d_realistic.npz", md5="59a6225b88b635365f70c91b3e52f70f"),
         ((0.18240164396358813, 0.20723063241107917, 0.1820551008003256), (0.09511163559287175, 0.10128881101801782, 0.09428244469525177)),
     ),
     "real": (
-        Resource(_URL + "mpi3d_real.npz", "mpi3d_real.npz", md5="0f33f609918fb5c97996692f91129802", md5_fast="e2941bba6f4a2b130edc5f364637b39e"),
+        Resource(_URL + "mpi3d_real.npz", "mpi3d_real.npz", md5="0f33f609918fb5c97996692f91129802"),
         ((0.13111154099374112, 0.16746449372488892, 0.14051725201807627), (0.10137409845578041, 0.10087824338375781, 0.10534121043187629)),
     ),
 }
@@ -65,6 +65,10 @@ class MPI3D(StoredData):
     factor_sizes = (6, 6, 2, 3, 3, 40, 40)
     obs_shape = (3, 64, 64)
     download_command = "disbench data download mpi3d --subset {subset}"
+
+    @classmethod
+    def variants(cls) -> list[dict[str, Any]]:
+        return [{"subset": subset} for subset in SUBSETS]
 
     def __init__(self, subset: str = "realistic", root=None, download: bool = False) -> None:
         if subset not in SUBSETS:

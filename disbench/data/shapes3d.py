@@ -27,7 +27,6 @@ class Shapes3D(StoredData):
             url="https://storage.googleapis.com/3d-shapes/3dshapes.h5",
             filename="3dshapes.h5",
             md5="099a2078d58cec4daad0702c55d06868",
-            md5_fast="85b20ed7cc8dc1f939f7031698d2d2ab",
         ),
     )
 

@@ -50,13 +50,13 @@ class SmallNORB(StoredData):
     resources = (
         Resource(_URL + "smallnorb-5x46789x9x18x6x2x96x96-training-dat.mat.gz",
                  "smallnorb-5x46789x9x18x6x2x96x96-training-dat.mat.gz",
-                 md5="66054832f9accfe74a0f4c36a75bc0a2", md5_fast="92560cccc7bcbd6512805e435448b62d"),
+                 md5="66054832f9accfe74a0f4c36a75bc0a2"),
         Resource(_URL + "smallnorb-5x46789x9x18x6x2x96x96-training-cat.mat.gz",
                  "smallnorb-5x46789x9x18x6x2x96x96-training-cat.mat.gz",
-                 md5="23c8b86101fbf0904a000b43d3ed2fd9", md5_fast="348fc3ccefd651d69f500611988b5dcd"),
+                 md5="23c8b86101fbf0904a000b43d3ed2fd9"),
         Resource(_URL + "smallnorb-5x46789x9x18x6x2x96x96-training-info.mat.gz",
                  "smallnorb-5x46789x9x18x6x2x96x96-training-info.mat.gz",
-                 md5="51dee1210a742582ff607dfd94e332e3", md5_fast="f1b170c16925867c05f58608eb33ba7f"),
+                 md5="51dee1210a742582ff607dfd94e332e3"),
     )
 
     def _convert(self, raw: list[Path], writer: ArrayWriter, chunk: int = 2048) -> None:

@@ -12,7 +12,6 @@ a 3 GB dataset never needs 3 GB of RAM; ``preload(device)`` copies it to a GPU w
 
 from __future__ import annotations
 
-import json
 import mmap
 import os
 import shutil
@@ -25,6 +24,7 @@ import torch
 from disbench.data.base import GroundTruthData
 from disbench.data.download import Resource, data_root, fetch
 from disbench.error import DataError
+from disbench.files import atomic_path, write_json_atomic
 
 MANIFEST_VERSION = 1
 
@@ -38,18 +38,19 @@ def _advise_random_access(array: np.ndarray) -> None:
 
 
 class ArrayWriter:
-    """Writes a uint8 ``[N, C, H, W]`` array to ``<path>.tmp`` and renames it only when complete."""
+    """Writes a uint8 ``[N, C, H, W]`` array beside ``path`` and moves it there only when every row
+    was written (an interrupted conversion leaves nothing behind)."""
 
     def __init__(self, path: Path, shape: tuple[int, ...]) -> None:
         self.path = path
         self.shape = shape
-        self.tmp = path.with_name(path.name + ".tmp")
         self.written = np.zeros(shape[0], dtype=bool)
         self.array: np.memmap | None = None
+        self._target = atomic_path(path)
 
     def __enter__(self) -> ArrayWriter:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.array = np.lib.format.open_memmap(self.tmp, mode="w+", dtype=np.uint8, shape=self.shape)
+        tmp = self._target.__enter__()
+        self.array = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=self.shape)
         return self
 
     def write(self, index: int | slice | np.ndarray, images: np.ndarray) -> None:
@@ -58,19 +59,17 @@ class ArrayWriter:
         self.array[index] = images
         self.written[index] = True
 
-    def __exit__(self, exc_type, exc, tb) -> None:
+    def __exit__(self, exc_type, exc, tb) -> bool:
         array, self.array = self.array, None
         if array is not None:
             array.flush()
             del array
         if exc_type is None and not self.written.all():
             missing = int((~self.written).sum())
-            self.tmp.unlink(missing_ok=True)
-            raise DataError(f"Conversion of {self.path.name} left {missing} of {self.shape[0]} observations unwritten.")
-        if exc_type is None:
-            os.replace(self.tmp, self.path)
-        else:
-            self.tmp.unlink(missing_ok=True)
+            error = DataError(f"Conversion of {self.path.name} left {missing} of {self.shape[0]} observations unwritten.")
+            self._target.__exit__(DataError, error, None)
+            raise error
+        return bool(self._target.__exit__(exc_type, exc, tb))
 
 
 def check_grid_order(labels: np.ndarray, factor_sizes: tuple[int, ...], source: str) -> None:
@@ -101,6 +100,7 @@ def resize_images(images: np.ndarray, size: int) -> np.ndarray:
 class StoredData(GroundTruthData):
     """Base class of downloaded datasets; subclasses list resources and implement ``_convert``."""
 
+    stored = True
     resources: ClassVar[tuple[Resource, ...]]
     constants: ClassVar[tuple[tuple[float, ...], tuple[float, ...]]]
     download_command: ClassVar[str] = "disbench data download {name}"
@@ -126,6 +126,11 @@ class StoredData(GroundTruthData):
     def manifest_path(self) -> Path:
         return self.folder / f"{self.name}.json"
 
+    @property
+    def prepare_command(self) -> str:
+        """The command that downloads, verifies and converts this dataset."""
+        return self.download_command.format(name=self.name)
+
     def is_prepared(self) -> bool:
         return self.manifest_path.is_file() and self.array_path.is_file()
 
@@ -145,9 +150,7 @@ class StoredData(GroundTruthData):
             "factor_sizes": list(self.factor_sizes),
             "sources": [{"url": r.url, "filename": r.filename, "md5": r.md5} for r in self.resources],
         }
-        tmp = self.manifest_path.with_name(self.manifest_path.name + ".tmp")
-        tmp.write_text(json.dumps(manifest, indent=2))
-        os.replace(tmp, self.manifest_path)
+        write_json_atomic(self.manifest_path, manifest)
         return self.array_path
 
     def remove_raw(self) -> None:
@@ -164,7 +167,7 @@ class StoredData(GroundTruthData):
     def array(self) -> np.ndarray:
         """The converted observations, memory-mapped read-only."""
         if self._array is None:
-            command = self.download_command.format(name=self.name)
+            command = self.prepare_command
             if not self.is_prepared():
                 raise DataError(
                     f"{self.name} is not prepared: expected {self.array_path} and {self.manifest_path.name}. "
@@ -196,7 +199,7 @@ class StoredData(GroundTruthData):
         return self.constants
 
     def _render(self, factors: torch.Tensor) -> torch.Tensor:
-        idx = (factors * self._strides.to(factors.device)).sum(dim=1)
+        idx = self.factors_to_idx(factors, validate=False)
         if self._device_copy is not None and self._device_copy.device == idx.device:
             return self._device_copy.index_select(0, idx)
         flat = idx.cpu().numpy()

@@ -8,17 +8,21 @@ recorded as ``status = "failed"`` with an error and no metrics: never as a score
 
 from __future__ import annotations
 
-import json
 import math
-import os
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from disbench.error import RecordError
+from disbench.files import write_json_atomic
+from disbench.harness.environment import device_name, environment
+from disbench.supervision import Supervision
 
 SCHEMA_VERSION = 1
-DEFAULT_RESULTS_DIR = Path("leaderboards/results")
+DEFAULT_RESULTS_DIR = Path("runs/results")  # local runs: untracked, never the leaderboard's folder
+OFFICIAL_RESULTS_DIR = Path("leaderboards/results")  # written only by the official runner
 
 
 class _Strict(BaseModel):
@@ -41,7 +45,7 @@ class SubmissionRecord(_Strict):
     name: str
     version: str
     content_hash: str | None = Field(pattern=r"^[0-9a-f]{64}$")
-    supervision: Literal["unsupervised", "weak-pairs"]
+    supervision: Supervision
     hyperparameters: dict[str, Any]
 
 
@@ -69,7 +73,10 @@ class RunResult(_Strict):
     environment: dict[str, str | None]
     created: datetime
     on_protocol: bool
+    off_protocol_reasons: list[str] = Field(default_factory=list)  # why on_protocol is false, when it is
     error: str | None = None
+    checkpoint_sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")  # of the final checkpoint file
+    signature: str | None = None  # base64 Ed25519 signature by the official runner (disbench.harness.signing)
 
     @model_validator(mode="after")
     def _status_consistent(self) -> RunResult:
@@ -89,22 +96,62 @@ def record_path(results_dir: str | Path, task_id: str, submission: str, protocol
     return Path(results_dir) / task_id / submission / protocol / f"seed-{seed}.json"
 
 
-def write_json_atomic(path: str | Path, payload: Any) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n")
-    os.replace(tmp, path)
-    return path
-
-
 def write_record(record: RunResult, path: str | Path) -> Path:
     return write_json_atomic(path, record.model_dump(mode="json"))
 
 
 def load_record(path: str | Path) -> RunResult:
-    return RunResult.model_validate_json(Path(path).read_text())
+    """Read and validate one record file; any problem is a ``RecordError`` naming the file and the fields."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise RecordError(f"Cannot read the result record {path}: {getattr(e, 'strerror', None) or e}.") from e
+    try:
+        return RunResult.model_validate_json(text)
+    except ValidationError as e:
+        problems = "; ".join(f"{'.'.join(map(str, err['loc'])) or '(file)'}: {err['msg']}" for err in e.errors()[:5])
+        more = f" (and {e.error_count() - 5} more)" if e.error_count() > 5 else ""
+        raise RecordError(f"{path} is not a valid result record: {problems}{more}. Re-run the run or restore the file.") from e
 
 
 def load_records(results_dir: str | Path = DEFAULT_RESULTS_DIR) -> list[RunResult]:
     return [load_record(p) for p in sorted(Path(results_dir).rglob("seed-*.json"))]
+
+
+def off_protocol_reasons(task, protocol, seed: int, submission: SubmissionRecord, optimizer_overridden: bool = False) -> list[str]:
+    """Every way a run departs from its task's registered protocol (empty: on-protocol)."""
+    reasons = []
+    if task.off_protocol:
+        reasons.append("the task was made with overridden arguments")
+    if task.protocols.get(protocol.name) != protocol:
+        reasons.append(f"the budget is not the task's registered {protocol.name!r} tier")
+    elif seed not in protocol.seeds:
+        reasons.append(f"seed {seed} is not one of the tier's seeds {list(protocol.seeds)}")
+    if submission.content_hash is None:
+        reasons.append("the code is not a submission folder with a content hash")
+    if optimizer_overridden:
+        reasons.append("the method replaces the protocol's optimizer (configure_optimizer)")
+    return reasons
+
+
+def build_record(task, protocol, seed: int, submission: SubmissionRecord, metrics: dict[str, float], *, steps: int, elapsed: float,
+                 eval_time: float, device, final_loss: float | None, num_parameters: int, error: str | None = None,
+                 optimizer_overridden: bool = False) -> RunResult:
+    """The record of one run, completed (``metrics``) or failed (``error``)."""
+    reasons = off_protocol_reasons(task, protocol, seed, submission, optimizer_overridden)
+    return RunResult(
+        status="failed" if error else "completed",
+        task=TaskRecord(id=task.id, spec=task.spec.to_dict() if task.spec else {}, off_protocol=task.off_protocol),
+        protocol=ProtocolRecord(name=protocol.name, hash=protocol.hash(), config=protocol.to_dict()),
+        submission=submission,
+        seed=seed,
+        metrics=metrics,
+        training=TrainingRecord(steps=steps, wall_time_s=elapsed, steps_per_s=steps / elapsed if elapsed else 0.0, evaluation_time_s=eval_time,
+                                device=device_name(device), final_loss=final_loss, num_parameters=num_parameters),
+        environment=environment(),
+        created=datetime.now(timezone.utc),
+        on_protocol=error is None and not reasons,
+        off_protocol_reasons=reasons,
+        error=error,
+    )

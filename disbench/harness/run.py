@@ -8,19 +8,21 @@ import torch
 
 import disbench
 from disbench.data.base import DeviceLike
-from disbench.harness.record import DEFAULT_RESULTS_DIR, RunResult
+from disbench.harness.record import DEFAULT_RESULTS_DIR, RunResult, SubmissionRecord
+from disbench.harness.run_folder import run_dir
 from disbench.harness.submission import Submission
-from disbench.harness.train import SubmissionInfo, train
+from disbench.harness.train import train
 from disbench.methods.base import Method, TaskInfo
 
 
-def submission_info(submission: Submission, task_id: str) -> SubmissionInfo:
-    return SubmissionInfo(
+def submission_record(submission: Submission, task_id: str) -> SubmissionRecord:
+    """What a record says about the submission's code: name, version, content hash, hyperparameters."""
+    return SubmissionRecord(
         name=submission.name,
         version=submission.config.version,
         content_hash=submission.content_hash(),
+        supervision=submission.config.supervision,
         hyperparameters=submission.hyperparameters(task_id),
-        path=str(submission.path),
     )
 
 
@@ -42,10 +44,11 @@ def run_submission(
     runs_dir: str | Path = "runs",
     progress: bool = True,
 ) -> RunResult:
+    """Train and score one seed of a submission folder; the record goes to ``results_dir``."""
     if not isinstance(submission, Submission):
         submission = Submission(submission)
     task = disbench.make(task_id)
     method = build_seeded(submission, task, protocol, seed)
-    out = Path(runs_dir) / task.id / submission.name / protocol / f"seed-{seed}"
-    return train(task, method, seed=seed, protocol=protocol, device=device, out_dir=out, submission=submission_info(submission, task.id),
-                 results_dir=results_dir, resume=resume, overwrite=overwrite, progress=progress)
+    return train(task, method, seed=seed, protocol=protocol, device=device, out_dir=run_dir(runs_dir, task.id, submission.name, protocol, seed),
+                 submission=submission_record(submission, task.id), submission_path=submission.path, results_dir=results_dir,
+                 resume=resume, overwrite=overwrite, progress=progress)

@@ -7,17 +7,19 @@ files) goes into every result record, so a score can be traced to the exact code
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import importlib.util
+import inspect
 import sys
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError, field_validator
 
-from disbench.error import SubmissionError
+from disbench.error import SubmissionError, did_you_mean
 from disbench.methods.base import Method, TaskInfo
+from disbench.registration import parse_task_id, registry
+from disbench.supervision import Supervision
 
 try:
     import tomllib
@@ -38,7 +40,7 @@ class SubmissionConfig(BaseModel):
     description: str = Field(min_length=1)
     licence: str = Field(min_length=1)
     entry_point: str = Field(pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$", description="'module:function' inside the folder")
-    supervision: Literal["unsupervised", "weak-pairs"]
+    supervision: Supervision
     paper: HttpUrl | None = None
     code: HttpUrl | None = None
     hyperparameters: dict[str, dict[str, Any]] = Field(default_factory=dict)
@@ -46,18 +48,13 @@ class SubmissionConfig(BaseModel):
     @field_validator("hyperparameters")
     @classmethod
     def _known_tasks(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-        import disbench
-        from disbench.registry import parse_task_id
-
-        names = {s.name for s in disbench.registry.values()}
+        names = {s.name for s in registry.values()}
         for key in value:
             if key == "default":
                 continue
             name = parse_task_id(key)[1]
             if name not in names:
-                close = difflib.get_close_matches(name, sorted(names), n=1)
-                hint = f"; did you mean {close[0]!r}?" if close else ""
-                raise ValueError(f"[hyperparameters.{key!r}] is not a registered task; use 'default' or a task name{hint}")
+                raise ValueError(f"[hyperparameters.{key!r}] is not a registered task; use 'default' or a task name.{did_you_mean(name, names, n=1)}")
         return value
 
 
@@ -80,9 +77,13 @@ class Submission:
         if not toml.is_file():
             raise SubmissionError(f"No submission.toml in {self.path}; a submission folder needs submission.toml and model.py.")
         try:
-            raw = tomllib.loads(toml.read_text())
+            raw = tomllib.loads(toml.read_text(encoding="utf-8"))
+        except UnicodeDecodeError as e:
+            raise SubmissionError(f"{toml} is not UTF-8 text (byte {e.start}: {e.reason}); save it as UTF-8 TOML.") from e
         except tomllib.TOMLDecodeError as e:
             raise SubmissionError(f"{toml} is not valid TOML: {e}") from e
+        except RecursionError as e:  # tomllib recurses into nested arrays and inline tables
+            raise SubmissionError(f"{toml} nests arrays or tables too deeply to read; submission.toml needs only a few levels.") from e
         try:
             self.config = SubmissionConfig.model_validate(raw)
         except ValidationError as e:
@@ -94,14 +95,27 @@ class Submission:
 
     def hyperparameters(self, task_id: str) -> dict[str, Any]:
         """``default`` merged with the task's own table (matched by versioned id or by name)."""
-        from disbench.registry import parse_task_id
+        return {name: value for name, (value, _) in self._hyperparameter_tables(task_id).items()}
 
+    def _hyperparameter_tables(self, task_id: str) -> dict[str, tuple[Any, str]]:
+        """``{name: (value, the submission.toml table it came from)}`` for one task."""
         name = parse_task_id(task_id)[1]
-        merged = dict(self.config.hyperparameters.get("default", {}))
+        merged = {k: (v, "[hyperparameters.default]") for k, v in self.config.hyperparameters.get("default", {}).items()}
         for key, values in self.config.hyperparameters.items():
             if key != "default" and (key == task_id or key == name):
-                merged.update(values)
+                merged.update({k: (v, f"[hyperparameters.{key}]") for k, v in values.items()})
         return merged
+
+    def overridden_defaults(self, task_id: str) -> list[str]:
+        """One line per ``build()`` default that submission.toml replaces, saying which value wins
+        and why (submission.toml's tables are what the harness passes to ``build``)."""
+        parameters = inspect.signature(self.entry_point()).parameters
+        lines = []
+        for name, (value, table) in self._hyperparameter_tables(task_id).items():
+            default = parameters[name].default if name in parameters else inspect.Parameter.empty
+            if default is not inspect.Parameter.empty and default != value:
+                lines.append(f"{name} = {value!r} from submission.toml {table} (build() says {default!r}; submission.toml wins)")
+        return lines
 
     def content_hash(self) -> str:
         """sha256 over every file of the folder (relative path and bytes, in sorted order)."""

@@ -11,10 +11,12 @@ import torch
 
 import disbench
 from disbench.error import DisbenchError
-from disbench.harness.run import build_seeded, submission_info
+from disbench.harness.evaluation import CHANNELS_LAST
+from disbench.harness.run import build_seeded, submission_record
 from disbench.harness.submission import Submission
-from disbench.harness.train import CHANNELS_LAST, train
-from disbench.methods.base import Method
+from disbench.harness.train import train
+from disbench.methods.base import Method, loss_value
+from disbench.task import PairBatch
 
 
 @dataclass
@@ -50,19 +52,20 @@ def check_method(method: Method, task: disbench.Task, protocol: str = "smoke", n
     checks = []
     limit = task.get_protocol(protocol).latent_dim
     gen = torch.Generator().manual_seed(0)
-    batch = task.sample(n, gen) if method.supervision == "unsupervised" else task.sample_pairs(n, gen)
-    x = batch.x if method.supervision == "unsupervised" else batch.x0
+    batch = task.sample_for(method.supervision, n, gen)
+    x = batch.x0 if isinstance(batch, PairBatch) else batch.x
     method.train()
     try:
-        terms = method.loss(batch, task.recon_loss)
-        loss = terms.get("loss") if isinstance(terms, dict) else None
-        ok = isinstance(loss, torch.Tensor) and loss.ndim == 0 and bool(torch.isfinite(loss)) and loss.requires_grad
-        checks.append(Check("loss(batch, recon_loss)", ok, f"loss = {loss.item():.4g}" if ok else f"must return a dict with a finite, differentiable scalar 'loss'; got {terms!r:.200}"))
+        loss = loss_value(method.loss(batch, task.recon_loss))
+        ok = bool(torch.isfinite(loss))
+        checks.append(Check("loss(batch, recon_loss)", ok, f"loss = {loss.item():.4g}" if ok else f"the loss is {loss.item()} for a fresh model; it must be finite"))
         if ok:
             loss.backward()
             grads = [p.grad for p in method.parameters() if p.grad is not None]
             ok = bool(grads) and all(bool(torch.isfinite(g).all()) for g in grads)
             checks.append(Check("gradients", ok, f"{len(grads)} parameter tensors receive finite gradients" if ok else "no finite gradients reach the parameters"))
+    except DisbenchError as e:
+        checks.append(Check("loss(batch, recon_loss)", False, str(e)))
     except Exception as e:
         checks.append(Check("loss(batch, recon_loss)", False, f"{type(e).__name__}: {e}"))
     method.eval()
@@ -101,6 +104,8 @@ def validate_submission(path: str | Path, task_id: str = "xysquares-mse", smoke_
         report.add("build(task_info)", False, str(e))
         return report
     report.add("build(task_info)", True, type(method).__name__)
+    overrides = submission.overridden_defaults(task.id)
+    report.add("hyperparameters", True, "; ".join(overrides) if overrides else "build()'s own defaults (submission.toml overrides none)")
     method.to(memory_format=CHANNELS_LAST)
     report.checks.extend(check_method(method, task))
     if not report.ok or not smoke_run:
@@ -108,7 +113,7 @@ def validate_submission(path: str | Path, task_id: str = "xysquares-mse", smoke_
     with tempfile.TemporaryDirectory() as tmp:
         try:
             record = train(task, build_seeded(submission, task, "smoke", 0), seed=0, protocol="smoke", device="cpu", out_dir=Path(tmp) / "run",
-                           submission=submission_info(submission, task.id), results_dir=None, progress=False)
+                           submission=submission_record(submission, task.id), submission_path=submission.path, results_dir=None, progress=False)
             report.add("smoke run", True, f"{record.training.steps} steps, {len(record.metrics)} metrics, mig = {record.metrics['mig']:.3f}")
         except Exception as e:
             report.add("smoke run", False, f"{type(e).__name__}: {e}\n{traceback.format_exc(limit=3)}")

@@ -15,6 +15,7 @@ from __future__ import annotations
 import torch
 
 from disbench.methods.vae import BetaVAE, kl_normal, reparameterise
+from disbench.supervision import WEAK_PAIRS
 from disbench.task import PairBatch
 
 AVERAGES = ("gvae", "gvae-paper", "ml-vae")
@@ -36,7 +37,7 @@ def average_posteriors(mean0, logvar0, mean1, logvar1, mode: str) -> tuple[torch
 
 
 class AdaVAE(BetaVAE):
-    supervision = "weak-pairs"
+    supervision = WEAK_PAIRS
 
     def __init__(self, obs_shape, latent_dim: int, beta: float = 1.0, average: str = "gvae", threshold_ratio: float = 0.5) -> None:
         super().__init__(obs_shape, latent_dim, beta)

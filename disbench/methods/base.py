@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from disbench.error import SubmissionError
+from disbench.supervision import UNSUPERVISED
 from disbench.task import Batch, PairBatch
 
 ReconLossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -47,7 +49,7 @@ class Method(nn.Module):
     * ``configure_optimizer(lr)``: defaults to Adam, as in the paper.
     """
 
-    supervision = "unsupervised"
+    supervision: str = UNSUPERVISED
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
@@ -64,3 +66,16 @@ class Method(nn.Module):
 
     def configure_optimizer(self, lr: float) -> torch.optim.Optimizer:
         return torch.optim.Adam(self.parameters(), lr=lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0)
+
+
+def loss_value(terms: object) -> torch.Tensor:
+    """The ``"loss"`` entry of what ``Method.loss`` returned, or a ``SubmissionError`` saying what is wrong."""
+    if not isinstance(terms, dict) or "loss" not in terms:
+        found = f"a dict with keys {sorted(terms)}" if isinstance(terms, dict) else type(terms).__name__
+        raise SubmissionError(f"Method.loss must return a dict with a scalar tensor under 'loss' (other entries are logged); it returned {found}.")
+    loss = terms["loss"]
+    if not isinstance(loss, torch.Tensor) or loss.ndim != 0:
+        raise SubmissionError(f"Method.loss must return a scalar tensor under 'loss'; got {type(loss).__name__} {tuple(getattr(loss, 'shape', ()))}.")
+    if not loss.requires_grad:
+        raise SubmissionError("The 'loss' returned by Method.loss does not require gradients; it must be computed from the model's parameters.")
+    return loss

@@ -17,8 +17,9 @@ from disbench.metrics.irs import irs
 from disbench.metrics.mig import mig
 from disbench.metrics.modularity import modularity_explicitness
 from disbench.metrics.sap import sap
-from disbench.metrics.suites import SUITES, evaluate, suite_config
+from disbench.metrics.suites import evaluate
 from disbench.metrics.unsupervised import unsupervised
+from disbench.protocol import SUITES, suite_config
 
 __all__ = [
     "SUITES", "CodeSource", "beta_vae", "dci", "evaluate", "factor_vae", "factored_components", "flatness",

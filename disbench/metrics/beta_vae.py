@@ -9,12 +9,15 @@ Range [0, 1]; chance is 1/F.
 from __future__ import annotations
 
 import warnings
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
-from disbench.metrics.codes import CodeSource, EncodeFn, as_source
-from disbench.task import Task
+from disbench.metrics.codes import CodeSource, as_source
+
+if TYPE_CHECKING:
+    from disbench.task import EncodeFn, Task
 
 
 def _points(source: CodeSource, num: int, batch_size: int, generator: torch.Generator, chunk: int = 500):

@@ -10,16 +10,17 @@ large batches under ``torch.inference_mode`` on the task's device.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
 from disbench.data.base import DeviceLike
 from disbench.error import MetricError
-from disbench.task import Task
 
-EncodeFn = Callable[[torch.Tensor], torch.Tensor]
+if TYPE_CHECKING:
+    from disbench.task import EncodeFn, Task
+
 MAX_TABLE_ENTRIES = 1 << 28  # ~1 GiB of float32 codes
 
 
@@ -35,22 +36,13 @@ class CodeSource:
         self.filled = torch.zeros(len(task.data), dtype=torch.bool)
         self.num_encoded = 0
 
-    @property
-    def dim(self) -> int:
-        self._ensure_table()
-        return self.table.shape[1]
-
-    def _ensure_table(self) -> None:
-        if self.table is None:
-            self._encode(torch.zeros(1, dtype=torch.long))
-
     @torch.inference_mode()
     def _encode(self, idx: torch.Tensor) -> None:
         """Encode the observations at flat indices ``idx`` (unique, not yet filled)."""
         data = self.task.data
         for start in range(0, len(idx), self.batch_size):
             chunk = idx[start : start + self.batch_size]
-            x = self.task._observe_valid(data.idx_to_factors(chunk), self.device)
+            x = self.task.observe(data.idx_to_factors(chunk), self.device, validate=False)
             z = self.encode_fn(x)
             if not isinstance(z, torch.Tensor):
                 z = torch.as_tensor(np.asarray(z))
@@ -71,7 +63,7 @@ class CodeSource:
 
     def codes(self, factors: torch.Tensor) -> np.ndarray:
         """float64 codes ``[..., D]`` for factor vectors ``[..., F]``."""
-        flat = (factors.reshape(-1, factors.shape[-1]) * self.task.data._strides).sum(dim=1)
+        flat = self.task.data.factors_to_idx(factors.reshape(-1, factors.shape[-1]), validate=False)
         self.encode_indices(flat)
         return self.table[flat].reshape(*factors.shape[:-1], -1).double().numpy()
 

@@ -10,11 +10,15 @@ evaluation set. Range [0, 1] (chance is about 1/F). The MSc code used threshold 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import torch
 
-from disbench.metrics.codes import CodeSource, EncodeFn, as_source, sample_codes
-from disbench.task import Task
+from disbench.metrics.codes import CodeSource, as_source, sample_codes
+
+if TYPE_CHECKING:
+    from disbench.task import EncodeFn, Task
 
 
 def fixed_factor_batches(task: Task, num: int, batch_size: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:

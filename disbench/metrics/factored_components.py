@@ -21,13 +21,16 @@ NaN). Correlations of constant distances (a collapsed encoder) count as 0.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import torch
 from scipy.stats import pearsonr, spearmanr
 
-from disbench.metrics.codes import CodeSource, EncodeFn, as_source
-from disbench.metrics.traversals import traversal_factors
-from disbench.task import Task
+from disbench.metrics.codes import CodeSource, as_source
+
+if TYPE_CHECKING:
+    from disbench.task import EncodeFn, Task
 
 PAIRS = {
     "ground_data": ("ground", "data"),
@@ -83,7 +86,7 @@ def _triplet_distances(source: CodeSource, factors: torch.Tensor, z: np.ndarray,
     r, m = factors.shape[:2]
     idx = torch.randint(0, m, (3, r, num_samples), generator=generator)
     rows = torch.arange(r)[:, None]
-    x = source.task._observe_valid(factors.reshape(-1, factors.shape[-1]), source.device).flatten(1)
+    x = source.task.observe(factors.reshape(-1, factors.shape[-1]), source.device, validate=False).flatten(1)
     first = (rows * m + idx[0]).reshape(-1).to(x.device)
     out = {}
     for name, other in (("ap", idx[1]), ("an", idx[2])):
@@ -124,7 +127,7 @@ def factored_components(
         parts, axis_vars, scores = [], [], {"linearity.axis_ratio.var": [], "linearity.linear_ratio.var": [], "linearity.axis_alignment.var": []}
         for start in range(0, repeats, chunk):
             n = min(chunk, repeats - start)
-            factors = traversal_factors(data, factor, n, generator)
+            factors = data.sample_traversals(factor, n, generator)
             z = source.codes(factors)
             parts.append(_triplet_distances(source, factors, z, ground[:n], num_samples, generator))
             zt = torch.from_numpy(z)

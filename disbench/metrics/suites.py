@@ -1,23 +1,22 @@
-"""Metric suites: which metrics a protocol tier runs, with which sample counts.
+"""Running a metric suite (the suites themselves, as data, are in ``disbench.protocol``).
 
-``standard`` uses disentanglement_lib's sample counts (paper.md §5); ``fast`` the settings the
-paper used during training (``compute_fast``, §4.7); ``smoke`` is tiny, to test plumbing. Every
-metric draws its samples from its own generator, seeded from (seed, metric name), so adding a
+Every metric draws its samples from its own generator, seeded from (seed, metric name), so adding a
 metric never changes another one's value, and one observation is encoded at most once for the
 whole suite (``CodeSource``).
 """
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import torch
+from tqdm.auto import tqdm
 
 from disbench.data.base import DeviceLike
 from disbench.error import MetricError
 from disbench.metrics.beta_vae import beta_vae
-from disbench.metrics.codes import CodeSource, EncodeFn, sample_codes
+from disbench.metrics.codes import CodeSource, sample_codes
 from disbench.metrics.dci import dci
 from disbench.metrics.factor_vae import factor_vae
 from disbench.metrics.factored_components import factored_components
@@ -28,52 +27,10 @@ from disbench.metrics.modularity import modularity_explicitness
 from disbench.metrics.sap import sap
 from disbench.metrics.unsupervised import unsupervised
 from disbench.metrics.utils import derive_seed
-from disbench.task import Task
+from disbench.protocol import suite_config
 
-SUITES: dict[str, dict[str, dict[str, int]]] = {
-    "standard": {
-        "mig": {"num_train": 10_000},
-        "dci": {"num_train": 10_000, "num_test": 5_000},
-        "sap": {"num_train": 10_000, "num_test": 5_000},
-        "modularity_explicitness": {"num_train": 10_000, "num_test": 5_000},
-        "irs": {"num_train": 10_000},
-        "unsupervised": {"num_train": 10_000},
-        "factor_vae": {"batch_size": 64, "num_train": 10_000, "num_eval": 5_000, "num_variance_estimate": 10_000},
-        "beta_vae": {"batch_size": 64, "num_train": 10_000, "num_eval": 5_000},
-        "flatness": {"repeats": 1024},
-        "factored_components": {"repeats": 1024, "num_samples": 64, "global_subset_size": 32},
-    },
-    "fast": {
-        "mig": {"num_train": 2_000},
-        "dci": {"num_train": 1_000, "num_test": 500},
-        "sap": {"num_train": 2_000, "num_test": 1_000},
-        "modularity_explicitness": {"num_train": 2_000, "num_test": 1_000},
-        "irs": {"num_train": 2_000},
-        "unsupervised": {"num_train": 2_000},
-        "factor_vae": {"batch_size": 64, "num_train": 700, "num_eval": 350, "num_variance_estimate": 1_000},
-        "beta_vae": {"batch_size": 64, "num_train": 700, "num_eval": 350},
-        "flatness": {"repeats": 128},
-        "factored_components": {"repeats": 128, "num_samples": 64, "global_subset_size": 32},
-    },
-    "smoke": {
-        "mig": {"num_train": 256},
-        "dci": {"num_train": 128, "num_test": 64},
-        "sap": {"num_train": 256, "num_test": 128},
-        "modularity_explicitness": {"num_train": 256, "num_test": 128},
-        "irs": {"num_train": 256},
-        "unsupervised": {"num_train": 256},
-        "factor_vae": {"batch_size": 16, "num_train": 64, "num_eval": 32, "num_variance_estimate": 256},
-        "beta_vae": {"batch_size": 16, "num_train": 64, "num_eval": 32},
-        "flatness": {"repeats": 4},
-        "factored_components": {"repeats": 4, "num_samples": 16, "global_subset_size": 8},
-    },
-}
-
-
-def suite_config(suite: str) -> dict[str, dict[str, int]]:
-    if suite not in SUITES:
-        raise MetricError(f"Unknown metric suite {suite!r}; suites are {', '.join(SUITES)}.")
-    return copy.deepcopy(SUITES[suite])
+if TYPE_CHECKING:
+    from disbench.task import EncodeFn, Task
 
 
 def _train_test(fn: Callable[..., dict], seeded: bool = False) -> Callable[[CodeSource, torch.Generator, dict], dict]:
@@ -123,12 +80,13 @@ def evaluate(
     seed: int = 0,
     device: DeviceLike = None,
     metrics: list[str] | None = None,
+    progress: bool = False,
 ) -> dict[str, float]:
     """Run a metric suite on a representation and return one flat ``{name: value}`` dict.
 
     ``encode_fn`` maps observations in the task's input space (``[N, C, H, W]`` float) to codes
     ``[N, D]``; it is called under ``torch.inference_mode`` on large batches. ``metrics``
-    restricts the suite to some of its metrics.
+    restricts the suite to some of its metrics; ``progress`` shows a bar (with an ETA) over them.
     """
     config = suite_config(suite)
     if metrics is not None:
@@ -138,7 +96,7 @@ def evaluate(
         config = {name: config[name] for name in metrics}
     source = CodeSource(task, encode_fn, device)
     results: dict[str, float] = {}
-    for name, counts in config.items():
+    for name, counts in tqdm(config.items(), total=len(config), desc=f"{suite} metrics", unit="metric", disable=not progress):
         generator = torch.Generator().manual_seed(derive_seed(seed, name))
         results.update({key: float(value) for key, value in RUNNERS[name](source, generator, counts).items()})
     return results

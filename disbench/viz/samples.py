@@ -11,13 +11,11 @@ from disbench.data.base import GroundTruthData
 from disbench.viz import pyplot, save_figure
 
 
-def traversal_factors(data: GroundTruthData, base: torch.Tensor, factor: int, max_steps: int = 12) -> torch.Tensor:
-    """Factor vectors that walk ``factor`` over (at most ``max_steps`` evenly spaced) values from ``base``."""
+def traversal_steps(data: GroundTruthData, base: torch.Tensor, factor: int, max_steps: int = 12) -> torch.Tensor:
+    """The traversal of ``factor`` from ``base [F]``, thinned to at most ``max_steps`` evenly spaced values."""
     size = data.factor_sizes[factor]
     values = torch.linspace(0, size - 1, min(size, max_steps)).round().long().unique()
-    factors = base.repeat(len(values), 1)
-    factors[:, factor] = values
-    return factors
+    return data.traversal_factors(factor, base[None])[0, values]
 
 
 def image_row(images: torch.Tensor, pad: int = 2) -> np.ndarray:
@@ -37,9 +35,9 @@ def save_samples_figure(data: GroundTruthData, out: str | Path, seed: int = 0, n
     plt = pyplot()
     gen = torch.Generator().manual_seed(seed)
     rows = [("samples", image_row(data.render(data.sample_factors(num_samples, gen))))]
-    base = data.sample_factors(1, gen)
+    base = data.sample_factors(1, gen)[0]
     for f, name in enumerate(data.factor_names):
-        rows.append((f"{name} ({data.factor_sizes[f]})", image_row(data.render(traversal_factors(data, base, f)))))
+        rows.append((f"{name} ({data.factor_sizes[f]})", image_row(data.render(traversal_steps(data, base, f)))))
     width = max(strip.shape[1] for _, strip in rows)
     fig, axes = plt.subplots(len(rows), 1, figsize=(width / 60 + 2, 1.3 * len(rows)), squeeze=False)
     for ax, (label, strip) in zip(axes[:, 0], rows):

@@ -56,7 +56,7 @@ def edit(folder: Path, old: str, new: str) -> None:
         ('authors = ["disbench maintainers"]', "authors = []", "authors: List should have at least 1 item"),
         ('licence = "MIT"\n', "", "licence: Field required (missing)"),
         ('version = "1.0.0"', 'version = "1.0.0"\ncolour = "red"', "colour: Extra inputs are not permitted (got 'red')"),
-        ('[hyperparameters."xysquares-s1-mse"]', '[hyperparameters."xysqares-s1-mse"]', "did you mean 'xysquares-s1-mse'"),
+        ('[hyperparameters."xysquares-s1-mse"]', '[hyperparameters."xysqares-s1-mse"]', "Did you mean 'xysquares-s1-mse'"),
         ('entry_point = "model:build"', 'entry_point = "model.build"', "entry_point: String should match pattern"),
     ],
 )

@@ -10,8 +10,8 @@ import torch
 import disbench
 from disbench.cli import main as cli
 from disbench.error import TrainingError
-from disbench.harness.record import RunResult, load_record, load_records
-from disbench.harness.train import SubmissionInfo, train
+from disbench.harness.record import RunResult, SubmissionRecord, load_record, load_records
+from disbench.harness.train import train
 from disbench.methods import BetaVAE
 from disbench.protocol import Protocol
 
@@ -94,14 +94,14 @@ class Exploding(BetaVAE):
 def test_nan_loss_stops_names_the_step_keeps_the_checkpoint_and_records_a_failure(tmp_path):
     method = fresh(cls=Exploding, nan_at=5)
     with pytest.raises(TrainingError, match="non-finite .* at step 5"):
-        run(tmp_path, "nan", method, submission=SubmissionInfo("exploding", "1", "0" * 64, {}), evaluate=True)
+        run(tmp_path, "nan", method, submission=SubmissionRecord(name="exploding", version="1", content_hash="0" * 64, supervision="unsupervised", hyperparameters={}), evaluate=True)
     assert torch.load(tmp_path / "nan" / "checkpoint.pt", weights_only=False)["step"] == 4
     record = load_record(tmp_path / "nan" / "result.json")
     assert record.status == "failed" and record.metrics == {} and "step 5" in record.error and not record.on_protocol
 
 
 def test_completed_record_has_everything_the_leaderboard_needs(tmp_path):
-    record = run(tmp_path, "full", fresh(), submission=SubmissionInfo("tiny", "0.1", "a" * 64, {"beta": 0.001}), evaluate=True)
+    record = run(tmp_path, "full", fresh(), submission=SubmissionRecord(name="tiny", version="0.1", content_hash="a" * 64, supervision="unsupervised", hyperparameters={"beta": 0.001}), evaluate=True)
     again = load_record(tmp_path / "full" / "result.json")
     assert again == record and record.status == "completed"
     assert record.task.id == "xysquares-mse-v0" and record.task.spec["kwargs"]["grid_spacing"] == 8
@@ -132,10 +132,12 @@ def test_cli_run_and_eval_a_copied_submission(tmp_path, monkeypatch, capsys):
     assert cli(["run", "my-vae", "--task", "xysquares-mse", "--protocol", "smoke", "--seeds", "0", "--device", "cpu", "--quiet"]) == 0
     printed = capsys.readouterr().out
     assert "my-vae" in printed and "mig" in printed
-    records = load_records(tmp_path / "leaderboards" / "results")
+    assert not (tmp_path / "leaderboards").exists()  # local runs never write into the leaderboard's folder
+    records = load_records(tmp_path / "runs" / "results")
     assert len(records) == 1 and records[0].on_protocol and records[0].submission.name == "my-vae"
-    path = tmp_path / "leaderboards" / "results" / "xysquares-mse-v0" / "my-vae" / "smoke" / "seed-0.json"
-    assert path.exists()
+    path = tmp_path / "runs" / "results" / "xysquares-mse-v0" / "my-vae" / "smoke" / "seed-0.json"
+    assert path.exists() and path.with_name("seed-0.traversals.png").stat().st_size > 5_000
+    assert "of 6" in printed and "metrics shown; every metric is in the records" in printed
     checkpoint = tmp_path / "runs" / "xysquares-mse-v0" / "my-vae" / "smoke" / "seed-0" / "checkpoint.pt"
     assert cli(["eval", str(checkpoint), "--protocol", "smoke"]) == 0
     scores = json.loads(capsys.readouterr().out)
@@ -163,3 +165,74 @@ def test_overwrite_starts_again(tmp_path):
     assert same_weights(first, second) and len(curves(tmp_path / "again")) == 4
     with pytest.raises(TrainingError, match="exclude"):
         run(tmp_path, "again", fresh(), overwrite=True, resume=True)
+
+
+def copy_submission(tmp_path, name="my-vae"):
+    folder = tmp_path / name
+    shutil.copytree(ROOT / "submissions" / "beta-vae", folder)
+    toml = folder / "submission.toml"
+    toml.write_text(toml.read_text().replace('name = "beta-vae"', f'name = "{name}"'))
+    return folder
+
+
+def test_cli_refuses_negative_seeds_and_missing_checkpoints(tmp_path, capsys):
+    with pytest.raises(SystemExit) as e:
+        cli(["run", "submissions/beta-vae", "--task", "xysquares-mse", "--seeds", "-1"])
+    assert e.value.code == 2 and "-1 is negative" in capsys.readouterr().err
+    assert cli(["eval", str(tmp_path / "nope.pt")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: No checkpoint at") and "Traceback" not in err
+    with pytest.raises(TrainingError, match="non-negative"):
+        train(disbench.make("xysquares-mse"), fresh(), seed=-1, protocol=TINY, device="cpu", out_dir=tmp_path / "neg", results_dir=None)
+
+
+def test_a_loss_without_the_loss_key_is_explained_by_run(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    folder = copy_submission(tmp_path)
+    (folder / "model.py").write_text(
+        "from disbench.methods import BetaVAE\n\n"
+        "class NoKey(BetaVAE):\n    def loss(self, batch, recon_loss):\n        return {'total': super().loss(batch, recon_loss)['loss']}\n\n"
+        "def build(task_info, latent_dim=9, beta=0.001):\n    return NoKey(task_info.obs_shape, latent_dim, beta=beta)\n"
+    )
+    assert cli(["run", str(folder), "--task", "xysquares-mse", "--protocol", "smoke", "--device", "cpu", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "Method.loss must return a dict with a scalar tensor under 'loss'" in err and "['total']" in err and "KeyError" not in err
+
+
+def test_a_run_folder_in_use_is_refused_naming_the_first_run(tmp_path):
+    from disbench.harness.run_folder import RunFolder
+
+    with RunFolder(tmp_path / "busy").lock():
+        with pytest.raises(TrainingError, match=r"is in use by a run that is still going \(pid \d+ on "):
+            run(tmp_path, "busy", fresh())
+    assert not (tmp_path / "busy" / "checkpoint.pt").exists()
+    run(tmp_path, "busy", fresh())  # the lock is gone with its holder
+    assert (tmp_path / "busy" / "checkpoint.pt").exists()
+
+
+def test_unwritable_results_folder_and_integer_codes_fail_before_training(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    submission = SubmissionRecord(name="tiny", version="1", content_hash="a" * 64, supervision="unsupervised", hyperparameters={})
+    with pytest.raises(TrainingError, match="results folder .* is not writable"):
+        train(disbench.make("xysquares-mse"), fresh(), protocol=TINY, device="cpu", out_dir=tmp_path / "unwritable", submission=submission,
+              results_dir=blocker / "results", progress=False)
+
+    class IntCodes(BetaVAE):
+        def encode(self, x):
+            return super().encode(x).long()
+
+    with pytest.raises(disbench.error.SubmissionError, match="int64 codes; the metrics need floating-point codes"):
+        run(tmp_path, "ints", fresh(cls=IntCodes))
+    for name in ("unwritable", "ints"):
+        assert not (tmp_path / name / "checkpoint.pt").exists()
+
+
+def test_validate_and_run_say_which_hyperparameter_value_wins(tmp_path, monkeypatch, capsys):
+    folder = copy_submission(tmp_path)
+    model = folder / "model.py"
+    model.write_text(model.read_text().replace("latent_dim: int = 9", "latent_dim: int = 12"))
+    assert cli(["validate", str(folder), "--no-smoke"]) == 0
+    out = capsys.readouterr().out
+    assert "latent_dim = 9 from submission.toml [hyperparameters.default] (build() says 12; submission.toml wins)" in out
+    assert "D = 9" in out

@@ -3,21 +3,28 @@
 Ids follow ``[namespace/]name[-vN]``. ``make("name")`` resolves to the highest registered,
 non-deprecated version; results always record the full versioned id. Entry points are
 ``"module:attr"`` strings imported lazily, so registering costs nothing.
+
+Third-party packages ship tasks through the ``disbench.tasks`` entry-point group: each entry
+point names a module (or a function) that calls :func:`register`, and its name is the namespace
+its tasks are registered under (``mylab = "mylab.tasks"`` gives ``mylab/...`` ids). Plugins are
+loaded on the first lookup, not at ``import disbench``, and a broken plugin only warns.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
-import difflib
 import importlib
 import json
 import re
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from importlib.metadata import entry_points
+from typing import Any
 
+from disbench.entry_points import entry_point_name, load_entry_point
 from disbench.error import (
     DeprecatedTask,
     InvalidTaskId,
@@ -25,14 +32,16 @@ from disbench.error import (
     NamespaceNotFound,
     RegistrationError,
     VersionNotFound,
+    did_you_mean,
 )
 from disbench.protocol import Protocol, default_protocols
+from disbench.task import Task
 
-if TYPE_CHECKING:
-    from disbench.task import Task
-
+MODULE_RE = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
 TASK_ID_RE = re.compile(r"^(?:(?P<namespace>[\w.-]+)/)?(?P<name>[\w.-]+?)(?:-v(?P<version>\d+))?$")
 DEFAULT_ENTRY_POINT = "disbench.task:build_task"
+PLUGIN_GROUP = "disbench.tasks"
+DEFAULT_PRIMARY_METRIC = "mig"
 # make() options that choose where data lives, not what the task is: never off-protocol.
 RUNTIME_KWARGS = ("download", "root")
 
@@ -51,43 +60,6 @@ def parse_task_id(task_id: str) -> tuple[str | None, str, int | None]:
     return match["namespace"], match["name"], None if version is None else int(version)
 
 
-def get_task_id(namespace: str | None, name: str, version: int | None) -> str:
-    """Inverse of :func:`parse_task_id`."""
-    task_id = name if namespace is None else f"{namespace}/{name}"
-    return task_id if version is None else f"{task_id}-v{version}"
-
-
-def _entry_point_str(entry_point: str | Callable[..., Any]) -> str:
-    if isinstance(entry_point, str):
-        return entry_point
-    module, qualname = getattr(entry_point, "__module__", None), getattr(entry_point, "__qualname__", None)
-    if not module or not qualname or "<" in qualname:
-        raise RegistrationError(
-            f"Entry point {entry_point!r} cannot be recorded in a result file; pass it as a "
-            "'module:function' string instead."
-        )
-    return f"{module}:{qualname}"
-
-
-def load_entry_point(entry_point: str | Callable[..., Any]) -> Callable[..., Any]:
-    """Import ``"module:attr"`` (dotted attrs allowed) and return the object."""
-    if callable(entry_point):
-        return entry_point
-    module_name, sep, attr = entry_point.partition(":")
-    if not sep or not module_name or not attr:
-        raise RegistrationError(f"Entry point {entry_point!r} must look like 'package.module:function'.")
-    try:
-        obj: Any = importlib.import_module(module_name)
-    except ImportError as e:
-        raise RegistrationError(f"Cannot import module {module_name!r} of entry point {entry_point!r}: {e}") from e
-    for part in attr.split("."):
-        try:
-            obj = getattr(obj, part)
-        except AttributeError as e:
-            raise RegistrationError(f"Module {module_name!r} has no attribute {attr!r} (entry point {entry_point!r}).") from e
-    return obj
-
-
 @dataclass
 class TaskSpec:
     """Everything needed to rebuild a task, and what the leaderboard shows about it."""
@@ -100,6 +72,7 @@ class TaskSpec:
     twin: str | None = None
     description: str = ""
     deprecated: str | None = None
+    primary_metric: str = DEFAULT_PRIMARY_METRIC  # what the leaderboard ranks this task's methods by
 
     namespace: str | None = field(init=False)
     name: str = field(init=False)
@@ -121,19 +94,17 @@ class TaskSpec:
     def loss(self) -> str | None:
         return self.kwargs.get("loss")
 
-    def make(self, **kwargs: Any) -> Task:
-        return make(self.id, **kwargs)
-
     def to_dict(self) -> dict[str, Any]:
         return {
             "id": self.id,
-            "entry_point": _entry_point_str(self.entry_point),
+            "entry_point": entry_point_name(self.entry_point),
             "kwargs": copy.deepcopy(self.kwargs),
             "protocols": {tier: p.to_dict() for tier, p in self.protocols.items()},
             "adversarial": self.adversarial,
             "twin": self.twin,
             "description": self.description,
             "deprecated": self.deprecated,
+            "primary_metric": self.primary_metric,
         }
 
     def to_json(self) -> str:
@@ -151,6 +122,19 @@ class TaskSpec:
 
 
 registry: dict[str, TaskSpec] = {}
+_current_namespace: str | None = None
+_plugins_loaded = False
+
+
+@contextlib.contextmanager
+def namespace(name: str) -> Iterator[None]:
+    """Register ids without a namespace under ``name`` inside this block (what plugins get)."""
+    global _current_namespace
+    before, _current_namespace = _current_namespace, name
+    try:
+        yield
+    finally:
+        _current_namespace = before
 
 
 def register(
@@ -160,14 +144,26 @@ def register(
     protocols: dict[str, Protocol] | None = None,
     **spec_fields: Any,
 ) -> TaskSpec:
-    """Add a task to the registry. Re-registering an identical spec is silent; a different one warns."""
+    """Add a task to the registry. Re-registering an identical spec is silent; a different one warns.
+
+    A name is either versioned (``demo-v0``, ``demo-v1``, ...) or not (``demo``), never both:
+    ``make("demo")`` would otherwise be ambiguous.
+    """
+    if _current_namespace is not None and parse_task_id(id)[0] is None:
+        id = f"{_current_namespace}/{id}"
     spec = TaskSpec(
         id=id,
         entry_point=entry_point,
-        kwargs=dict(kwargs or {}),
+        kwargs=copy.deepcopy(dict(kwargs or {})),
         protocols=dict(protocols) if protocols is not None else default_protocols(),
         **spec_fields,
     )
+    clash = [s.id for s in registry.values() if s.namespace == spec.namespace and s.name == spec.name and (s.version is None) != (spec.version is None)]
+    if clash:
+        fix = f"register it as '{spec.id}-v0'" if spec.version is None else f"version {clash[0]!r} too"
+        raise RegistrationError(
+            f"Cannot register {spec.id!r} next to {clash[0]!r}: a task name is either versioned or unversioned, not both; {fix}."
+        )
     old = registry.get(spec.id)
     if old is not None and _same(old, spec) is False:
         warnings.warn(f"Overriding the registered task {spec.id!r} with a different spec.", stacklevel=2)
@@ -182,16 +178,41 @@ def _same(a: TaskSpec, b: TaskSpec) -> bool:
         return a.entry_point is b.entry_point and a.kwargs == b.kwargs and a.protocols == b.protocols
 
 
+def load_plugins() -> list[str]:
+    """Import every ``disbench.tasks`` entry point once; return the namespaces loaded.
+
+    Each plugin registers its tasks under its entry point's name. A plugin that fails to import
+    or register is skipped with a warning that names it and the error: one broken package must
+    never make disbench unusable.
+    """
+    global _plugins_loaded
+    if _plugins_loaded:
+        return []
+    _plugins_loaded = True
+    loaded = []
+    for plugin in entry_points(group=PLUGIN_GROUP):
+        try:
+            with namespace(plugin.name):
+                obj = plugin.load()
+                if callable(obj):
+                    obj()
+        except Exception as e:  # noqa: BLE001 - any failure of third-party code is reported, not raised
+            warnings.warn(
+                f"The disbench task plugin {plugin.name!r} ({plugin.value}) failed to load and was skipped: "
+                f"{type(e).__name__}: {e}. Fix or uninstall the package that provides it.",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+            continue
+        loaded.append(plugin.name)
+    return loaded
+
+
 def _versions(namespace: str | None, name: str) -> list[TaskSpec]:
     return sorted(
         (s for s in registry.values() if s.namespace == namespace and s.name == name),
         key=lambda s: -1 if s.version is None else s.version,
     )
-
-
-def _did_you_mean(word: str, choices: list[str]) -> str:
-    close = difflib.get_close_matches(word, choices, n=3, cutoff=0.5)
-    return f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
 
 
 def _check_name_exists(namespace: str | None, name: str) -> None:
@@ -200,30 +221,36 @@ def _check_name_exists(namespace: str | None, name: str) -> None:
         known = sorted(ns for ns in namespaces if ns is not None)
         raise NamespaceNotFound(
             f"No task is registered in namespace {namespace!r}."
-            + _did_you_mean(namespace or "", known)
-            + " Import the package that registers it, or use make('package.module:id')."
+            + did_you_mean(namespace or "", known)
+            + " Install or import the package that registers it, or use make('package.module:id')."
         )
     names = sorted({s.name for s in registry.values() if s.namespace == namespace})
     if name not in names:
         suffix = "" if namespace is None else f" in namespace {namespace!r}"
-        raise NameNotFound(
-            f"No task named {name!r}{suffix}." + _did_you_mean(name, names) + " Run `disbench list` to see every task."
-        )
+        raise NameNotFound(f"No task named {name!r}{suffix}." + did_you_mean(name, names) + " Run `disbench list` to see every task.")
 
 
 def spec(task_id: str) -> TaskSpec:
-    """Return the spec a task id resolves to (unversioned ids resolve to the latest version)."""
+    """Return the spec a task id resolves to (unversioned ids resolve to the latest version).
+
+    Pinning a version older than the latest active one works, with a warning naming the latest.
+    """
+    if not isinstance(task_id, str):  # before any string operation, so the error says what was wrong
+        raise InvalidTaskId(f"A task id must be a string, got {type(task_id).__name__}: {task_id!r}.")
+    load_plugins()
     if ":" in task_id:
         module, _, task_id = task_id.partition(":")
+        if not MODULE_RE.fullmatch(module):
+            raise InvalidTaskId(f"{module!r} is not a module name; 'module:id' needs an absolute dotted name such as 'mylab.tasks:my-task-v0'.")
         try:
             importlib.import_module(module)
-        except ImportError as e:
-            raise RegistrationError(f"Could not import {module!r} to register {task_id!r}: {e}") from e
+        except Exception as e:  # noqa: BLE001 - any failure of the named module's import is reported, not raised raw
+            raise RegistrationError(f"Could not import {module!r} to register {task_id!r}: {type(e).__name__}: {e}") from e
     namespace, name, version = parse_task_id(task_id)
     _check_name_exists(namespace, name)
     versions = _versions(namespace, name)
+    active = [s for s in versions if not s.deprecated]
     if version is None:
-        active = [s for s in versions if not s.deprecated]
         if not active:
             raise DeprecatedTask(f"Every version of {name!r} is deprecated; use {versions[-1].deprecated!r}.")
         return active[-1]
@@ -233,24 +260,27 @@ def spec(task_id: str) -> TaskSpec:
         raise VersionNotFound(f"Task {name!r} has no version v{version}. Registered versions: {existing}.")
     if found[0].deprecated:
         raise DeprecatedTask(f"Task {found[0].id!r} is deprecated; use {found[0].deprecated!r} instead.")
+    if active and active[-1].version is not None and active[-1].version > version:
+        warnings.warn(f"{found[0].id!r} is not the latest version of this task; {active[-1].id!r} is.", UserWarning, stacklevel=2)
     return found[0]
 
 
 def make(task_id: str | TaskSpec, **kwargs: Any) -> Task:
     """Build a task. Keyword arguments override the registered ones and mark the task off-protocol,
-    except ``download``/``root`` (where stored data lives), which are passed through."""
+    except ``download``/``root`` (where stored data lives), which are passed through.
+
+    The task gets its own deep copy of the spec: changing it never changes the registry.
+    """
     task_spec = task_id if isinstance(task_id, TaskSpec) else spec(task_id)
     runtime = {k: kwargs.pop(k) for k in RUNTIME_KWARGS if k in kwargs}
     merged = {**task_spec.kwargs, **kwargs}
     off_protocol = merged != task_spec.kwargs
-    made_spec = dataclasses.replace(task_spec, kwargs=merged)
+    made_spec = copy.deepcopy(dataclasses.replace(task_spec, kwargs=merged))
     creator = load_entry_point(task_spec.entry_point)
-    task = creator(**merged, **runtime)
-    from disbench.task import Task
-
+    task = creator(**copy.deepcopy(merged), **runtime)
     if not isinstance(task, Task):
         raise RegistrationError(
-            f"Entry point {_entry_point_str(task_spec.entry_point)!r} of {task_spec.id!r} returned "
+            f"Entry point {entry_point_name(task_spec.entry_point)!r} of {task_spec.id!r} returned "
             f"{type(task).__name__}, expected a disbench.Task."
         )
     task.spec = made_spec
@@ -259,14 +289,19 @@ def make(task_id: str | TaskSpec, **kwargs: Any) -> Task:
 
 
 def pprint_registry(print_output: bool = True) -> str | None:
-    """Print (or return) the registry as a table with an adversarial column."""
+    """Print (or return) the registry as one table per namespace, with an adversarial column."""
     from tabulate import tabulate
 
-    rows = [
-        (s.id, s.dataset or "-", s.loss or "-", "yes" if s.adversarial else "no", s.twin or "", "deprecated" if s.deprecated else "")
-        for s in sorted(registry.values(), key=lambda s: (s.namespace or "", s.name, s.version or 0))
-    ]
-    text = tabulate(rows, headers=["task", "dataset", "loss", "adversarial", "twin", ""], tablefmt="simple")
+    load_plugins()
+    by_namespace: dict[str | None, list[TaskSpec]] = {}
+    for s in sorted(registry.values(), key=lambda s: (s.namespace or "", s.name, s.version or 0)):
+        by_namespace.setdefault(s.namespace, []).append(s)
+    sections = []
+    for ns, specs in by_namespace.items():
+        rows = [(s.id, s.dataset or "-", s.loss or "-", "yes" if s.adversarial else "no", s.twin or "", s.primary_metric, "deprecated" if s.deprecated else "") for s in specs]
+        table = tabulate(rows, headers=["task", "dataset", "loss", "adversarial", "twin", "ranked by", ""], tablefmt="simple")
+        sections.append(f"== {ns or 'disbench (built-in)'}: {len(specs)} tasks ==\n{table}")
+    text = "\n\n".join(sections)
     if print_output:
         print(text)
         return None

@@ -1,0 +1,41 @@
+"""Atomic file writes: a reader (or a crash) never sees half a file.
+
+Everything disbench writes that someone else later trusts (records, checkpoints, converted
+datasets, manifests, downloads) goes through :func:`atomic_path`: the content is written to a
+temporary file in the same folder, which replaces the target in one ``os.replace`` only once it
+is complete, and is removed if writing fails.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+
+@contextmanager
+def atomic_path(path: str | os.PathLike[str], suffix: str = ".tmp") -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it over ``path`` if the block succeeds,
+    delete it if the block raises. The folder is created if needed."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.name}.{os.getpid()}{suffix}")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_text_atomic(path: str | os.PathLike[str], text: str) -> Path:
+    with atomic_path(path) as tmp:
+        tmp.write_text(text)
+    return Path(path)
+
+
+def write_json_atomic(path: str | os.PathLike[str], payload: Any) -> Path:
+    """``payload`` as indented, key-sorted JSON with a final newline."""
+    return write_text_atomic(path, json.dumps(payload, indent=2, sort_keys=True) + "\n")
