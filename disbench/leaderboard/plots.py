@@ -26,8 +26,8 @@ def score_distribution(records: pd.DataFrame, task: str, tier: str, metrics: lis
     for ax, metric in zip(axes[0], metrics):
         for i, g in enumerate(groups):
             values = part[(part["group"] == g) & (part["metric"] == metric)]["value"].to_numpy()
-            if len(values):
-                ax.scatter(values, i + rng.uniform(-0.12, 0.12, len(values)), s=18, alpha=0.8)
+            if len(values):  # one colour per method, the same in every panel
+                ax.scatter(values, i + rng.uniform(-0.12, 0.12, len(values)), s=18, alpha=0.8, color=f"C{i % 10}")
                 ax.plot([values.mean()] * 2, [i - 0.3, i + 0.3], color="black", lw=1.5)
         ax.set_yticks(range(len(groups)), groups if ax is axes[0][0] else [""] * len(groups), fontsize=8)
         ax.set_ylim(-0.6, len(groups) - 0.4)

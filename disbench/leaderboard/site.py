@@ -198,7 +198,7 @@ def _submission_pages(agg: Aggregates, build: _Build, options: SiteOptions) -> l
             current = origin == "official" and not stale and (task, tier, name) in ranks.index
             rank = int(ranks[(task, tier, name)]) if current else None
             table.rows.append(Row([Cell(task, task, task_page(task)), Cell(tier, tier), Cell(origin, origin), Cell(metric, metric), score(r["mean"], r["std"]),
-                                   Cell(str(int(r["n"])), int(r["n"])), Cell(str(rank) if rank else "–", rank), Cell(", ".join(markers) or "–")], name, markers))
+                                   Cell(str(int(r["n"])), int(r["n"])), Cell(str(rank) if rank else "–", rank), Cell(", ".join(markers) or "–", ", ".join(markers) or None, markers=markers)], name, markers))
         curves: dict[str, dict[str, list[tuple[int, Path]]]] = {}
         for e in agg.board.accepted:
             r = e.record

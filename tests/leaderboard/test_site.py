@@ -171,3 +171,22 @@ def test_clicking_a_header_sorts_and_a_screenshot_is_kept(site, served, browser)
         shot = artifacts / f"leaderboard-{name}.png"
         assert browser.save_screenshot(str(shot)) and shot.stat().st_size > 10_000
     print(f"screenshots in {artifacts}")
+
+
+def test_local_runs_folder_supplies_traversals_and_curves(workspace):
+    results, runs = workspace["results"], workspace["root"] / "runs"
+    write_record(results, record_dict("xysquares-s1-mse-v0", "alpha", 0, {"mig": 0.4}, workspace["hashes"]["alpha"]))
+    run = runs / "xysquares-s1-mse-v0" / "alpha" / "quick" / "seed-0"
+    run.mkdir(parents=True)
+    _png(run / "traversals.png", (10, 200, 10))
+    (run / "curves.jsonl").write_text('{"step": 1, "loss": 2.0}\n{"step": 2, "loss": 1.5}\n')
+    board = load_board([Source(results, "local")], CheckContext(submissions_dir=workspace["submissions"]))
+    out = workspace["root"] / "site"
+    files = build_site(aggregate(board), out, SiteOptions(submissions_dir=workspace["submissions"], runs_dir=runs, analyse=[]))
+    picture = "img/traversals/xysquares-s1-mse-v0/alpha/local/quick/seed-0.png"
+    assert picture in files and (out / picture).read_bytes() == (run / "traversals.png").read_bytes()
+    assert "img/submissions/alpha/curves-quick.png" in files
+    page = (out / "submissions/alpha.html").read_text()
+    assert 'marker-local' in page and "curves-quick.png" in page
+    rebuilt = build_site(aggregate(board), out, SiteOptions(submissions_dir=workspace["submissions"], analyse=[]))
+    assert picture not in rebuilt and not (out / picture).exists()  # a rebuild replaces the whole folder
