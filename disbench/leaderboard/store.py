@@ -289,7 +289,8 @@ def load_board(
     for source in sources:
         root = Path(source.root)
         if not root.is_dir():
-            hint = "run `disbench leaderboard pull --repo ORG/NAME` or `disbench run ...` first, or check the path"
+            hint = ("run from the root of a disbench clone, pass the folder (--official DIR, --results DIR), "
+                    "or make one: `disbench leaderboard pull --repo ORG/NAME`, `disbench run ... --results-dir DIR`")
             raise LeaderboardError(f"Results folder {root} does not exist; {hint}.")
         if root.resolve() in seen:
             continue
