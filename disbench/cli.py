@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from disbench.error import DisbenchError
+from disbench.leaderboard.cli import add_commands as add_leaderboard_commands
 from disbench.protocol import TIERS
 
 SHOWN_METRICS = ("mig", "dci.disentanglement", "dci.completeness", "sap", "factor_vae.eval_accuracy", "beta_vae.eval_accuracy", "irs")
@@ -133,6 +134,17 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_verify(args: argparse.Namespace) -> int:
+    from disbench.harness.verify import verify_record
+
+    failed = 0
+    for record in args.records:
+        report = verify_record(record, runs_dir=args.runs_dir, checkpoint=args.checkpoint, retrain=args.retrain, public_key=args.public_key)
+        print(report.render())
+        failed += not report.ok
+    return 1 if failed else 0
+
+
 def _cmd_data_download(args: argparse.Namespace) -> int:
     from disbench.data import stored_dataset
 
@@ -231,6 +243,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=non_negative_int, default=0)
     p.set_defaults(handler=_cmd_eval)
 
+    p = sub.add_parser("verify", help="re-check result records: hashes, signature, re-scored metrics (and --retrain)")
+    p.add_argument("records", nargs="+", help="result record files (seed-<n>.json)")
+    p.add_argument("--runs-dir", default="runs", help="where the runs' checkpoints are (default: runs)")
+    p.add_argument("--checkpoint", default=None, help="the checkpoint, if not in the runs folder (one record only)")
+    p.add_argument("--retrain", action="store_true", help="also train again from scratch and require identical metrics")
+    p.add_argument("--public-key", default=None, help="the runner's public key (default: leaderboards/runner-key.pub)")
+    p.set_defaults(handler=_cmd_verify)
+
     data = sub.add_parser("data", help="download and inspect stored datasets")
     data_sub = data.add_subparsers(dest="data_command", required=True, metavar="ACTION")
     p = data_sub.add_parser("download", help="download, verify and convert a stored dataset")
@@ -250,7 +270,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--private", required=True, help="where to write the private key (outside the repository)")
     p.add_argument("--public", required=True, help="where to write the public key, e.g. leaderboards/runner-key.pub")
     p.set_defaults(handler=_cmd_keys_generate)
-    __import__("disbench.leaderboard.cli").leaderboard.cli.add_commands(sub)  # leaderboard, site, publish, ci
+    add_leaderboard_commands(sub)  # leaderboard, site, publish, ci
     return parser
 
 

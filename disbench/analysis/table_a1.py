@@ -75,4 +75,4 @@ def format_table_a1(rows: list[Row]) -> str:
          "" if r.mean is None else f"{r.mean - r.paper_mean:+.4f}")
         for r in rows
     ]
-    return "Table A1: mean (std) perceived MSE distance, paper vs disbench\n" + tabulate(table, headers=["task", "factor", "paper", "disbench", "diff"], tablefmt="simple")
+    return "Table A1: mean (std) perceived MSE distance, paper vs disbench\n" + tabulate(table, headers=["task", "factor", "paper", "disbench", "diff"], tablefmt="simple", disable_numparse=True)

@@ -137,7 +137,7 @@ def off_protocol_reasons(task, protocol, seed: int, submission: SubmissionRecord
 
 def build_record(task, protocol, seed: int, submission: SubmissionRecord, metrics: dict[str, float], *, steps: int, elapsed: float,
                  eval_time: float, device, final_loss: float | None, num_parameters: int, error: str | None = None,
-                 optimizer_overridden: bool = False) -> RunResult:
+                 optimizer_overridden: bool = False, checkpoint_sha256: str | None = None) -> RunResult:
     """The record of one run, completed (``metrics``) or failed (``error``)."""
     reasons = off_protocol_reasons(task, protocol, seed, submission, optimizer_overridden)
     return RunResult(
@@ -154,4 +154,5 @@ def build_record(task, protocol, seed: int, submission: SubmissionRecord, metric
         on_protocol=error is None and not reasons,
         off_protocol_reasons=reasons,
         error=error,
+        checkpoint_sha256=checkpoint_sha256,
     )

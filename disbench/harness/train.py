@@ -16,6 +16,7 @@ run as failed; so does a failure during evaluation.
 
 from __future__ import annotations
 
+import os
 import shutil
 import time
 import warnings
@@ -26,11 +27,13 @@ import torch
 
 from disbench.data.base import DeviceLike
 from disbench.error import SubmissionError, TrainingError
+from disbench.files import sha256_file
 from disbench.harness.checkpoint import capture_rng, load_checkpoint, restore_rng, save_checkpoint
 from disbench.harness.evaluation import CHANNELS_LAST, check_representation, evaluate_method
 from disbench.harness.loop import NonFiniteLoss, TrainState, fit
 from disbench.harness.record import DEFAULT_RESULTS_DIR, RunResult, SubmissionRecord, build_record, record_path, write_record
 from disbench.harness.run_folder import RunFolder, check_writable, run_dir
+from disbench.harness.signing import KEY_ENV, load_private_key, sign
 from disbench.methods.base import Method
 from disbench.task import Task
 
@@ -110,7 +113,10 @@ def train(
             result = build_record(task, protocol, seed, submission, metrics, steps=state.step, elapsed=state.elapsed, eval_time=eval_time,
                                   device=device, final_loss=state.final_loss if error is None else None,
                                   num_parameters=sum(p.numel() for p in method.parameters()), error=error,
-                                  optimizer_overridden=type(method).configure_optimizer is not Method.configure_optimizer)
+                                  optimizer_overridden=type(method).configure_optimizer is not Method.configure_optimizer,
+                                  checkpoint_sha256=sha256_file(folder.checkpoint) if folder.has_run() else None)
+            if os.environ.get(KEY_ENV):  # the official runner: its records carry its signature
+                result.signature = sign(result, load_private_key())
             write_record(result, folder.result)
             if published is not None:
                 write_record(result, published)

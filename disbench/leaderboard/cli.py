@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 from disbench.leaderboard.errors import LeaderboardError
 
@@ -159,7 +160,7 @@ def _cmd_check_pr(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
-def add_commands(sub: argparse._SubParsersAction) -> None:
+def add_commands(sub: Any) -> None:
     """Add ``leaderboard``, ``site``, ``publish`` and ``ci`` to the ``disbench`` parser."""
     lb = sub.add_parser("leaderboard", help="show and build the leaderboard from result records")
     lb_sub = lb.add_subparsers(dest="leaderboard_command", required=True, metavar="ACTION")

@@ -1,0 +1,117 @@
+"""``disbench verify RECORD``: re-check a result record against the checkpoint it came from.
+
+The checks, each reported with what was expected and found:
+
+1. the record loads through the schema;
+2. its protocol hash is the registered tier's hash (the budget and metric suite are unchanged);
+3. the run's checkpoint exists and its sha256 is the one in the record;
+4. the checkpoint's model, re-scored in a fresh ``disbench eval`` process, gives every metric in
+   the record exactly (evaluation is deterministic on one machine);
+5. a signature, if the record has one, is the runner's (``leaderboards/runner-key.pub``).
+
+``retrain=True`` also re-runs training from scratch in a scratch folder and requires the same
+metrics bit for bit (the quick tier on a CPU takes minutes).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import disbench
+from disbench.error import DisbenchError, SubmissionError
+from disbench.files import sha256_file
+from disbench.harness.checkpoint import load_checkpoint
+from disbench.harness.record import RunResult, load_record
+from disbench.harness.run_folder import run_dir
+
+
+@dataclass
+class Verification:
+    record: str
+    checks: list[tuple[str, bool, str]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.checks) and all(ok for _, ok, _ in self.checks)
+
+    def add(self, name: str, ok: bool, detail: str) -> bool:
+        self.checks.append((name, ok, detail))
+        return ok
+
+    def render(self) -> str:
+        lines = [f"verify {self.record}"] + [f"  [{'ok' if ok else 'FAIL'}] {name}: {detail}" for name, ok, detail in self.checks]
+        return "\n".join(lines + ["VERIFIED" if self.ok else "NOT VERIFIED"])
+
+
+def rescore(checkpoint: Path, record: RunResult) -> dict[str, float]:
+    """The checkpoint's metrics from a fresh ``disbench eval`` process."""
+    command = [sys.executable, "-m", "disbench.cli", "eval", str(checkpoint), "--task", record.task.id, "--protocol", record.protocol.name, "--seed", str(record.seed)]
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise DisbenchError(f"Re-scoring {checkpoint} failed: {done.stderr.strip().splitlines()[-1] if done.stderr.strip() else done.returncode}")
+    return json.loads(done.stdout)
+
+
+def compare_metrics(recorded: dict[str, float], found: dict[str, float]) -> list[str]:
+    """Every metric that differs, is missing or is new, as one line each."""
+    lines = [f"{k}: record {v!r}, now {found.get(k)!r}" for k, v in sorted(recorded.items()) if found.get(k) != v]
+    return lines + [f"{k}: not in the record" for k in sorted(set(found) - set(recorded))]
+
+
+def verify_record(path: str | Path, runs_dir: str | Path = "runs", checkpoint: str | Path | None = None, retrain: bool = False,
+                  public_key: str | Path | None = None) -> Verification:
+    """Run every check of the module docstring on one record."""
+    report = Verification(str(path))
+    try:
+        record = load_record(path)
+    except (DisbenchError, OSError, ValueError) as e:
+        report.add("schema", False, str(e).splitlines()[0])
+        return report
+    report.add("schema", True, f"{record.status} run of {record.submission.name} on {record.task.id}, tier {record.protocol.name}, seed {record.seed}")
+    if record.status != "completed":
+        report.add("status", False, f"the run failed: {record.error}")
+        return report
+    tier = disbench.make(record.task.id).protocols.get(record.protocol.name)
+    report.add("protocol hash", tier is not None and tier.hash() == record.protocol.hash,
+               "matches the registered tier" if tier is not None and tier.hash() == record.protocol.hash else "differs from the registered tier (the protocol was changed)")
+    ckpt = Path(checkpoint) if checkpoint else run_dir(runs_dir, record.task.id, record.submission.name, record.protocol.name, record.seed) / "checkpoint.pt"
+    if not ckpt.is_file():
+        report.add("checkpoint", False, f"no checkpoint at {ckpt}; pass --checkpoint PATH or --runs-dir")
+        return report
+    digest = sha256_file(ckpt)
+    if record.checkpoint_sha256 is None:
+        report.add("checkpoint hash", True, "the record carries no checkpoint hash (made before records had one); re-scoring decides")
+    else:
+        report.add("checkpoint hash", digest == record.checkpoint_sha256, "matches" if digest == record.checkpoint_sha256 else f"record {record.checkpoint_sha256[:12]}…, file {digest[:12]}…")
+    diffs = compare_metrics(record.metrics, rescore(ckpt, record))
+    report.add("re-scored metrics", not diffs, f"all {len(record.metrics)} identical" if not diffs else "; ".join(diffs[:5]) + (f"; and {len(diffs) - 5} more" if len(diffs) > 5 else ""))
+    if record.signature is not None:
+        from disbench.harness.signing import load_public_key, verify
+
+        genuine = verify(record, load_public_key(public_key))
+        report.add("signature", genuine, "the runner's" if genuine else "does not match the runner's key: the record was edited or signed elsewhere")
+    if retrain:
+        report.add("retrained", *_retrain(record, ckpt))
+    return report
+
+
+def _retrain(record: RunResult, checkpoint: Path) -> tuple[bool, str]:
+    from disbench.harness.run import run_submission
+    from disbench.harness.submission import Submission
+
+    folder = load_checkpoint(checkpoint).get("submission_path")
+    if not folder:
+        raise SubmissionError(f"{checkpoint} does not name its submission folder; it cannot be retrained.")
+    submission = Submission(folder)
+    if submission.content_hash() != record.submission.content_hash:
+        return False, f"{folder} has changed since the run (content hash differs); retraining would test other code"
+    with tempfile.TemporaryDirectory() as tmp:
+        again = run_submission(submission, record.task.id, seed=record.seed, protocol=record.protocol.name, device="cpu",
+                               results_dir=None, runs_dir=tmp, progress=False)
+    diffs = compare_metrics(record.metrics, again.metrics)
+    return not diffs, "every metric identical after training again" if not diffs else "; ".join(diffs[:5])
