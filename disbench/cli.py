@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from disbench.error import DisbenchError
+from disbench.harness.sweep_cli import add_commands as add_sweep_commands
 from disbench.leaderboard.cli import add_commands as add_leaderboard_commands
 from disbench.protocol import TIERS
 
@@ -271,6 +272,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--public", required=True, help="where to write the public key, e.g. leaderboards/runner-key.pub")
     p.set_defaults(handler=_cmd_keys_generate)
     add_leaderboard_commands(sub)  # leaderboard, site, publish, ci
+    add_sweep_commands(sub)  # sweep, sweep status
     return parser
 
 
