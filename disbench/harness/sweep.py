@@ -39,6 +39,7 @@ except ModuleNotFoundError:  # Python 3.10
 
 TIER_SEEDS = "tier"  # the seeds spec meaning "each task's own seeds for the tier"
 SEED_RANGE = re.compile(r"^(\d+)-(\d+)$")
+MAX_SEED = 2**63 - 1
 
 
 class SweepError(DisbenchError):
@@ -54,7 +55,7 @@ def parse_seeds(tokens: str | Iterable[str | int] | None) -> tuple[int, ...] | L
 
     Returns sorted, distinct seeds; raises ``SweepError`` saying what a seeds spec looks like.
     """
-    if tokens is None:
+    if tokens is None or tokens == TIER_SEEDS:
         return TIER_SEEDS
     if isinstance(tokens, (str, int)):
         tokens = str(tokens).split()
@@ -79,6 +80,8 @@ def parse_seeds(tokens: str | Iterable[str | int] | None) -> tuple[int, ...] | L
         if high - low >= 10_000:
             raise SweepError(f"Seed range {token!r} names {high - low + 1} seeds; a sweep takes at most 10000 per task.")
         seeds.update(range(low, high + 1))
+    if max(seeds) > MAX_SEED:
+        raise SweepError(f"Seed {max(seeds)} is too large; seeds are integers from 0 to {MAX_SEED} (torch.manual_seed's range).")
     return tuple(sorted(seeds))
 
 
@@ -181,7 +184,7 @@ class Sweep:
             raise SweepError(f"Unknown protocol tier {self.protocol!r}; tiers are {', '.join(TIERS)}.{did_you_mean(self.protocol, TIERS)}")
         if not self.submissions:
             raise SweepError("No submissions given; name them, e.g. --submissions beta-vae ada-gvae.")
-        object.__setattr__(self, "seeds", parse_seeds(self.seeds) if isinstance(self.seeds, str) else self.seeds)
+        object.__setattr__(self, "seeds", parse_seeds(self.seeds))
         for name in ("submissions_dir", "results_dir", "runs_dir"):
             object.__setattr__(self, name, Path(getattr(self, name)))
 
@@ -236,7 +239,7 @@ def expand(sweep: Sweep) -> Grid:
 class SlurmTable(BaseModel):
     """``[slurm]`` of a sweep file: the job parameters of ``--executor slurm``."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     partition: str | None = None
     gpus_per_job: int = Field(default=1, ge=0)
@@ -250,7 +253,7 @@ class SlurmTable(BaseModel):
 class SweepFile(BaseModel):
     """The schema of a sweep file (``disbench sweep --config sweeps/overlap.toml``)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     submissions: list[str] = Field(min_length=1)
     tasks: list[str] = Field(min_length=1)

@@ -40,8 +40,8 @@ def _grid_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--runs-dir", default=s, help="checkpoints and curves (default: runs)")
 
 
-def add_commands(sub: argparse._SubParsersAction) -> None:
-    """Add ``sweep`` (and its ``status`` action) to the ``disbench`` command line."""
+def add_commands(sub: Any) -> None:
+    """Add ``sweep`` (and its ``status`` action) to the ``disbench`` command line (``sub``: its subparsers)."""
     p = sub.add_parser("sweep", help="run a grid of submissions × tasks × seeds here or on Slurm; `sweep status` shows where it stands",
                        description="Run every run of a grid that is not done yet: start missing runs, resume interrupted ones from "
                                    "their checkpoints, re-run failed and stale ones. `disbench sweep status` shows where the grid stands.")
