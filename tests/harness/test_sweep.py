@@ -1,0 +1,317 @@
+"""Sweeps: exact grids, exact skip/resume/re-run decisions from fabricated records, an interrupted
+sweep that runs only what it did not finish (calls counted), a real run through submitit's local
+executor, and the exact Slurm job (parameters and sbatch file) submitted through a stand-in
+``sbatch``.
+
+The one real run (a copy of the beta-VAE baseline renamed ``tiny-vae``, ``smoke`` tier of
+xysquares-mse, seed 0) is trained once by a module fixture; each test works on a copy of its folders.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+import disbench
+from disbench.cli import main
+from disbench.harness.executors import SlurmOptions, execute, make_executor, run_local, submit, submitit_parameters, wait
+from disbench.harness.record import RunResult, load_record, write_record
+from disbench.harness.run_folder import RunFolder
+from disbench.harness.sweep import (
+    Action,
+    Run,
+    State,
+    Sweep,
+    SweepError,
+    counts,
+    estimate_eta_s,
+    expand,
+    group_runs,
+    load_sweep_file,
+    match_tasks,
+    parse_seeds,
+    survey,
+    to_do,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+TASK = "xysquares-mse-v0"
+
+
+def make_workspace(root: Path) -> Path:
+    """``root/submissions/tiny-vae`` (a renamed copy of the beta-VAE baseline); results and runs go under ``root``."""
+    folder = root / "submissions" / "tiny-vae"
+    shutil.copytree(ROOT / "submissions" / "beta-vae", folder, ignore=shutil.ignore_patterns("__pycache__"))
+    toml = folder / "submission.toml"
+    toml.write_text(toml.read_text().replace('name = "beta-vae"', 'name = "tiny-vae"'))
+    return root
+
+
+def sweep_in(root: Path, seeds=(0, 1), tasks=("xysquares-mse",)) -> Sweep:
+    return Sweep(submissions=("tiny-vae",), tasks=tasks, seeds=seeds, protocol="smoke", submissions_dir=root / "submissions",
+                 results_dir=root / "results", runs_dir=root / "runs")
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A sweep of seed 0 run for real through submitit's local executor (a job in a subprocess):
+    the workspace, and the outcomes the job sent back."""
+    root = make_workspace(tmp_path_factory.mktemp("trained"))
+    grid = expand(sweep_in(root, seeds=(0,)))
+    groups = group_runs([s.run for s in to_do(survey(grid.runs))])
+    jobs = submit(groups, make_executor("local", root / "logs", SlurmOptions(gpus_per_job=0, timeout_min=10)), device="cpu")
+    return root, wait(jobs, groups, progress=False, poll_s=0.5, echo=lambda line: None), jobs
+
+
+@pytest.fixture
+def workspace(trained, tmp_path):
+    """A private copy of the trained sweep's folders: seed 0 done."""
+    root = tmp_path / "ws"
+    shutil.copytree(trained[0], root)
+    return root
+
+
+# ---------------------------------------------------------------------------------------------
+# grid
+
+
+def test_seeds_specs_expand_exactly_and_bad_ones_say_what_a_seed_is():
+    assert parse_seeds(None) == parse_seeds("tier") == parse_seeds(["tier"]) == "tier"
+    assert parse_seeds("0-4") == (0, 1, 2, 3, 4)
+    assert parse_seeds(["3", "0", "1", "1"]) == (0, 1, 3)
+    assert parse_seeds([0, "5-6", 2]) == (0, 2, 5, 6)
+    for bad, message in [("4-0", "runs backwards"), ("-1", "is not a seed"), (["tier", "1"], "stands alone"), ("x", "is not a seed"),
+                         ([], "No seeds"), ("0-20000", "at most 10000"), (str(2**64), "too large")]:
+        with pytest.raises(SweepError, match=message):
+            parse_seeds(bad)
+
+
+def test_task_patterns_match_registered_ids_with_and_without_versions():
+    xysquares = [i for i in disbench.registry if i.startswith("xysquares-")]
+    assert match_tasks(["xysquares-*"]) == xysquares
+    assert match_tasks(["xysquares-*-v0"]) == xysquares
+    assert match_tasks(["xysquares-s?-mse"]) == [f"xysquares-s{k}-mse-v0" for k in range(1, 8)]
+    assert match_tasks(["xysquares-mse", "xysquares-m*", "xcolumns-mse-v0"]) == ["xysquares-mse-v0", "xcolumns-mse-v0"]
+    with pytest.raises(SweepError, match=r"No registered task matches 'xysqares-\*'\. Did you mean"):
+        match_tasks(["xysqares-*"])
+    with pytest.raises(SweepError, match="Task 'xysquares-msee'.*Did you mean 'xysquares-mse'"):
+        match_tasks(["xysquares-msee"])
+    with pytest.raises(SweepError, match="No tasks given"):
+        match_tasks([])
+
+
+def test_grid_is_submission_task_seed_in_order_with_notes_on_off_protocol_seeds(tmp_path):
+    root = make_workspace(tmp_path)
+    shutil.copytree(root / "submissions" / "tiny-vae", root / "submissions" / "other-vae")
+    toml = root / "submissions" / "other-vae" / "submission.toml"
+    toml.write_text(toml.read_text().replace('name = "tiny-vae"', 'name = "other-vae"'))
+    sweep = Sweep(("tiny-vae", str(root / "submissions" / "other-vae")), ("xysquares-s2-mse", "xysquares-s1-mse"), "0 2", "smoke",
+                  root / "submissions", root / "results", root / "runs")
+    grid = expand(sweep)
+    assert [(r.submission, r.task_id, r.seed) for r in grid.runs] == [
+        (name, task, seed) for name in ("tiny-vae", "other-vae") for task in ("xysquares-s2-mse-v0", "xysquares-s1-mse-v0") for seed in (0, 2)
+    ]
+    assert grid.notes == [f"{t}: seeds [2] are not the smoke tier's seeds [0]; their records will be off-protocol (the leaderboard refuses them)."
+                          for t in ("xysquares-s2-mse-v0", "xysquares-s1-mse-v0")]
+    run = grid.runs[0]
+    assert run.record_file == root / "results" / "xysquares-s2-mse-v0" / "tiny-vae" / "smoke" / "seed-0.json"
+    assert run.folder.path == root / "runs" / "xysquares-s2-mse-v0" / "tiny-vae" / "smoke" / "seed-0"
+    standard = expand(Sweep(("tiny-vae",), ("xysquares-mse",), "tier", "standard", root / "submissions"))
+    assert [r.seed for r in standard.runs] == list(disbench.spec("xysquares-mse").protocols["standard"].seeds) and not standard.notes
+    with pytest.raises(SweepError, match="No submission 'tiny-vea'.*Did you mean 'tiny-vae'"):
+        expand(Sweep(("tiny-vea",), ("xysquares-mse",), submissions_dir=root / "submissions"))
+    with pytest.raises(SweepError, match="Unknown protocol tier 'smok'.*Did you mean 'smoke'"):
+        Sweep(("tiny-vae",), ("xysquares-mse",), protocol="smok")
+
+
+def test_sweep_file_is_read_and_options_given_override_it(tmp_path):
+    from disbench.cli import build_parser
+    from disbench.harness.sweep_cli import settings
+
+    root = make_workspace(tmp_path)
+    file = root / "overlap.toml"
+    file.write_text('submissions = ["tiny-vae"]\ntasks = ["xysquares-s?-mse"]\nseeds = "0-2"\nprotocol = "smoke"\n'
+                    f'submissions_dir = "{root / "submissions"}"\nexecutor = "slurm"\n[slurm]\npartition = "gpu"\ntimeout_min = 30\n')
+    sweep, executor, slurm = settings(build_parser().parse_args(["sweep", "--config", str(file), "--seeds", "1", "--timeout-min", "5"]))
+    assert (sweep.seeds, sweep.protocol, sweep.tasks, executor) == ((1,), "smoke", ("xysquares-s?-mse",), "slurm")
+    assert slurm == {"partition": "gpu", "gpus_per_job": 1, "cpus_per_task": None, "mem_gb": None, "timeout_min": 5, "array_parallelism": 64,
+                     "account": None}
+    assert len(expand(sweep).runs) == 7
+    file.write_text('submissions = ["tiny-vae"]\ntasks = ["xysquares-mse"]\nseed = [0]\n[slurm]\ngpus_per_job = -1\n')
+    with pytest.raises(SweepError, match=r"(?s)overlap.toml is invalid:.*slurm.gpus_per_job: Input should be greater.*seed: Extra inputs"):
+        load_sweep_file(file)
+    with pytest.raises(SweepError, match="No sweep file"):
+        load_sweep_file(root / "nope.toml")
+    # the file committed with the repository expands against the real registry
+    committed = load_sweep_file(ROOT / "sweeps" / "overlap.toml")
+    assert match_tasks(committed.tasks) == [*(f"xysquares-s{k}-mse-v0" for k in range(1, 8)), "xysquares-mse-v0"]
+    assert (committed.submissions, committed.seeds, committed.protocol) == (["beta-vae", "ada-gvae"], "tier", "standard")
+
+
+def test_packing_is_refused_until_it_exists():
+    runs = [Run("a", Path("/s"), TASK, "smoke", seed, Path("/r"), Path("/w")) for seed in range(3)]
+    assert group_runs(runs) == [[r] for r in runs]
+    with pytest.raises(SweepError, match="packed training is not available yet"):
+        group_runs(runs, pack=3)
+
+
+# ---------------------------------------------------------------------------------------------
+# states and decisions
+
+
+def fabricate(record: RunResult, path: Path, **changes) -> None:
+    """Write a copy of a real record with fields replaced (no validation on the way: load_record checks)."""
+    nested = {k: changes.pop(k) for k in ("protocol", "submission") if k in changes}
+    copy = record.model_copy(update=changes)
+    for key, fields in nested.items():
+        setattr(copy, key, getattr(record, key).model_copy(update=fields))
+    write_record(copy, path)
+
+
+def test_each_state_gets_its_exact_action_and_reason(workspace):
+    grid = expand(sweep_in(workspace, seeds="0-7"))
+    runs = {r.seed: r for r in grid.runs}
+    done = load_record(runs[0].record_file)
+    fabricate(done, runs[2].record_file, seed=2, status="failed", error="The loss became non-finite at step 7.", metrics={})
+    fabricate(done, runs[3].record_file, seed=3, protocol={"hash": "0" * 64})
+    fabricate(done, runs[4].record_file, seed=4, submission={"content_hash": "f" * 64})
+    runs[5].record_file.write_text('{"status": "compl')
+    runs[6].folder.path.mkdir(parents=True)
+    shutil.copyfile(runs[0].folder.checkpoint, runs[6].folder.checkpoint)
+    with RunFolder(runs[7].folder.path).lock():  # another process training seed 7 (flock: per open file)
+        states = survey(grid.runs)
+        assert [(s.run.seed, s.state) for s in states] == [(0, State.DONE), (1, State.MISSING), (2, State.FAILED), (3, State.STALE),
+                                                            (4, State.STALE), (5, State.FAILED), (6, State.PARTIAL), (7, State.RUNNING)]
+        assert states[2].reason == "The loss became non-finite at step 7."
+        assert states[3].reason.startswith("protocol hash 000000000000 is not the smoke tier's")
+        assert states[4].reason.startswith("submission hash ffffffffffff is not the folder's")
+        assert states[5].reason.startswith("unreadable record:") and "seed-5.json" in states[5].reason
+        assert states[7].reason.startswith("pid ")
+        assert [(s.run.seed, s.state) for s in to_do(states)] == [(1, State.MISSING), (2, State.FAILED), (3, State.STALE), (4, State.STALE),
+                                                                  (5, State.FAILED), (6, State.PARTIAL)]
+        assert list(counts(states).values()) == [1, 1, 1, 2, 2, 1]  # done, running, partial, failed, stale, missing
+        train = done.training.wall_time_s + done.training.evaluation_time_s
+        assert estimate_eta_s(states) == pytest.approx(7 * train)  # 7 runs left at seed 0's time, one at a time
+        assert estimate_eta_s(states, parallel=7) == pytest.approx(train)
+
+        calls = []
+
+        def record_call(submission, task_id, **kwargs):
+            calls.append((kwargs["seed"], kwargs["resume"], kwargs["overwrite"]))
+            return done
+
+        outcomes = [execute(run, record_call) for run in grid.runs]
+    assert calls == [(1, False, False), (2, False, True), (3, False, True), (4, False, True), (5, False, True), (6, True, False)]
+    assert [(o.run.seed, o.action, o.status) for o in outcomes] == [
+        (0, Action.SKIP, "skipped"), (1, Action.START, "completed"), (2, Action.RERUN, "completed"), (3, Action.RERUN, "completed"),
+        (4, Action.RERUN, "completed"), (5, Action.RERUN, "completed"), (6, Action.RESUME, "completed"), (7, Action.SKIP, "skipped")]
+    assert outcomes[7].detail.startswith("running (pid ")
+
+    def crash(*args, **kwargs):
+        raise ValueError("bad shape")
+
+    assert execute(runs[1], crash).detail == "ValueError: bad shape"  # a crashing run is an outcome; the sweep goes on
+
+
+def test_submitit_local_executor_trains_a_run_and_reports_it(trained):
+    root, outcomes, jobs = trained
+    grid = expand(sweep_in(root, seeds=(0,)))
+    assert [(o.run, o.action, o.status, o.detail) for o in outcomes] == [(grid.runs[0], Action.START, "completed", None)], jobs[0].stderr()
+    record = load_record(grid.runs[0].record_file)
+    assert record.status == "completed" and record.training.steps == disbench.spec(TASK).protocols["smoke"].steps
+    assert [s.state for s in survey(grid.runs)] == [State.DONE]
+
+
+def test_an_interrupted_sweep_runs_only_what_it_did_not_finish(workspace):
+    grid = expand(sweep_in(workspace, seeds="0-2"))
+    seed0 = load_record(grid.runs[0].record_file)
+    calls = []
+
+    def finish(submission, task_id, **kwargs):  # stands in for training: records the call, writes the run's record
+        calls.append((kwargs["seed"], kwargs["resume"], kwargs["overwrite"]))
+        if kwargs["seed"] == 2 and len(calls) == 2:
+            raise KeyboardInterrupt  # Ctrl-C while seed 2 trains
+        fabricate(seed0, grid.runs[kwargs["seed"]].record_file, seed=kwargs["seed"])
+        return seed0
+
+    quiet = {"progress": False, "echo": lambda line: None}
+    with pytest.raises(KeyboardInterrupt):
+        run_local(group_runs([s.run for s in to_do(survey(grid.runs))]), run_fn=finish, **quiet)
+    assert calls == [(1, False, False), (2, False, False)]  # seed 0 was done: not handed over
+    assert [s.state for s in survey(grid.runs)] == [State.DONE, State.DONE, State.MISSING]
+    outcomes = run_local(group_runs([s.run for s in to_do(survey(grid.runs))]), run_fn=finish, **quiet)
+    assert calls[2:] == [(2, False, False)] and [(o.run.seed, o.status) for o in outcomes] == [(2, "completed")]
+    assert to_do(survey(grid.runs)) == []
+    # a duplicated job (every run handed over again) re-checks each run when it starts, and runs nothing
+    assert [o.action for o in run_local(group_runs(grid.runs), run_fn=finish, **quiet)] == [Action.SKIP] * 3
+    assert len(calls) == 3
+
+
+# ---------------------------------------------------------------------------------------------
+# Slurm
+
+
+def test_slurm_jobs_have_the_exact_parameters_and_sbatch_file(tmp_path, monkeypatch):
+    options = SlurmOptions(partition="gpu", gpus_per_job=1, cpus_per_task=8, mem_gb=32, timeout_min=90, array_parallelism=2, account="lab")
+    assert submitit_parameters(options, "slurm") == {
+        "name": "disbench-sweep", "timeout_min": 90, "gpus_per_node": 1, "cpus_per_task": 8, "mem_gb": 32, "slurm_array_parallelism": 2,
+        "slurm_partition": "gpu", "slurm_account": "lab"}
+    assert submitit_parameters(SlurmOptions(timeout_min=5, gpus_per_job=0), "local") == {"name": "disbench-sweep", "timeout_min": 5, "gpus_per_node": 0}
+
+    with pytest.raises(SweepError, match="No Slurm cluster here"):
+        monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+        make_executor("slurm", tmp_path / "logs", options)
+    bin_dir = tmp_path / "bin"  # stand-ins for Slurm's commands: srun exists, sbatch keeps the file and answers with a job id
+    bin_dir.mkdir()
+    (bin_dir / "srun").write_text("#!/bin/sh\nexit 0\n")
+    (bin_dir / "sbatch").write_text(f'#!/bin/sh\ncp "$1" "{tmp_path}/submitted.sh"\necho "Submitted batch job 4242"\n')
+    for tool in bin_dir.iterdir():
+        tool.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
+    root = make_workspace(tmp_path / "ws")
+    groups = group_runs(expand(sweep_in(root, seeds="0-2")).runs)
+    jobs = submit(groups, make_executor("slurm", tmp_path / "logs", options))
+    assert [job.job_id for job in jobs] == ["4242_0", "4242_1", "4242_2"]
+    sbatch = [line for line in (tmp_path / "submitted.sh").read_text().splitlines() if line.startswith("#SBATCH")]
+    for flag in ("--array=0-2%2", "--partition=gpu", "--account=lab", "--gpus-per-node=1", "--cpus-per-task=8", "--mem=32GB", "--time=90",
+                 "--job-name=disbench-sweep", "--signal=USR2@90"):
+        assert f"#SBATCH {flag}" in sbatch, sbatch
+
+
+def test_without_submitit_the_error_names_the_extra(monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, "submitit", None)
+    with pytest.raises(SweepError, match=r"pip install 'disbench\[slurm\]'"):
+        make_executor("slurm", tmp_path, SlurmOptions())
+
+
+# ---------------------------------------------------------------------------------------------
+# command line
+
+
+def test_cli_dry_run_status_and_wrong_input(workspace, capsys):
+    grid = ["--submissions", "tiny-vae", "--tasks", "xysquares-mse", "--seeds", "0-1", "--protocol", "smoke", "--submissions-dir",
+            str(workspace / "submissions"), "--results-dir", str(workspace / "results"), "--runs-dir", str(workspace / "runs")]
+    assert main(["sweep", *grid, "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "grid: 2 runs (1 submissions, 1 tasks, protocol smoke): 1 done, 1 missing" in out
+    assert "to do: 1 runs (1 to start, 0 to resume, 0 to re-run) with the local executor" in out
+    assert [line.split()[:5] for line in out.splitlines() if line.startswith("tiny-vae")] == [["tiny-vae", TASK, "1", "missing", "start"]]
+    assert main(["sweep", "status", *grid, "--all"]) == 0
+    out = capsys.readouterr().out
+    assert [line.split()[:4] for line in out.splitlines() if line.startswith("tiny-vae")] == [["tiny-vae", TASK, "0", "done"],
+                                                                                           ["tiny-vae", TASK, "1", "missing"]]
+    assert "1 done, 1 missing; 1/2 done, ETA ~" in out
+    assert main(["sweep", "status", *grid[:5], "0", *grid[6:], "--watch", "1"]) == 0  # every run done: one refresh, then it stops
+    assert "1 done; 1/1 done" in capsys.readouterr().out
+    for argv, message in [
+        (["sweep", "--tasks", "xysquares-mse"], "A sweep needs --submissions"),
+        (["sweep", *grid, "--seeds", "4-0"], "runs backwards"),
+        (["sweep", *grid, "--tasks", "xysqares-mse"], "Did you mean 'xysquares-mse'"),
+        (["sweep", "status", *grid, "--watch", "0"], "--watch 0: give the seconds"),
+        (["sweep", *grid, "--timeout-min", "0"], "timeout_min: Input should be greater than or equal to 1"),
+    ]:
+        assert main(argv) == 2, argv
+        assert message in capsys.readouterr().err, argv
