@@ -1,49 +1,29 @@
-"""Scoring a trained method: the encode function the metrics call, the representation's
-contract checked before training, and re-scoring a checkpoint (``disbench eval``)."""
+"""Scoring a learner: the representation's contract checked before training, the metric suite
+after it, and re-scoring a run's checkpoint (``disbench eval``). Metrics are computed here, in the
+harness, from the codes the learner returns."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import torch
 
 import disbench
 from disbench.error import SubmissionError
-from disbench.harness.checkpoint import load_checkpoint
-from disbench.methods.base import Method, TaskInfo
 from disbench.protocol import Protocol
-from disbench.task import EncodeFn, Task
-
-CHANNELS_LAST = torch.channels_last
+from disbench.task import Task
 
 
-def encoder_of(method: Method) -> EncodeFn:
-    """The encode function the metrics call (channels-last inputs; callers set eval mode)."""
-
-    def encode(x: torch.Tensor) -> torch.Tensor:
-        return method.encode(x.contiguous(memory_format=CHANNELS_LAST))
-
-    return encode
-
-
-def evaluate_method(task: Task, method: Method, protocol: Protocol, seed: int, progress: bool = False) -> dict[str, float]:
-    """The protocol's metric suite on the method's representation (eval mode)."""
-    method.eval()
-    return task.evaluate(encoder_of(method), seed=seed, protocol=protocol, progress=progress)
-
-
-def check_representation(task: Task, method: Method, protocol: Protocol) -> int:
+def check_representation(task: Task, learner: Any, protocol: Protocol) -> int:
     """Encode two observations before any training: the codes must be finite floating-point
     ``[N, D]`` with ``D`` within the protocol's latent size. Returns ``D``."""
-    method.eval()
-    with torch.inference_mode():
-        x = task.sample(2, torch.Generator().manual_seed(0)).x
-        z = encoder_of(method)(x.to(next(method.parameters()).device))
-    method.train()
+    x = task.sample(2, torch.Generator().manual_seed(0), device="cpu").x
+    z = learner.encode(x)
     if not isinstance(z, torch.Tensor) or z.ndim != 2 or z.shape[0] != 2:
         raise SubmissionError(f"encode(x) must return a tensor [N, D]; for N = 2 it returned {tuple(getattr(z, 'shape', ())) or type(z).__name__}.")
     if not z.dtype.is_floating_point:
-        raise SubmissionError(f"encode(x) returned {z.dtype} codes; the metrics need floating-point codes (e.g. return z.float()).")
+        raise SubmissionError(f"encode(x) returned {str(z.dtype).removeprefix('torch.')} codes; the metrics need floating-point codes (e.g. return z.float()).")
     if not bool(torch.isfinite(z).all()):
         raise SubmissionError("encode(x) returned NaN or inf for freshly initialised weights; check the model's initialisation.")
     if z.shape[1] > protocol.latent_dim:
@@ -51,20 +31,32 @@ def check_representation(task: Task, method: Method, protocol: Protocol) -> int:
     return int(z.shape[1])
 
 
-def evaluate_checkpoint(checkpoint: str | Path, protocol: str = "standard", seed: int = 0, task_id: str | None = None) -> dict[str, float]:
-    """Rebuild a submission's model from a run checkpoint and score it with a tier's metric suite."""
-    from disbench.harness.submission import Submission
+def evaluate_learner(task: Task, learner: Any, protocol: Protocol, seed: int, progress: bool = False) -> dict[str, float]:
+    """The protocol's metric suite on the learner's representation."""
+    return task.evaluate(learner.encode, seed=seed, protocol=protocol, progress=progress)
 
+
+def load_run_state(checkpoint: str | Path) -> dict[str, Any]:
+    """A run's ``checkpoint.pt`` (written by the harness; loaded without unpickling code)."""
     path = Path(checkpoint)
     if not path.is_file():
         raise SubmissionError(f"No checkpoint at {path}; a run writes it to runs/<task>/<submission>/<tier>/seed-<n>/checkpoint.pt.")
-    state = load_checkpoint(path)
-    folder = state.get("submission_path")
-    if not folder:
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # noqa: BLE001 - any unreadable file is the same user error
+        raise SubmissionError(f"{path} is not a disbench run checkpoint ({type(e).__name__}: {str(e).splitlines()[0][:200]}).") from None
+
+
+def evaluate_checkpoint(checkpoint: str | Path, protocol: str = "standard", seed: int = 0, task_id: str | None = None, device: str = "cpu") -> dict[str, float]:
+    """Rebuild a submission's model from a run checkpoint, in a child process, and score it with a tier's metric suite."""
+    from disbench.harness.remote import RemoteLearner
+
+    path = Path(checkpoint)
+    state = load_run_state(path)
+    if not state.get("submission_path") or not state.get("model_file"):
         raise SubmissionError(f"{path} was not made from a submission folder; evaluate it from Python with task.evaluate.")
     task = disbench.make(task_id or state["task_spec"]["id"])
     tier = task.get_protocol(protocol)
-    method = Submission(folder).build(TaskInfo.from_task(task, tier.name), **state["hyperparameters"])
-    method.load_state_dict(state["model"])
-    method.to(memory_format=CHANNELS_LAST)
-    return evaluate_method(task, method, tier, seed)
+    with RemoteLearner(state["submission_path"], task, tier, state["seed"], state["hyperparameters"], device=device) as learner:
+        learner.load(path.parent / state["model_file"])
+        return evaluate_learner(task, learner, tier, seed)

@@ -1,9 +1,10 @@
-"""The training loop: sample a batch for the method's track, ``method.loss``, optimiser step.
+"""The training loop: the harness samples, the learner steps.
 
-Every ``log_every`` steps it checks that the window's losses were finite (one host sync per
-window, not per step), appends a row to ``curves.jsonl`` and, every ``checkpoint_every`` steps
-and at the end, calls ``save``. Batches use the channels-last memory format, which is faster
-for convolutions on CPUs and GPUs and changes no values.
+Each step the harness draws a batch of the method's supervision track from the task and hands
+the learner its *observations* only (for pairs: the N first observations, then their partners);
+the factors never leave this process. Every ``log_every`` steps the learner reports its mean
+losses and the first non-finite one, if any (one host sync per window, not per step); the row
+goes to ``curves.jsonl``, and every ``checkpoint_every`` steps and at the end ``save`` runs.
 """
 
 from __future__ import annotations
@@ -11,15 +12,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 
 from disbench.harness.run_folder import RunFolder
-from disbench.methods.base import Method, loss_value
 from disbench.protocol import Protocol
-from disbench.task import Batch, PairBatch, Task
-
-CHANNELS_LAST = torch.channels_last
+from disbench.task import PairBatch, Task
 
 
 @dataclass
@@ -39,18 +38,16 @@ class NonFiniteLoss(Exception):
         self.step = step
 
 
-def training_batch(task: Task, supervision: str, size: int, generator: torch.Generator) -> Batch | PairBatch:
-    """A channels-last batch of the method's supervision track."""
+def observations(task: Task, supervision: str, size: int, generator: torch.Generator) -> torch.Tensor:
+    """A batch of the track's observations, without their factors: ``[N, C, H, W]``, or for weak
+    pairs ``[2N, C, H, W]`` (the N first elements of the pairs, then their partners)."""
     batch = task.sample_for(supervision, size, generator)
-    if isinstance(batch, PairBatch):
-        return PairBatch(batch.x0.contiguous(memory_format=CHANNELS_LAST), batch.x1.contiguous(memory_format=CHANNELS_LAST), batch.factors0, batch.factors1)
-    return Batch(batch.x.contiguous(memory_format=CHANNELS_LAST), batch.factors)
+    return torch.cat([batch.x0, batch.x1]) if isinstance(batch, PairBatch) else batch.x
 
 
 def fit(
     task: Task,
-    method: Method,
-    optimizer: torch.optim.Optimizer,
+    learner: Any,
     protocol: Protocol,
     generator: torch.Generator,
     folder: RunFolder,
@@ -64,34 +61,26 @@ def fit(
     """Train from ``state.step`` to ``protocol.steps``, updating ``state`` in place."""
     from tqdm.auto import tqdm
 
-    method.train()
-    window: list[torch.Tensor] = []
-    logged: dict[str, torch.Tensor] = {}
-    window_start = time.perf_counter()
+    supervision = learner.info()["supervision"]
+    window, window_start = 0, time.perf_counter()
     with tqdm(total=protocol.steps, initial=state.step, disable=not progress, desc=desc, unit="step") as bar:
         while state.step < protocol.steps:
-            terms = method.loss(training_batch(task, method.supervision, protocol.batch_size, generator), task.recon_loss)
-            loss = loss_value(terms)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
+            learner.step(observations(task, supervision, protocol.batch_size, generator))
             state.step += 1
-            window.append(loss.detach())
-            for key, value in terms.items():
-                logged[key] = logged.get(key, 0.0) + value.detach()
+            window += 1
             if state.step % log_every and state.step != protocol.steps:
                 continue
-            bad = (~torch.isfinite(torch.stack(window))).nonzero()
-            if len(bad):
-                raise NonFiniteLoss(state.step - len(window) + 1 + int(bad[0]))
+            means, bad = learner.end_window()
+            if bad is not None:
+                raise NonFiniteLoss(state.step - window + 1 + bad)
             now = time.perf_counter()
             state.elapsed += now - window_start
-            row = {"step": state.step, **{k: float(v) / len(window) for k, v in logged.items()}, "steps_per_s": len(window) / max(now - window_start, 1e-9)}
-            state.final_loss = row["loss"]
+            row = {"step": state.step, **means, "steps_per_s": window / max(now - window_start, 1e-9)}
+            state.final_loss = row.get("loss")
             folder.append_curve(row)
-            bar.update(len(window))
-            bar.set_postfix(loss=f"{row['loss']:.4g}", refresh=False)
-            window, logged = [], {}
+            bar.update(window)
+            bar.set_postfix(loss=f"{state.final_loss:.4g}", refresh=False)
+            window = 0
             if state.step % checkpoint_every == 0 or state.step == protocol.steps:
                 save()
             window_start = time.perf_counter()

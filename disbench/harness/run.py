@@ -1,18 +1,16 @@
-"""Run a submission on a task: build its model under the seed, train, score, record."""
+"""Run a submission on a task: its code in a child process, everything else in the harness."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import torch
-
 import disbench
 from disbench.data.base import DeviceLike
 from disbench.harness.record import DEFAULT_RESULTS_DIR, RunResult, SubmissionRecord
+from disbench.harness.remote import Limits, RemoteLearner
 from disbench.harness.run_folder import run_dir
 from disbench.harness.submission import Submission
-from disbench.harness.train import train
-from disbench.methods.base import Method, TaskInfo
+from disbench.harness.train import default_device, run_training
 
 
 def submission_record(submission: Submission, task_id: str) -> SubmissionRecord:
@@ -26,12 +24,6 @@ def submission_record(submission: Submission, task_id: str) -> SubmissionRecord:
     )
 
 
-def build_seeded(submission: Submission, task: disbench.Task, protocol: str, seed: int) -> Method:
-    """The submission's model, initialised from ``seed`` (same seed, same initial weights)."""
-    torch.manual_seed(seed)
-    return submission.build(TaskInfo.from_task(task, protocol))
-
-
 def run_submission(
     submission: Submission | str | Path,
     task_id: str,
@@ -43,12 +35,25 @@ def run_submission(
     results_dir: str | Path | None = DEFAULT_RESULTS_DIR,
     runs_dir: str | Path = "runs",
     progress: bool = True,
+    limits: Limits | None = None,
+    **options,
 ) -> RunResult:
-    """Train and score one seed of a submission folder; the record goes to ``results_dir``."""
+    """Train and score one seed of a submission folder; the record goes to ``results_dir``.
+
+    The submission's code runs only in its child process (``RemoteLearner``); this process renders
+    the observations (on the CPU, into memory shared with the child), computes the metrics and
+    writes the record.
+    """
     if not isinstance(submission, Submission):
         submission = Submission(submission)
     task = disbench.make(task_id)
-    method = build_seeded(submission, task, protocol, seed)
-    return train(task, method, seed=seed, protocol=protocol, device=device, out_dir=run_dir(runs_dir, task.id, submission.name, protocol, seed),
-                 submission=submission_record(submission, task.id), submission_path=submission.path, results_dir=results_dir,
-                 resume=resume, overwrite=overwrite, progress=progress)
+    tier = task.get_protocol(protocol)
+    record = submission_record(submission, task.id)
+    out = run_dir(runs_dir, task.id, submission.name, tier.name, seed)
+
+    def make_learner(dev):
+        return RemoteLearner(submission.path, task, tier, seed, record.hyperparameters, device=dev, limits=limits or Limits(), log_path=out / "child.log")
+
+    return run_training(task, make_learner, seed, tier, default_device() if device is None else device, out, submission=record,
+                        submission_path=submission.path, results_dir=results_dir, resume=resume, overwrite=overwrite, progress=progress,
+                        data_device="cpu", **options)

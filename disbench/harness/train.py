@@ -1,25 +1,31 @@
 """Training under a fixed protocol: the harness owns data, loss, budget, seed and evaluation.
 
-``train`` runs one seed of one method on one task, top to bottom:
+:func:`run_training` runs one seed of one learner on one task, top to bottom:
 
-1. check everything that can fail before training: the seed, the supervision track, the run
-   and results folders (writable, not in use by another run), the representation's contract;
-2. seed everything (data generator, model noise), move the task and model to the device, and
-   resume from ``checkpoint.pt`` if asked (model, optimiser and every random state);
-3. ``fit`` the protocol's steps (``loop.py``);
-4. score the representation with the protocol's metric suite and write the result record,
-   then draw the latent traversals (a failed picture never costs the scores).
+1. check everything that can fail before training: the seed, the run and results folders
+   (writable, not in use by another run), the supervision track, the representation's contract;
+2. seed the data generator, start the learner (for a submission: its child process), and resume
+   from ``checkpoint.pt`` if asked;
+3. ``fit`` the protocol's steps (``loop.py``), checkpointing as it goes;
+4. score the representation with the protocol's metric suite, here in the harness, and write the
+   result record; then draw the latent traversals (a failed picture never costs the scores).
 
-A non-finite loss stops the run, names the step, keeps the last good checkpoint and records the
-run as failed; so does a failure during evaluation.
+A non-finite loss, a failing or hanging submission, or a failure during evaluation stops the run
+with a ``failed`` record that says why, and keeps the last good checkpoint. ``train`` is the same
+for a ``Method`` object built in Python (it trains in this process; its records are off-protocol,
+having no submission folder); submissions go through ``disbench.harness.run``.
+
+A checkpoint is two files: the learner's ``model-<step>.pt`` (model, optimiser, the method's random
+state) and the harness's ``checkpoint.pt`` (step, time, the data generator, and which model file
+with which sha256), written last, so a crash between the two leaves the previous pair intact.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +34,9 @@ import torch
 from disbench.data.base import DeviceLike
 from disbench.error import SubmissionError, TrainingError
 from disbench.files import sha256_file
-from disbench.harness.checkpoint import capture_rng, load_checkpoint, restore_rng, save_checkpoint
-from disbench.harness.evaluation import CHANNELS_LAST, check_representation, evaluate_method
+from disbench.harness.checkpoint import save_checkpoint
+from disbench.harness.evaluation import check_representation, evaluate_learner, load_run_state
+from disbench.harness.learner import Learner
 from disbench.harness.loop import NonFiniteLoss, TrainState, fit
 from disbench.harness.record import DEFAULT_RESULTS_DIR, RunResult, SubmissionRecord, build_record, record_path, write_record
 from disbench.harness.run_folder import RunFolder, check_writable, run_dir
@@ -37,20 +44,38 @@ from disbench.harness.signing import KEY_ENV, load_private_key, sign
 from disbench.methods.base import Method
 from disbench.task import Task
 
+LearnerFactory = Callable[[torch.device], Any]
+
 
 def default_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
-def train(
+def train(task: Task, method: Method, seed: int = 0, protocol: str | Any = "standard", device: DeviceLike = None,
+          out_dir: str | Path | None = None, **options: Any) -> RunResult | None:
+    """Train a ``Method`` object in this process (see :func:`run_training` for the options)."""
+    tier = task.get_protocol(protocol)
+    if not isinstance(seed, int) or seed < 0:
+        raise TrainingError(f"A seed must be a non-negative integer, got {seed!r}.")
+    options.setdefault("submission", SubmissionRecord(name=type(method).__name__.lower(), version="unversioned", content_hash=None,
+                                                      supervision=method.supervision, hyperparameters={}))
+
+    def make_learner(dev: torch.device) -> Learner:
+        torch.manual_seed(seed)  # the method's training noise starts from the seed
+        return Learner(method, task.recon_loss, tier.lr, dev)
+
+    return run_training(task, make_learner, seed, tier, device, out_dir, **options)
+
+
+def run_training(
     task: Task,
-    method: Method,
-    seed: int = 0,
-    protocol: str | Any = "standard",
+    make_learner: LearnerFactory,
+    seed: int,
+    protocol: str | Any,
     device: DeviceLike = None,
     out_dir: str | Path | None = None,
     *,
-    submission: SubmissionRecord | None = None,
+    submission: SubmissionRecord,
     submission_path: str | Path | None = None,
     results_dir: str | Path | None = DEFAULT_RESULTS_DIR,
     resume: bool = False,
@@ -59,25 +84,21 @@ def train(
     checkpoint_every: int = 1000,
     progress: bool = True,
     evaluate: bool = True,
+    data_device: DeviceLike = None,
 ) -> RunResult | None:
-    """Train ``method`` on ``task`` for one seed under ``protocol`` and return its result record
-    (``None`` with ``evaluate=False``: train and checkpoint only, no record).
+    """Train the learner ``make_learner(device)`` for one seed under ``protocol`` and return its
+    record (``None`` with ``evaluate=False``: train and checkpoint only).
 
     ``resume`` continues from ``out_dir/checkpoint.pt``; ``overwrite`` deletes a previous run there.
-    ``out_dir`` (default ``runs/<task>/<name>/<protocol>/seed-<n>``) receives ``checkpoint.pt``,
-    ``curves.jsonl``, ``traversals.png`` and ``result.json``. With ``submission`` (what the
-    record says about the code), the record also goes to
-    ``results_dir/<task>/<submission>/<protocol>/seed-<n>.json`` with its picture beside it.
+    ``out_dir`` (default ``runs/<task>/<name>/<protocol>/seed-<n>``) receives the checkpoint,
+    ``curves.jsonl``, ``traversals.png`` and ``result.json``. A record whose submission has a content
+    hash also goes to ``results_dir/<task>/<name>/<protocol>/seed-<n>.json``, picture beside it.
+    ``data_device`` is where observations are rendered (default: ``device``).
     """
     protocol = task.get_protocol(protocol)
     device = default_device() if device is None else torch.device(device)
     if not isinstance(seed, int) or seed < 0:
         raise TrainingError(f"A seed must be a non-negative integer, got {seed!r}.")
-    if method.supervision not in protocol.supervision:
-        raise SubmissionError(f"Protocol {protocol.name!r} of {task.id} has no {method.supervision!r} track; it allows {protocol.supervision}.")
-    submission = submission or SubmissionRecord(
-        name=type(method).__name__.lower(), version="unversioned", content_hash=None, supervision=method.supervision, hyperparameters={}
-    )
     folder = RunFolder(out_dir if out_dir is not None else run_dir("runs", task.id, submission.name, protocol.name, seed))
     published = None
     if submission.content_hash is not None and results_dir is not None:
@@ -86,77 +107,101 @@ def train(
 
     with folder.lock():
         folder.prepare(resume, overwrite)
-        torch.manual_seed(seed)
         generator = torch.Generator().manual_seed(seed)
-        task.to(device)
-        method.to(device=device, memory_format=CHANNELS_LAST)
-        check_representation(task, method, protocol)
-        optimizer = method.configure_optimizer(protocol.lr)
-        state = TrainState()
-        if resume and folder.has_run():
-            saved = load_checkpoint(folder.checkpoint, map_location=device)
-            method.load_state_dict(saved["model"])
-            optimizer.load_state_dict(saved["optimizer"])
-            restore_rng(generator, saved["rng"])
-            state = TrainState(step=saved["step"], elapsed=saved["elapsed"])
-            folder.truncate_curves(state.step)
-
-        def save() -> None:
-            save_checkpoint(folder.checkpoint, {
-                "model": method.state_dict(), "optimizer": optimizer.state_dict(), "rng": capture_rng(generator),
-                "step": state.step, "elapsed": state.elapsed, "seed": seed, "task_spec": task.spec.to_dict() if task.spec else None,
-                "protocol": protocol.to_dict(), "submission": submission.model_dump(),
-                "submission_path": str(submission_path) if submission_path else None, "hyperparameters": submission.hyperparameters,
-            })
-
-        def record(metrics: dict[str, float], eval_time: float = 0.0, error: str | None = None) -> RunResult:
-            result = build_record(task, protocol, seed, submission, metrics, steps=state.step, elapsed=state.elapsed, eval_time=eval_time,
-                                  device=device, final_loss=state.final_loss if error is None else None,
-                                  num_parameters=sum(p.numel() for p in method.parameters()), error=error,
-                                  optimizer_overridden=type(method).configure_optimizer is not Method.configure_optimizer,
-                                  checkpoint_sha256=sha256_file(folder.checkpoint) if folder.has_run() else None)
-            if os.environ.get(KEY_ENV):  # the official runner: its records carry its signature
-                result.signature = sign(result, load_private_key())
-            write_record(result, folder.result)
-            if published is not None:
-                write_record(result, published)
-            return result
-
+        task.to(device if data_device is None else data_device)
+        learner = make_learner(device)
         try:
-            fit(task, method, optimizer, protocol, generator, folder, state, save, log_every=log_every, checkpoint_every=checkpoint_every,
-                progress=progress, desc=f"{submission.name} {task.id} seed {seed}")
-        except NonFiniteLoss as e:
-            state.step = e.step - 1
-            message = (f"The loss became non-finite (NaN or inf) at step {e.step}. The last good checkpoint "
-                       f"({folder.checkpoint if folder.has_run() else 'none yet'}) is kept; lower the learning rate "
-                       "or check the model for numerical problems.")
-            record({}, error=message)
-            raise TrainingError(message) from None
-        if not evaluate:
-            return None
+            return _train(task, learner, protocol, seed, generator, folder, published, submission, submission_path,
+                          resume, log_every, checkpoint_every, progress, evaluate, device)
+        finally:
+            close = getattr(learner, "close", None)
+            if close is not None:
+                close()
 
-        started = time.perf_counter()
-        try:
-            metrics = evaluate_method(task, method, protocol, seed, progress=progress)
-        except Exception as e:
-            message = f"Evaluation failed after training ({type(e).__name__}: {e}); the checkpoint {folder.checkpoint} is kept: `disbench eval` re-scores it."
-            record({}, error=message)
-            raise TrainingError(message) from e
-        result = record(metrics, eval_time=time.perf_counter() - started)
-        _draw_traversals(task, method, folder, published, seed)
+
+def _train(task, learner, protocol, seed, generator, folder: RunFolder, published: Path | None, submission: SubmissionRecord,
+           submission_path, resume, log_every, checkpoint_every, progress, evaluate, device) -> RunResult | None:
+    info = learner.info()
+    if info["supervision"] not in protocol.supervision:
+        raise SubmissionError(f"Protocol {protocol.name!r} of {task.id} has no {info['supervision']!r} track; it allows {protocol.supervision}.")
+    check_representation(task, learner, protocol)
+    state = TrainState()
+    model_file: str | None = None
+    if resume and folder.has_run():
+        saved = load_run_state(folder.checkpoint)
+        model_file = saved["model_file"]
+        if sha256_file(folder.path / model_file) != saved["model_sha256"]:
+            raise TrainingError(f"{folder.path / model_file} does not match its checkpoint's hash; the run cannot be resumed. Start it again with --overwrite.")
+        learner.load(folder.path / model_file)
+        generator.set_state(saved["data_rng"])
+        state = TrainState(step=saved["step"], elapsed=saved["elapsed"])
+        folder.truncate_curves(state.step)
+
+    def save() -> None:
+        nonlocal model_file
+        name = f"model-{state.step:08d}.pt"
+        learner.save(folder.path / name)
+        save_checkpoint(folder.checkpoint, {
+            "step": state.step, "elapsed": state.elapsed, "seed": seed, "data_rng": generator.get_state(),
+            "model_file": name, "model_sha256": sha256_file(folder.path / name),
+            "task_spec": task.spec.to_dict() if task.spec else None, "protocol": protocol.to_dict(), "submission": submission.model_dump(),
+            "submission_path": str(submission_path) if submission_path else None, "hyperparameters": submission.hyperparameters,
+        })
+        for old in folder.path.glob("model-*.pt"):
+            if old.name != name:
+                old.unlink()
+        model_file = name
+
+    def record(metrics: dict[str, float], eval_time: float = 0.0, error: str | None = None) -> RunResult:
+        result = build_record(task, protocol, seed, submission, metrics, steps=state.step, elapsed=state.elapsed, eval_time=eval_time,
+                              device=device, final_loss=state.final_loss if error is None else None, num_parameters=info["num_parameters"],
+                              error=error, optimizer_overridden=info["optimizer_overridden"],
+                              checkpoint_sha256=sha256_file(folder.path / model_file) if model_file else None)
+        if os.environ.get(KEY_ENV):  # the official runner: its records carry its signature
+            result.signature = sign(result, load_private_key())
+        write_record(result, folder.result)
+        if published is not None:
+            write_record(result, published)
+        return result
+
+    try:
+        fit(task, learner, protocol, generator, folder, state, save, log_every=log_every, checkpoint_every=checkpoint_every,
+            progress=progress, desc=f"{submission.name} {task.id} seed {seed}")
+    except NonFiniteLoss as e:
+        state.step = e.step - 1
+        message = (f"The loss became non-finite (NaN or inf) at step {e.step}. The last good checkpoint "
+                   f"({folder.checkpoint if folder.has_run() else 'none yet'}) is kept; lower the learning rate "
+                   "or check the model for numerical problems.")
+        record({}, error=message)
+        raise TrainingError(message) from None
+    except SubmissionError as e:
+        record({}, error=f"During training: {e}")
+        raise
+    if not evaluate:
+        return None
+
+    started = time.perf_counter()
+    try:
+        metrics = evaluate_learner(task, learner, protocol, seed, progress=progress)
+    except Exception as e:
+        message = f"Evaluation failed after training ({type(e).__name__}: {e}); the checkpoint {folder.checkpoint} is kept: `disbench eval` re-scores it."
+        record({}, error=message)
+        raise TrainingError(message) from e
+    result = record(metrics, eval_time=time.perf_counter() - started)
+    if info["can_decode"]:
+        _draw_traversals(task, learner, folder, published, seed)
     return result
 
 
-def _draw_traversals(task: Task, method: Method, folder: RunFolder, published: Path | None, seed: int) -> None:
+def _draw_traversals(task: Task, learner: Any, folder: RunFolder, published: Path | None, seed: int) -> None:
     """Latent traversals next to the run (and next to its published record); the scores are
     already written, so a failure here only warns."""
-    if not method.can_decode:
-        return
     from disbench.viz.traversals import save_traversal_figure
 
     try:
-        save_traversal_figure(task, method, folder.traversals, seed=seed)
+        x = task.sample(1, generator=torch.Generator().manual_seed(seed), device="cpu").x
+        save_traversal_figure(task, x, learner.traverse(x), folder.traversals)
         if published is not None:
-            shutil.copyfile(folder.traversals, published.with_name(published.stem + ".traversals.png"))
+            published.with_name(published.stem + ".traversals.png").write_bytes(folder.traversals.read_bytes())
     except Exception as e:  # noqa: BLE001 - pictures are a courtesy; the record is what counts
         warnings.warn(f"Could not draw latent traversals ({type(e).__name__}: {e}); the record is written and unaffected.", stacklevel=2)

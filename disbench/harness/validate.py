@@ -11,12 +11,13 @@ import torch
 
 import disbench
 from disbench.error import DisbenchError
-from disbench.harness.evaluation import CHANNELS_LAST
-from disbench.harness.run import build_seeded, submission_record
+from disbench.harness.contract import check_learner
+from disbench.harness.learner import Learner
+from disbench.harness.loop import observations
+from disbench.harness.remote import RemoteLearner
+from disbench.harness.run import run_submission
 from disbench.harness.submission import Submission
-from disbench.harness.train import train
-from disbench.methods.base import Method, loss_value
-from disbench.task import PairBatch
+from disbench.methods.base import Method
 
 
 @dataclass
@@ -47,49 +48,20 @@ class Report:
 
 
 def check_method(method: Method, task: disbench.Task, protocol: str = "smoke", n: int = 8) -> list[Check]:
-    """The method contract: encode shape and dtype, a finite differentiable loss, deterministic
-    eval-mode encoding, parameters, and (if present) decode's output shape."""
-    checks = []
-    limit = task.get_protocol(protocol).latent_dim
-    gen = torch.Generator().manual_seed(0)
-    batch = task.sample_for(method.supervision, n, gen)
-    x = batch.x0 if isinstance(batch, PairBatch) else batch.x
-    method.train()
-    try:
-        loss = loss_value(method.loss(batch, task.recon_loss))
-        ok = bool(torch.isfinite(loss))
-        checks.append(Check("loss(batch, recon_loss)", ok, f"loss = {loss.item():.4g}" if ok else f"the loss is {loss.item()} for a fresh model; it must be finite"))
-        if ok:
-            loss.backward()
-            grads = [p.grad for p in method.parameters() if p.grad is not None]
-            ok = bool(grads) and all(bool(torch.isfinite(g).all()) for g in grads)
-            checks.append(Check("gradients", ok, f"{len(grads)} parameter tensors receive finite gradients" if ok else "no finite gradients reach the parameters"))
-    except DisbenchError as e:
-        checks.append(Check("loss(batch, recon_loss)", False, str(e)))
-    except Exception as e:
-        checks.append(Check("loss(batch, recon_loss)", False, f"{type(e).__name__}: {e}"))
-    method.eval()
-    try:
-        with torch.inference_mode():
-            z1, z2 = method.encode(x), method.encode(x)
-        ok = isinstance(z1, torch.Tensor) and z1.ndim == 2 and z1.shape[0] == n and z1.dtype.is_floating_point and bool(torch.isfinite(z1).all())
-        checks.append(Check("encode(x)", ok, f"[{n}, {z1.shape[1]}] {z1.dtype}" if ok else f"must return finite float [N, D]; got {getattr(z1, 'shape', type(z1))}"))
-        if ok:
-            checks.append(Check("latent size", z1.shape[1] <= limit, f"D = {z1.shape[1]}, protocol maximum {limit}"))
-            checks.append(Check("eval-mode determinism", torch.equal(z1, z2), "encode(x) twice gives identical codes" if torch.equal(z1, z2) else "encode(x) differs between calls in eval mode"))
-            if method.can_decode:
-                with torch.inference_mode():
-                    out = method.decode(z1)
-                checks.append(Check("decode(z)", tuple(out.shape) == tuple(x.shape), f"shape {tuple(out.shape)}, expected {tuple(x.shape)}"))
-    except Exception as e:
-        checks.append(Check("encode(x)", False, f"{type(e).__name__}: {e}"))
-    params = sum(p.numel() for p in method.parameters())
-    checks.append(Check("parameters", params > 0, f"{params:,} parameters"))
-    method.train()
-    return checks
+    """The method contract (``disbench.harness.contract``) for a ``Method`` object in this process."""
+    torch.manual_seed(0)
+    learner = Learner(method, task.recon_loss, task.get_protocol(protocol).lr)
+    return [Check(*c) for c in check_learner(learner, contract_observations(task, method.supervision, n), task.get_protocol(protocol).latent_dim)]
+
+
+def contract_observations(task: disbench.Task, supervision: str, n: int = 8) -> torch.Tensor:
+    return observations(task, supervision, n, torch.Generator().manual_seed(0))
 
 
 def validate_submission(path: str | Path, task_id: str = "xysquares-mse", smoke_run: bool = True) -> Report:
+    """Schema, build, hyperparameters, the method contract, and a smoke-tier run. The submission's
+    code runs only in child processes; this report is advice for its author (scores come only
+    from the runner's records)."""
     report = Report(str(path))
     try:
         submission = Submission(path)
@@ -98,23 +70,28 @@ def validate_submission(path: str | Path, task_id: str = "xysquares-mse", smoke_
         return report
     report.add("submission.toml", True, f"{submission.name} {submission.config.version}, {submission.config.supervision}")
     task = disbench.make(task_id)
+    tier = task.get_protocol("smoke")
     try:
-        method = build_seeded(submission, task, "smoke", 0)
+        learner = RemoteLearner(submission.path, task, tier, 0, submission.hyperparameters(task.id), device="cpu")
     except DisbenchError as e:
         report.add("build(task_info)", False, str(e))
         return report
-    report.add("build(task_info)", True, type(method).__name__)
-    overrides = submission.overridden_defaults(task.id)
-    report.add("hyperparameters", True, "; ".join(overrides) if overrides else "build()'s own defaults (submission.toml overrides none)")
-    method.to(memory_format=CHANNELS_LAST)
-    report.checks.extend(check_method(method, task))
+    with learner:
+        report.add("build(task_info)", True, f"{learner.info()['num_parameters']:,} parameters, {learner.info()['supervision']}")
+        overrides = learner.overridden_defaults
+        report.add("hyperparameters", True, "; ".join(overrides) if overrides else "build()'s own defaults (submission.toml overrides none)")
+        try:
+            report.checks.extend(Check(*c) for c in learner.check(contract_observations(task, learner.info()["supervision"])))
+        except DisbenchError as e:
+            report.add("method contract", False, str(e))
     if not report.ok or not smoke_run:
         return report
     with tempfile.TemporaryDirectory() as tmp:
         try:
-            record = train(task, build_seeded(submission, task, "smoke", 0), seed=0, protocol="smoke", device="cpu", out_dir=Path(tmp) / "run",
-                           submission=submission_record(submission, task.id), submission_path=submission.path, results_dir=None, progress=False)
+            record = run_submission(submission, task.id, seed=0, protocol="smoke", device="cpu", results_dir=None, runs_dir=tmp, progress=False)
             report.add("smoke run", True, f"{record.training.steps} steps, {len(record.metrics)} metrics, mig = {record.metrics['mig']:.3f}")
+        except DisbenchError as e:
+            report.add("smoke run", False, str(e))
         except Exception as e:
             report.add("smoke run", False, f"{type(e).__name__}: {e}\n{traceback.format_exc(limit=3)}")
     return report

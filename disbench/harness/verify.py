@@ -4,7 +4,7 @@ The checks, each reported with what was expected and found:
 
 1. the record loads through the schema;
 2. its protocol hash is the registered tier's hash (the budget and metric suite are unchanged);
-3. the run's checkpoint exists and its sha256 is the one in the record;
+3. the run's checkpoint exists and its model file's sha256 is the one in the record;
 4. the checkpoint's model, re-scored in a fresh ``disbench eval`` process, gives every metric in
    the record exactly (evaluation is deterministic on one machine);
 5. a signature, if the record has one, is the runner's (``leaderboards/runner-key.pub``).
@@ -25,7 +25,7 @@ from pathlib import Path
 import disbench
 from disbench.error import DisbenchError, SubmissionError
 from disbench.files import sha256_file
-from disbench.harness.checkpoint import load_checkpoint
+from disbench.harness.evaluation import load_run_state
 from disbench.harness.record import RunResult, load_record
 from disbench.harness.run_folder import run_dir
 
@@ -83,7 +83,12 @@ def verify_record(path: str | Path, runs_dir: str | Path = "runs", checkpoint: s
     if not ckpt.is_file():
         report.add("checkpoint", False, f"no checkpoint at {ckpt}; pass --checkpoint PATH or --runs-dir")
         return report
-    digest = sha256_file(ckpt)
+    try:
+        model = ckpt.parent / load_run_state(ckpt)["model_file"]
+    except (DisbenchError, KeyError) as e:
+        report.add("checkpoint", False, f"{ckpt} is not a run checkpoint ({e})")
+        return report
+    digest = sha256_file(model) if model.is_file() else "missing"
     if record.checkpoint_sha256 is None:
         report.add("checkpoint hash", True, "the record carries no checkpoint hash (made before records had one); re-scoring decides")
     else:
@@ -104,7 +109,7 @@ def _retrain(record: RunResult, checkpoint: Path) -> tuple[bool, str]:
     from disbench.harness.run import run_submission
     from disbench.harness.submission import Submission
 
-    folder = load_checkpoint(checkpoint).get("submission_path")
+    folder = load_run_state(checkpoint).get("submission_path")
     if not folder:
         raise SubmissionError(f"{checkpoint} does not name its submission folder; it cannot be retrained.")
     submission = Submission(folder)

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import torch
 
+from disbench.methods.base import ObservationPairs
 from disbench.methods.vae import BetaVAE, kl_normal, reparameterise
 from disbench.supervision import WEAK_PAIRS
-from disbench.task import PairBatch
 
 AVERAGES = ("gvae", "gvae-paper", "ml-vae")
 
@@ -51,7 +51,7 @@ class AdaVAE(BetaVAE):
         low, high = delta.min(dim=1, keepdim=True).values, delta.max(dim=1, keepdim=True).values
         return delta < low + self.threshold_ratio * (high - low)
 
-    def loss(self, batch: PairBatch, recon_loss) -> dict[str, torch.Tensor]:
+    def loss(self, batch: ObservationPairs, recon_loss) -> dict[str, torch.Tensor]:
         mean0, logvar0 = self.posterior(batch.x0)
         mean1, logvar1 = self.posterior(batch.x1)
         shared = self.shared_mask(mean0, logvar0, mean1, logvar1)

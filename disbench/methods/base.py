@@ -10,9 +10,31 @@ from torch import nn
 
 from disbench.error import SubmissionError
 from disbench.supervision import UNSUPERVISED
-from disbench.task import Batch, PairBatch
 
 ReconLossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+@dataclass(frozen=True)
+class Observations:
+    """What an unsupervised method trains on: a batch of observations ``x [N, C, H, W]``, never
+    their factors (those stay with the harness)."""
+
+    x: torch.Tensor
+
+    def __len__(self) -> int:
+        return self.x.shape[0]
+
+
+@dataclass(frozen=True)
+class ObservationPairs:
+    """What a weakly-supervised method trains on: pairs ``(x0[i], x1[i])`` that share all but a few
+    factors; which factors, and their values, stay with the harness."""
+
+    x0: torch.Tensor
+    x1: torch.Tensor
+
+    def __len__(self) -> int:
+        return self.x0.shape[0]
 
 
 @dataclass(frozen=True)
@@ -25,6 +47,11 @@ class TaskInfo:
     factor_sizes: tuple[int, ...]
     latent_dim: int
     loss: str
+
+    @classmethod
+    def from_dict(cls, d: dict) -> TaskInfo:
+        """The inverse of ``dataclasses.asdict`` (lists back to tuples), for the child process."""
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
 
     @classmethod
     def from_task(cls, task, protocol: str = "standard") -> TaskInfo:
@@ -42,11 +69,13 @@ class Method(nn.Module):
     """A representation learner scored by disbench.
 
     * ``encode(x) -> [N, D]``: the representation that is scored (e.g. the posterior mean).
-    * ``loss(batch, recon_loss) -> dict``: the training objective on a ``Batch`` (unsupervised)
-      or ``PairBatch`` (weak pairs); must contain ``"loss"``, other scalars are logged.
+    * ``loss(batch, recon_loss) -> dict``: the training objective on ``Observations`` (``batch.x``,
+      unsupervised) or ``ObservationPairs`` (``batch.x0``, ``batch.x1``, weak pairs); must contain
+      ``"loss"``, other scalars are logged. Batches carry observations only, never factors.
       ``recon_loss(x_hat, x)`` is the task's reconstruction loss, one value per observation.
     * ``decode(z)`` (optional): used for latent-traversal pictures.
-    * ``configure_optimizer(lr)``: defaults to Adam, as in the paper.
+    * ``configure_optimizer(lr)``: the protocol's optimizer (Adam, as in the paper). Overriding it is
+      allowed for exploration, but such a run is recorded as off-protocol, with that reason.
     """
 
     supervision: str = UNSUPERVISED
@@ -54,7 +83,7 @@ class Method(nn.Module):
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
-    def loss(self, batch: Batch | PairBatch, recon_loss: ReconLossFn) -> dict[str, torch.Tensor]:
+    def loss(self, batch: Observations | ObservationPairs, recon_loss: ReconLossFn) -> dict[str, torch.Tensor]:
         raise NotImplementedError
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:

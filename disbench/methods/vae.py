@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import torch
 
-from disbench.methods.base import Method, ReconLossFn
+from disbench.methods.base import Method, Observations, ReconLossFn
 from disbench.methods.conv64 import DecoderConv64, EncoderConv64
-from disbench.task import Batch
 
 
 def kl_normal(mean: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
@@ -39,7 +38,7 @@ class AutoEncoder(Method):
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         return self.decoder(z)
 
-    def loss(self, batch: Batch, recon_loss: ReconLossFn) -> dict[str, torch.Tensor]:
+    def loss(self, batch: Observations, recon_loss: ReconLossFn) -> dict[str, torch.Tensor]:
         recon = recon_loss(self.decode(self.encode(batch.x)), batch.x).mean()
         return {"loss": recon, "recon": recon}
 
@@ -69,7 +68,7 @@ class BetaVAE(Method):
         kl = kl_normal(mean, logvar).mean()
         return {"reg": self.beta * kl, "kl": kl}
 
-    def loss(self, batch: Batch, recon_loss: ReconLossFn) -> dict[str, torch.Tensor]:
+    def loss(self, batch: Observations, recon_loss: ReconLossFn) -> dict[str, torch.Tensor]:
         mean, logvar = self.posterior(batch.x)
         z = reparameterise(mean, logvar)
         recon = recon_loss(self.decode(z), batch.x).mean()

@@ -1,4 +1,4 @@
-"""Latent traversals: decode each latent dimension swept over a range, one row per dimension."""
+"""Latent traversals: one row per code dimension, the input then its decodings as the dimension moves."""
 
 from __future__ import annotations
 
@@ -10,21 +10,17 @@ from disbench.viz import pyplot, save_figure
 from disbench.viz.samples import image_row
 
 
-@torch.inference_mode()
-def save_traversal_figure(task, method, out: str | Path, seed: int = 0, steps: int = 9, limit: float = 2.5) -> Path:
-    """Encode one random observation and decode it with each code dimension shifted by
-    ``[-limit, limit]`` around its value (works for VAEs and deterministic encoders alike)."""
+def save_traversal_figure(task, x: torch.Tensor, decoded: torch.Tensor, out: str | Path, steps: int = 9, limit: float = 2.5) -> Path:
+    """``x [1, C, H, W]`` (model space) and ``decoded [D * steps, C, H, W]`` (each code dimension
+    shifted by ``steps`` values in ``[-limit, limit]``, dimension-major, from ``Learner.traverse``)."""
     plt = pyplot()
-    device = next(method.parameters()).device
-    batch = task.sample(1, generator=torch.Generator().manual_seed(seed), device=device)
-    z = method.encode(batch.x)[0]
-    values = torch.linspace(-limit, limit, steps, device=device)
-    rows = []
-    for d in range(z.shape[0]):
-        codes = z.repeat(steps, 1)
-        codes[:, d] = z[d] + values
-        images = (task.to_image(method.decode(codes)) * 255).round().to(torch.uint8)
-        rows.append(image_row(torch.cat([(task.to_image(batch.x) * 255).round().to(torch.uint8), images])))
+
+    def to_uint8(images: torch.Tensor) -> torch.Tensor:
+        return (task.to_image(images.float().cpu()) * 255).round().to(torch.uint8)
+
+    first = to_uint8(x[:1])
+    grid = to_uint8(decoded).view(-1, steps, *decoded.shape[1:])
+    rows = [image_row(torch.cat([first, grid[d]])) for d in range(grid.shape[0])]
     fig, axes = plt.subplots(len(rows), 1, figsize=(rows[0].shape[1] / 60, 1.1 * len(rows)), squeeze=False)
     for d, (ax, strip) in enumerate(zip(axes[:, 0], rows)):
         ax.imshow(strip, interpolation="nearest")

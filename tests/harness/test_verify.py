@@ -62,10 +62,13 @@ def test_a_swapped_checkpoint_and_a_missing_one_are_caught(signed_run, tmp_path,
     monkeypatch.chdir(folder)
     assert cli(["verify", str(RECORD), "--checkpoint", str(tmp_path / "missing.pt")]) == 1
     assert "[FAIL] checkpoint: no checkpoint at" in capsys.readouterr().out
-    state = torch.load(folder / "runs" / "xysquares-mse-v0" / "my-vae" / "smoke" / "seed-0" / "checkpoint.pt", weights_only=False)
+    run = folder / "runs" / "xysquares-mse-v0" / "my-vae" / "smoke" / "seed-0"
+    shutil.copytree(run, tmp_path / "other")
+    model = next((tmp_path / "other").glob("model-*.pt"))
+    state = torch.load(model, weights_only=True)
     first = next(iter(state["model"]))
     state["model"][first] = state["model"][first] + 0.5  # another model, saved the same way
-    torch.save(state, tmp_path / "other.pt")
-    assert cli(["verify", str(RECORD), "--checkpoint", str(tmp_path / "other.pt"), "--public-key", str(public)]) == 1
+    torch.save(state, model)
+    assert cli(["verify", str(RECORD), "--checkpoint", str(tmp_path / "other" / "checkpoint.pt"), "--public-key", str(public)]) == 1
     out = capsys.readouterr().out
     assert "[FAIL] checkpoint hash: record" in out and "[ok] signature" in out  # the record itself is genuine

@@ -1,0 +1,106 @@
+"""The submission's side of the process boundary: ``python -m disbench.harness.child``.
+
+Started by :class:`disbench.harness.remote.RemoteLearner` with a scrubbed environment, a scratch
+working directory and two pipes; it applies its resource limits, imports the submission, builds
+its model under the seed, and then serves the harness's requests (``step``, ``end_window``,
+``save``, ``load``, ``encode``, ``traverse``, ``check``, ``close``) until told to close. Any
+exception is reported as an ``error`` message and ends the process.
+
+Only observations ever arrive here: the harness keeps the factors, the metrics and the records.
+"""
+
+from __future__ import annotations
+
+import resource
+import sys
+import traceback
+from typing import Any
+
+import torch
+
+from disbench.harness.channel import Channel, SharedTensor
+from disbench.harness.contract import check_learner
+from disbench.harness.learner import Learner
+from disbench.harness.submission import Submission
+from disbench.losses import make_loss
+from disbench.methods.base import TaskInfo
+
+
+def apply_limits(limits: dict[str, Any]) -> None:
+    """Memory (address space, CPU runs only: CUDA maps far more than it uses) and open files."""
+    if limits.get("memory_bytes"):
+        resource.setrlimit(resource.RLIMIT_AS, (limits["memory_bytes"], limits["memory_bytes"]))
+    if limits.get("open_files"):
+        resource.setrlimit(resource.RLIMIT_NOFILE, (limits["open_files"], limits["open_files"]))
+
+
+def build_learner(init: dict[str, Any]) -> Learner:
+    """The submission's model, initialised from the seed, as a learner on the requested device."""
+    submission = Submission(init["submission_path"])
+    torch.manual_seed(init["seed"])
+    method = submission.build(TaskInfo.from_dict(init["task_info"]), **init["hyperparameters"])
+    learner = Learner(method, make_loss(init["loss"]).to(init["device"]), init["lr"], init["device"])
+    torch.manual_seed(init["seed"])  # training noise starts from the seed, as in an in-process run
+    return learner
+
+
+def serve(channel: Channel, init: dict[str, Any]) -> None:
+    obs = SharedTensor(init["observations"]["fd"], tuple(init["observations"]["shape"])).tensor
+    out = SharedTensor(init["codes"]["fd"], tuple(init["codes"]["shape"])).tensor
+    learner = build_learner(init)
+    channel.send("ready", info=learner.info(), overridden=Submission(init["submission_path"]).overridden_defaults(init["task_info"]["id"]))
+    while True:
+        request = channel.recv()
+        kind = request["kind"]
+        if kind == "step":
+            learner.step(obs[request["slot"], : request["n"]])
+            channel.send("stepped")
+        elif kind == "end_window":
+            means, bad = learner.end_window()
+            channel.send("window", means={k: v if v == v and abs(v) != float("inf") else None for k, v in means.items()}, nonfinite=bad)
+        elif kind == "save":
+            learner.save(request["path"])
+            channel.send("saved")
+        elif kind == "load":
+            learner.load(request["path"])
+            channel.send("loaded")
+        elif kind == "encode":
+            z = learner.encode(obs[0, : request["n"]])
+            shape = list(getattr(z, "shape", ()))
+            ok = isinstance(z, torch.Tensor) and z.ndim == 2 and z.shape[0] == request["n"] and z.shape[1] <= out.shape[1]
+            if ok:
+                out[: z.shape[0], : z.shape[1]] = z.detach().float().cpu()
+            channel.send("codes", shape=shape, dtype=str(getattr(z, "dtype", type(z).__name__)), written=ok)
+        elif kind == "traverse":
+            images = learner.traverse(obs[0, :1], steps=request["steps"], limit=request["limit"])
+            fits = images.shape[0] <= obs.shape[1] and tuple(images.shape[1:]) == tuple(obs.shape[2:])
+            if fits:
+                obs[1, : images.shape[0]] = images.float().cpu()
+            channel.send("traversed", n=images.shape[0] if fits else 0, shape=list(images.shape))
+        elif kind == "check":
+            channel.send("checked", checks=check_learner(learner, obs[0, : request["n"]], request["latent_dim"]))
+        elif kind == "close":
+            channel.send("closed")
+            return
+        else:
+            raise ValueError(f"unknown request {kind!r}")
+
+
+def main(argv: list[str]) -> int:
+    channel = Channel(int(argv[0]), int(argv[1]))
+    try:
+        init = channel.recv()
+        apply_limits(init["limits"])
+        serve(channel, init)
+        return 0
+    except BaseException as e:  # noqa: BLE001 - every failure of submission code is reported to the harness
+        try:
+            memory = isinstance(e, MemoryError) or "can't allocate memory" in str(e)
+            channel.send("error", type=type(e).__name__, message=str(e)[:2000], memory=memory, trace=traceback.format_exc(limit=8)[-4000:])
+        except Exception:  # noqa: BLE001 - the harness is gone; nothing left to tell
+            pass
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

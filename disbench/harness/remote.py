@@ -1,0 +1,269 @@
+"""The harness's side of the process boundary: a learner whose submission runs in a child process.
+
+:class:`RemoteLearner` has the interface of :class:`~disbench.harness.learner.Learner`, but the
+submission's code (its import, ``build``, ``loss``, ``encode``, ``decode``) runs only in
+``python -m disbench.harness.child``, started with
+
+* a scrubbed environment: an allowlist of harmless variables, never a token, key or credential
+  (``HF_*``, ``DISBENCH_RUNNER_KEY``, ``*_TOKEN`` ...);
+* a scratch working directory, removed afterwards;
+* resource limits: address space (CPU runs), open files, and a timeout on every request, so a
+  model that hangs, leaks or explodes ends the run with a recorded reason.
+
+The harness process makes itself non-dumpable first, so a same-user child cannot read its memory
+through ``/proc`` or ptrace. Batches go through shared memory with two slots: the harness renders
+batch ``s + 1`` while the child trains on batch ``s``.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+import disbench
+from disbench.error import SubmissionError
+from disbench.harness.channel import Channel, ChannelClosed, ChannelTimeout, SharedTensor
+from disbench.methods.base import TaskInfo
+from disbench.protocol import Protocol
+from disbench.supervision import TRACKS
+from disbench.task import Task
+
+EVAL_ROWS = 256
+TRAVERSAL_STEPS = 9
+SAFE_ENV = {
+    "PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "LD_LIBRARY_PATH", "PYTHONHASHSEED", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "CUDA_VISIBLE_DEVICES", "CUDA_HOME", "NVIDIA_VISIBLE_DEVICES",
+    "PYTORCH_CUDA_ALLOC_CONF", "CUBLAS_WORKSPACE_CONFIG",
+}
+SECRET = re.compile(r"TOKEN|KEY|SECRET|PASSW|CREDENTIAL|AUTH", re.IGNORECASE)
+PR_SET_DUMPABLE = 4
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What a submission's process may use; crossing a limit ends the run with that reason."""
+
+    memory_bytes: int | None = 16 << 30  # address space, CPU runs only (CUDA maps far more than it uses)
+    open_files: int = 1024
+    startup_timeout_s: float = 300.0  # import + build
+    request_timeout_s: float = 600.0  # any one step, save, load or encoding chunk
+
+
+def make_non_dumpable() -> bool:
+    """``prctl(PR_SET_DUMPABLE, 0)``: no core dumps, and no ``/proc/<pid>/mem`` or ptrace by same-user processes."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def child_environment(home: Path) -> dict[str, str]:
+    """The allowlisted variables, minus anything that looks like a secret, plus a scratch HOME and
+    the path to this very disbench (the child must run the harness's code, not another copy)."""
+    env = {k: v for k, v in os.environ.items() if k in SAFE_ENV and not SECRET.search(k)}
+    package_root = str(Path(disbench.__file__).resolve().parents[1])
+    env.update(HOME=str(home), TMPDIR=str(home), PYTHONPATH=package_root, PYTHONDONTWRITEBYTECODE="1", PYTHONUNBUFFERED="1")
+    return env
+
+
+class RemoteLearner:
+    """A submission's learner in its own process; ``close()`` (or ``with``) ends it."""
+
+    def __init__(self, submission_path: str | Path, task: Task, protocol: Protocol, seed: int, hyperparameters: dict[str, Any],
+                 device: torch.device | str = "cpu", limits: Limits | None = None, log_path: str | Path | None = None) -> None:
+        make_non_dumpable()
+        self.limits, self.device = limits or Limits(), torch.device(device)
+        limits = self.limits
+        self.latent_dim = protocol.latent_dim
+        rows = max(2 * protocol.batch_size, EVAL_ROWS, protocol.latent_dim * TRAVERSAL_STEPS)
+        self._obs = SharedTensor.create((2, rows, *task.data.obs_shape), "disbench-observations")
+        self._codes = SharedTensor.create((EVAL_ROWS, protocol.latent_dim), "disbench-codes")
+        self._scratch = Path(tempfile.mkdtemp(prefix="disbench-child-"))
+        self.log_path = Path(log_path) if log_path else self._scratch / "child.log"
+        to_child, from_child = os.pipe(), os.pipe()
+        child_fds = (to_child[0], from_child[1], self._obs.fd, self._codes.fd)
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "disbench.harness.child", str(to_child[0]), str(from_child[1])],
+                pass_fds=child_fds, env=child_environment(self._scratch), cwd=self._scratch,
+                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            )
+        os.close(to_child[0])
+        os.close(from_child[1])
+        self.channel = Channel(from_child[0], to_child[1])
+        self._pending, self._slot = 0, 0
+        try:
+            self.channel.send(
+                "init", submission_path=str(Path(submission_path).resolve()), seed=seed, task_info=asdict(TaskInfo.from_task(task, protocol.name)),
+                hyperparameters=hyperparameters, loss=task.loss.name, lr=protocol.lr, device=str(self.device),
+                limits={"memory_bytes": limits.memory_bytes if self.device.type == "cpu" else None, "open_files": limits.open_files},
+                observations=self._obs.spec(), codes=self._codes.spec(),
+            )
+            ready = self._expect("ready", limits.startup_timeout_s, "importing and building the model")
+        except BaseException:
+            self.close()
+            raise
+        self._info = self._checked_info(ready.get("info"))
+        self.overridden_defaults = [str(line) for line in ready.get("overridden", [])]
+
+    # --- the learner interface ---------------------------------------------------------------
+
+    def info(self) -> dict[str, Any]:
+        return dict(self._info)
+
+    def step(self, x: torch.Tensor) -> None:
+        if self._pending == 2:
+            self._expect("stepped", self.limits.request_timeout_s, "a training step")
+            self._pending -= 1
+        self._obs.tensor[self._slot, : x.shape[0]] = x
+        self.channel.send("step", slot=self._slot, n=x.shape[0])
+        self._pending += 1
+        self._slot ^= 1
+
+    def end_window(self) -> tuple[dict[str, float], int | None]:
+        self._drain()
+        self.channel.send("end_window")
+        reply = self._expect("window", self.limits.request_timeout_s, "reporting losses")
+        means, bad = reply.get("means"), reply.get("nonfinite")
+        if not isinstance(means, dict) or not all(isinstance(k, str) and (v is None or isinstance(v, (int, float))) for k, v in means.items()):
+            raise SubmissionError("The submission process sent malformed loss values.")
+        if bad is not None and not isinstance(bad, int):
+            raise SubmissionError("The submission process sent a malformed step index.")
+        return {k: float("nan") if v is None else float(v) for k, v in means.items()}, bad
+
+    def save(self, path: str | Path) -> None:
+        self._request("save", "saving the model", path=str(Path(path).resolve()))
+
+    def load(self, path: str | Path) -> None:
+        self._request("load", "loading the model", path=str(Path(path).resolve()))
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """Codes of ``x`` in chunks that fit the shared buffer; checked before they are used."""
+        self._drain()
+        parts = []
+        for start in range(0, x.shape[0], EVAL_ROWS):
+            chunk = x[start : start + EVAL_ROWS]
+            self._obs.tensor[0, : chunk.shape[0]] = chunk
+            reply = self._request("encode", "encoding observations", n=chunk.shape[0])
+            shape, dtype = reply.get("shape"), str(reply.get("dtype"))
+            if not reply.get("written"):
+                raise SubmissionError(f"encode(x) must return a tensor [N, D] with D <= {self.latent_dim}; for N = {chunk.shape[0]} it returned {dtype} {shape}.")
+            if not dtype.startswith("torch.float") and not dtype.startswith("torch.bfloat"):
+                raise SubmissionError(f"encode(x) returned {dtype.removeprefix('torch.')} codes; the metrics need floating-point codes (e.g. return z.float()).")
+            parts.append(self._codes.tensor[: chunk.shape[0], : shape[1]].clone())
+        return torch.cat(parts)
+
+    def traverse(self, x: torch.Tensor, steps: int = TRAVERSAL_STEPS, limit: float = 2.5) -> torch.Tensor:
+        self._drain()
+        self._obs.tensor[0, :1] = x[:1]
+        reply = self._request("traverse", "drawing latent traversals", steps=steps, limit=limit)
+        if not reply.get("n"):
+            raise SubmissionError(f"decode(z) returned {reply.get('shape')}; expected [{steps} x D, *observation shape].")
+        return self._obs.tensor[1, : reply["n"]].clone()
+
+    def check(self, x: torch.Tensor) -> list[tuple[str, bool, str]]:
+        """The method contract (``disbench.harness.contract``), run in the child on ``x``."""
+        self._drain()
+        self._obs.tensor[0, : x.shape[0]] = x
+        reply = self._request("check", "checking the method contract", n=x.shape[0], latent_dim=self.latent_dim)
+        return [(str(name), bool(ok), str(detail)) for name, ok, detail in reply.get("checks", [])]
+
+    def close(self) -> None:
+        """Ask the child to exit, and make sure it does; release the shared memory and scratch folder."""
+        if getattr(self, "process", None) is not None and self.process.poll() is None:
+            try:
+                self._drain()
+                self.channel.send("close")
+                self.channel.recv(timeout=30)
+                self.process.wait(timeout=30)
+            except Exception:  # noqa: BLE001 - whatever state it is in, it ends here
+                pass
+            if self.process.poll() is None:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        if getattr(self, "channel", None) is not None:
+            self.channel.close()
+        self._obs.close()
+        self._codes.close()
+        shutil.rmtree(self._scratch, ignore_errors=True)
+
+    def __enter__(self) -> RemoteLearner:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- plumbing -----------------------------------------------------------------------------
+
+    def _drain(self) -> None:
+        while self._pending:
+            self._expect("stepped", self.limits.request_timeout_s, "a training step")
+            self._pending -= 1
+
+    def _request(self, kind: str, what: str, **payload: Any) -> dict[str, Any]:
+        self._drain()
+        self.channel.send(kind, **payload)
+        replies = {"save": "saved", "load": "loaded", "encode": "codes", "traverse": "traversed", "check": "checked"}
+        return self._expect(replies[kind], self.limits.request_timeout_s, what)
+
+    def _expect(self, kind: str, timeout: float, what: str) -> dict[str, Any]:
+        try:
+            message = self.channel.recv(timeout)
+        except ChannelTimeout:
+            self._kill()
+            raise SubmissionError(f"The submission did not finish {what} within {timeout:.0f} s and was stopped (a hang, or far too slow).") from None
+        except (ChannelClosed, OSError) as e:
+            raise SubmissionError(f"The submission process ended while {what} ({self._exit_reason()}; {e}).{self._log_tail()}") from None
+        if message["kind"] == "error":
+            self.process.wait(timeout=30)
+            reason = f"{message.get('type')}: {message.get('message')}"
+            if message.get("memory"):
+                reason += f" (it went over its memory limit of {self.limits.memory_bytes / 2**30:.0f} GiB)"
+            raise SubmissionError(f"The submission failed while {what}: {reason}") from None
+        if message["kind"] != kind:
+            self._kill()
+            raise SubmissionError(f"The submission process answered {message['kind']!r} while {what}; expected {kind!r}.")
+        return message
+
+    def _kill(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+    def _exit_reason(self) -> str:
+        try:
+            code = self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self._kill()
+            return "it stopped answering"
+        if code < 0:
+            name = signal.Signals(-code).name
+            return f"killed by {name}" + (" (out of memory?)" if name == "SIGKILL" else "")
+        return f"exit code {code}"
+
+    def _log_tail(self, lines: int = 8) -> str:
+        try:
+            tail = self.log_path.read_text(errors="replace").splitlines()[-lines:]
+        except OSError:
+            return ""
+        return ("\nLast lines of its output:\n  " + "\n  ".join(tail)) if tail else ""
+
+    def _checked_info(self, info: Any) -> dict[str, Any]:
+        if (not isinstance(info, dict) or info.get("supervision") not in TRACKS or not isinstance(info.get("can_decode"), bool)
+                or not isinstance(info.get("num_parameters"), int) or not isinstance(info.get("optimizer_overridden"), bool)):
+            self.close()
+            raise SubmissionError(f"The submission process described its model incorrectly: {info!r:.200}")
+        return info
