@@ -48,7 +48,7 @@ def add_commands(sub: Any) -> None:
     _grid_options(p)
     p.add_argument("--executor", choices=EXECUTORS, default=argparse.SUPPRESS,
                    help="local (default): here, one run after another; slurm: a submitit job array; submitit-local: the same jobs as local subprocesses")
-    p.add_argument("--device", default=None, help="local executor: cpu, cuda, cuda:1, ... (default: cuda if available)")
+    p.add_argument("--device", default=None, help="cpu, cuda, cuda:1, ... for every run (default: cuda where available)")
     p.add_argument("--dry-run", action="store_true", help="show what would run, and why, without running anything")
     p.add_argument("--wait", action="store_true", help="slurm: wait for the jobs, with a progress bar (submitit-local always waits)")
     p.add_argument("--log-dir", default=None, help="submitit logs and job files (default: <runs-dir>/sweep-logs; on Slurm, a shared folder)")
@@ -106,6 +106,10 @@ def _short(text: str | None, limit: int = 200) -> str:
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
 def _summary(states: list[RunState]) -> str:
     from disbench.harness.sweep import counts
 
@@ -120,15 +124,18 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     sweep, executor, slurm = settings(args)
     options = SlurmOptions(**slurm)
     grid = expand(sweep)
+    cluster = "slurm" if executor == "slurm" else "local"
+    log_dir = Path(args.log_dir) if args.log_dir else sweep.runs_dir / "sweep-logs"
+    submitter = make_executor(cluster, log_dir, options) if executor != "local" and not args.dry_run else None  # no cluster: fail now
     for note in grid.notes:
         print(f"note: {note}")
     states = survey(grid.runs)
     todo = to_do(states)
     planned = {a: sum(action(s.state) is a for s in todo) for a in (Action.START, Action.RESUME, Action.RERUN)}
-    print(f"grid: {len(grid.runs)} runs ({len(grid.submissions)} submissions, {len({r.task_id for r in grid.runs})} tasks, "
-          f"protocol {sweep.protocol}): {_summary(states)}")
-    print(f"to do: {len(todo)} runs ({planned[Action.START]} to start, {planned[Action.RESUME]} to resume, {planned[Action.RERUN]} to re-run)"
-          + (f" with the {executor} executor" if todo else ""))
+    print(f"grid: {_count(len(grid.runs), 'run')} ({_count(len(grid.submissions), 'submission')}, "
+          f"{_count(len({r.task_id for r in grid.runs}), 'task')}, protocol {sweep.protocol}): {_summary(states)}")
+    print(f"to do: {_count(len(todo), 'run')} ({planned[Action.START]} to start, {planned[Action.RESUME]} to resume, "
+          f"{planned[Action.RERUN]} to re-run)" + (f" with the {executor} executor" if todo else ""))
     if args.dry_run:
         if todo:
             print(_plan_table(todo))
@@ -140,11 +147,9 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     if executor == "local":
         outcomes = run_local(groups, device=args.device, progress=not args.quiet)
     else:
-        cluster = "slurm" if executor == "slurm" else "local"
-        log_dir = Path(args.log_dir) if args.log_dir else sweep.runs_dir / "sweep-logs"
-        jobs = submit(groups, make_executor(cluster, log_dir, options))
+        jobs = submit(groups, submitter, device=args.device)
         ids = sorted({str(job.job_id).split("_")[0] for job in jobs})
-        print(f"submitted {len(jobs)} jobs ({', '.join(ids)}); logs in {log_dir}/<job id>/")
+        print(f"submitted {_count(len(jobs), 'job')} ({', '.join(ids)}); logs in {log_dir}/<job id>/")
         if cluster == "slurm" and not args.wait:
             print("follow them with `disbench sweep status` and the same grid options (or --config), e.g. with --watch 60")
             return 0

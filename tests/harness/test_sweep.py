@@ -296,8 +296,8 @@ def test_cli_dry_run_status_and_wrong_input(workspace, capsys):
             str(workspace / "submissions"), "--results-dir", str(workspace / "results"), "--runs-dir", str(workspace / "runs")]
     assert main(["sweep", *grid, "--dry-run"]) == 0
     out = capsys.readouterr().out
-    assert "grid: 2 runs (1 submissions, 1 tasks, protocol smoke): 1 done, 1 missing" in out
-    assert "to do: 1 runs (1 to start, 0 to resume, 0 to re-run) with the local executor" in out
+    assert "grid: 2 runs (1 submission, 1 task, protocol smoke): 1 done, 1 missing" in out
+    assert "to do: 1 run (1 to start, 0 to resume, 0 to re-run) with the local executor" in out
     assert [line.split()[:5] for line in out.splitlines() if line.startswith("tiny-vae")] == [["tiny-vae", TASK, "1", "missing", "start"]]
     assert main(["sweep", "status", *grid, "--all"]) == 0
     out = capsys.readouterr().out
