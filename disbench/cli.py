@@ -101,12 +101,17 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     submission = Submission(args.submission)
     task_id = disbench.spec(args.task).id
-    for line in submission.overridden_defaults(task_id):
-        print(f"note: {line}")
+    notes: set[str] = set()
+
+    def note(line: str) -> None:
+        if line not in notes:
+            notes.add(line)
+            print(f"note: {line}")
+
     records = []
     for seed in args.seeds:
         record = run_submission(submission, task_id, seed=seed, protocol=args.protocol, device=args.device, resume=args.resume, overwrite=args.overwrite,
-                                results_dir=args.results_dir, runs_dir=args.runs_dir, progress=not args.quiet)
+                                results_dir=args.results_dir, runs_dir=args.runs_dir, progress=not args.quiet, notify=note)
         records.append(record)
         print(f"seed {seed}: {record.training.steps} steps in {record.training.wall_time_s:.0f}s, evaluated in {record.training.evaluation_time_s:.0f}s")
     _print_scores(records, Path(args.results_dir) / task_id / submission.name / args.protocol)

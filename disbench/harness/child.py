@@ -18,6 +18,7 @@ from typing import Any
 
 import torch
 
+from disbench.harness.allocator import tune_allocator
 from disbench.harness.channel import Channel, SharedTensor
 from disbench.harness.contract import check_learner
 from disbench.harness.learner import Learner
@@ -88,6 +89,7 @@ def serve(channel: Channel, init: dict[str, Any]) -> None:
 
 def main(argv: list[str]) -> int:
     channel = Channel(int(argv[0]), int(argv[1]))
+    tune_allocator()  # as the harness does: batch memory is reused, not re-faulted every step
     try:
         init = channel.recv()
         apply_limits(init["limits"])

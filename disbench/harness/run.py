@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import disbench
@@ -36,13 +37,15 @@ def run_submission(
     runs_dir: str | Path = "runs",
     progress: bool = True,
     limits: Limits | None = None,
+    notify: Callable[[str], None] | None = None,
     **options,
 ) -> RunResult:
     """Train and score one seed of a submission folder; the record goes to ``results_dir``.
 
     The submission's code runs only in its child process (``RemoteLearner``); this process renders
     the observations (on the CPU, into memory shared with the child), computes the metrics and
-    writes the record.
+    writes the record. ``notify`` receives one line per ``build()`` default that submission.toml
+    overrides (as the child found them; the harness never imports the submission).
     """
     if not isinstance(submission, Submission):
         submission = Submission(submission)
@@ -52,7 +55,10 @@ def run_submission(
     out = run_dir(runs_dir, task.id, submission.name, tier.name, seed)
 
     def make_learner(dev):
-        return RemoteLearner(submission.path, task, tier, seed, record.hyperparameters, device=dev, limits=limits or Limits(), log_path=out / "child.log")
+        learner = RemoteLearner(submission.path, task, tier, seed, record.hyperparameters, device=dev, limits=limits or Limits(), log_path=out / "child.log")
+        for line in learner.overridden_defaults if notify else ():
+            notify(line)
+        return learner
 
     return run_training(task, make_learner, seed, tier, default_device() if device is None else device, out, submission=record,
                         submission_path=submission.path, results_dir=results_dir, resume=resume, overwrite=overwrite, progress=progress,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import nn
@@ -54,7 +55,7 @@ class TaskInfo:
         return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
 
     @classmethod
-    def from_task(cls, task, protocol: str = "standard") -> TaskInfo:
+    def from_task(cls, task, protocol: Any = "standard") -> TaskInfo:
         return cls(
             id=task.id,
             obs_shape=tuple(task.data.obs_shape),

@@ -236,3 +236,6 @@ def test_validate_and_run_say_which_hyperparameter_value_wins(tmp_path, monkeypa
     out = capsys.readouterr().out
     assert "latent_dim = 9 from submission.toml [hyperparameters.default] (build() says 12; submission.toml wins)" in out
     assert "D = 9" in out
+    assert cli(["run", str(folder), "--task", "xysquares-mse", "--protocol", "smoke", "--device", "cpu", "--quiet",
+                "--results-dir", str(tmp_path / "results"), "--runs-dir", str(tmp_path / "runs")]) == 0
+    assert "note: latent_dim = 9 from submission.toml [hyperparameters.default] (build() says 12; submission.toml wins)" in capsys.readouterr().out

@@ -129,6 +129,12 @@ MISBEHAVIOUR = {
             def loss(self, batch, recon_loss):
                 time.sleep(120)
     """, Limits(request_timeout_s=3), r"did not finish a training step within 3 s and was stopped", True),
+    "the wall-time limit": ("""
+        class Model(BetaVAE):
+            def loss(self, batch, recon_loss):
+                time.sleep(2)
+                return super().loss(batch, recon_loss)
+    """, Limits(wall_time_s=15), r"used up its wall-time limit of 15 s", True),
     "an exit": ("""
         class Model(BetaVAE):
             def loss(self, batch, recon_loss):

@@ -72,3 +72,10 @@ def test_a_swapped_checkpoint_and_a_missing_one_are_caught(signed_run, tmp_path,
     assert cli(["verify", str(RECORD), "--checkpoint", str(tmp_path / "other" / "checkpoint.pt"), "--public-key", str(public)]) == 1
     out = capsys.readouterr().out
     assert "[FAIL] checkpoint hash: record" in out and "[ok] signature" in out  # the record itself is genuine
+
+
+def test_retrain_reproduces_the_record_bit_for_bit(signed_run, monkeypatch, capsys):
+    folder, public = signed_run
+    monkeypatch.chdir(folder)
+    assert cli(["verify", str(RECORD), "--retrain", "--public-key", str(public)]) == 0
+    assert "[ok] retrained: every metric identical after training again" in capsys.readouterr().out
