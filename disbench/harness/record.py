@@ -21,8 +21,7 @@ from disbench.harness.environment import device_name, environment
 from disbench.supervision import Supervision
 
 SCHEMA_VERSION = 1
-DEFAULT_RESULTS_DIR = Path("runs/results")  # local runs: untracked, never the leaderboard's folder
-OFFICIAL_RESULTS_DIR = Path("leaderboards/results")  # written only by the official runner
+DEFAULT_RESULTS_DIR = Path("runs/results")  # local runs: untracked; leaderboards/results is the official runner's
 
 
 class _Strict(BaseModel):

@@ -21,7 +21,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -430,10 +430,3 @@ def estimate_eta_s(states: Sequence[RunState], parallel: int | None = None) -> f
     left = sum(s.state is not State.DONE for s in states)
     running = sum(s.state is State.RUNNING for s in states)
     return left * (sum(times) / len(times)) / max(1, parallel or running)
-
-
-def describe(state: RunState) -> dict[str, Any]:
-    """One row of the status table."""
-    run = state.run
-    return {"submission": run.submission, "task": run.task_id, "seed": run.seed, "state": state.state.value, "reason": state.reason or ""}
-

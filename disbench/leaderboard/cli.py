@@ -13,7 +13,7 @@ from typing import Any
 
 from disbench.leaderboard.errors import LeaderboardError
 
-OFFICIAL = Path("leaderboards/results")
+OFFICIAL = Path("leaderboards/results")  # written only by the official runner
 
 
 def _add_board_options(p: argparse.ArgumentParser) -> None:
