@@ -5,9 +5,9 @@ The checks, each reported with what was expected and found:
 1. the record loads through the schema;
 2. its protocol hash is the registered tier's hash (the budget and metric suite are unchanged);
 3. the run's checkpoint exists and its model file's sha256 is the one in the record;
-4. the checkpoint's model, re-scored in a fresh ``disbench eval`` process, gives every metric in
-   the record exactly (evaluation is deterministic on one machine);
-5. a signature, if the record has one, is the runner's (``leaderboards/runner-key.pub``).
+4. a signature, if the record has one, is the runner's (``leaderboards/runner-key.pub``);
+5. the checkpoint's model (only if it is the record's), re-scored in a fresh ``disbench eval``
+   process, gives every metric in the record exactly (evaluation is deterministic on one machine).
 
 ``retrain=True`` also re-runs training from scratch in a scratch folder and requires the same
 metrics bit for bit (the quick tier on a CPU takes minutes).
@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import disbench
-from disbench.error import DisbenchError, SubmissionError
+from disbench.error import DisbenchError, SigningError, SubmissionError
 from disbench.files import sha256_file
 from disbench.harness.evaluation import load_run_state
 from disbench.harness.record import RunResult, load_record
@@ -79,6 +79,14 @@ def verify_record(path: str | Path, runs_dir: str | Path = "runs", checkpoint: s
     tier = disbench.make(record.task.id).protocols.get(record.protocol.name)
     report.add("protocol hash", tier is not None and tier.hash() == record.protocol.hash,
                "matches the registered tier" if tier is not None and tier.hash() == record.protocol.hash else "differs from the registered tier (the protocol was changed)")
+    if record.signature is not None:
+        from disbench.harness.signing import load_public_key, verify
+
+        try:
+            genuine = verify(record, load_public_key(public_key))
+            report.add("signature", genuine, "the runner's" if genuine else "does not match the runner's key: the record was edited or signed elsewhere")
+        except SigningError as e:
+            report.add("signature", False, f"cannot be checked: {e}")
     ckpt = Path(checkpoint) if checkpoint else run_dir(runs_dir, record.task.id, record.submission.name, record.protocol.name, record.seed) / "checkpoint.pt"
     if not ckpt.is_file():
         report.add("checkpoint", False, f"no checkpoint at {ckpt}; pass --checkpoint PATH or --runs-dir")
@@ -92,14 +100,12 @@ def verify_record(path: str | Path, runs_dir: str | Path = "runs", checkpoint: s
     if record.checkpoint_sha256 is None:
         report.add("checkpoint hash", True, "the record carries no checkpoint hash (made before records had one); re-scoring decides")
     else:
-        report.add("checkpoint hash", digest == record.checkpoint_sha256, "matches" if digest == record.checkpoint_sha256 else f"record {record.checkpoint_sha256[:12]}…, file {digest[:12]}…")
+        same = digest == record.checkpoint_sha256
+        report.add("checkpoint hash", same, "matches" if same else f"record {record.checkpoint_sha256[:12]}…, file {digest[:12]}…: not the record's model, so not re-scored")
+        if not same:
+            return report
     diffs = compare_metrics(record.metrics, rescore(ckpt, record))
     report.add("re-scored metrics", not diffs, f"all {len(record.metrics)} identical" if not diffs else "; ".join(diffs[:5]) + (f"; and {len(diffs) - 5} more" if len(diffs) > 5 else ""))
-    if record.signature is not None:
-        from disbench.harness.signing import load_public_key, verify
-
-        genuine = verify(record, load_public_key(public_key))
-        report.add("signature", genuine, "the runner's" if genuine else "does not match the runner's key: the record was edited or signed elsewhere")
     if retrain:
         report.add("retrained", *_retrain(record, ckpt))
     return report

@@ -61,7 +61,8 @@ def test_a_swapped_checkpoint_and_a_missing_one_are_caught(signed_run, tmp_path,
     folder, public = signed_run
     monkeypatch.chdir(folder)
     assert cli(["verify", str(RECORD), "--checkpoint", str(tmp_path / "missing.pt")]) == 1
-    assert "[FAIL] checkpoint: no checkpoint at" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "[FAIL] checkpoint: no checkpoint at" in out and "[FAIL] signature: cannot be checked: No runner public key" in out
     run = folder / "runs" / "xysquares-mse-v0" / "my-vae" / "smoke" / "seed-0"
     shutil.copytree(run, tmp_path / "other")
     model = next((tmp_path / "other").glob("model-*.pt"))
@@ -71,7 +72,7 @@ def test_a_swapped_checkpoint_and_a_missing_one_are_caught(signed_run, tmp_path,
     torch.save(state, model)
     assert cli(["verify", str(RECORD), "--checkpoint", str(tmp_path / "other" / "checkpoint.pt"), "--public-key", str(public)]) == 1
     out = capsys.readouterr().out
-    assert "[FAIL] checkpoint hash: record" in out and "[ok] signature" in out  # the record itself is genuine
+    assert "[FAIL] checkpoint hash: record" in out and "not re-scored" in out and "[ok] signature" in out  # the record itself is genuine
 
 
 def test_retrain_reproduces_the_record_bit_for_bit(signed_run, monkeypatch, capsys):
