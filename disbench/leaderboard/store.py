@@ -146,7 +146,7 @@ def check_parse(entry: Entry, ctx: CheckContext) -> list[Finding]:
     """Valid JSON, the schema version this disbench reads, and the RunResult schema."""
     try:
         raw = json.loads(entry.path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:  # RecursionError: absurdly deep nesting
         return _refuse("parse", f"not a readable JSON file ({type(e).__name__}: {e})")
     if not isinstance(raw, dict):
         return _refuse("parse", f"expected a JSON object, found {type(raw).__name__}")

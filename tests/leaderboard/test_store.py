@@ -40,6 +40,7 @@ def test_valid_unsigned_record_is_shown_as_unverified(workspace):
     "mutate, reason",
     [
         (lambda p, raw: p.write_text("{not json"), "not a readable JSON file"),
+        (lambda p, raw: p.write_text("[" * 100_000 + "]" * 100_000), "not a readable JSON file (RecursionError"),
         (lambda p, raw: p.write_text(json.dumps({**raw, "schema_version": 2})), "schema version 2; this disbench reads version 1"),
         (lambda p, raw: p.write_text(json.dumps({**raw, "seed": "zero"})), "does not match the record schema (seed"),
         (lambda p, raw: p.write_text(json.dumps({**raw, "seed": 1})), "filed as xysquares-mse-v0/alpha/quick/seed-0.json but its content says xysquares-mse-v0/alpha/quick/seed-1.json"),
@@ -49,7 +50,7 @@ def test_valid_unsigned_record_is_shown_as_unverified(workspace):
         (lambda p, raw: p.write_text(json.dumps({**raw, "task": {**raw["task"], "spec": {**raw["task"]["spec"], "kwargs": {"dataset": "xysquares", "grid_spacing": 4, "loss": "mse"}}}})),
          "differs from the registered"),
     ],
-    ids=["json", "schema-version", "schema", "location", "failed", "off-protocol", "protocol-hash", "task-definition"],
+    ids=["json", "deep-nesting", "schema-version", "schema", "location", "failed", "off-protocol", "protocol-hash", "task-definition"],
 )
 def test_bad_records_are_refused_with_their_reason(workspace, mutate, reason):
     raw = record_dict("xysquares-mse-v0", "alpha", 0, {"mig": 0.1}, workspace["hashes"]["alpha"])
