@@ -168,12 +168,15 @@ class Task:
         x = self.observe(torch.cat([f0, f1]), device, validate=False)
         return PairBatch(x[:n], x[n:], f0.to(device), f1.to(device))
 
-    def sample_for(self, supervision: str, n: int, generator: torch.Generator | None = None, device: DeviceLike = None) -> Batch | PairBatch:
-        """A training batch for a supervision track: observations, or weakly-supervised pairs."""
+    def sample_observations(self, supervision: str, n: int, generator: torch.Generator | None = None, device: DeviceLike = None) -> torch.Tensor:
+        """A training batch of a supervision track as observations only: ``[N, C, H, W]``, or for weak
+        pairs ``[2N, C, H, W]`` (the N first elements, then their partners). Same draws as
+        :meth:`sample` / :meth:`sample_pairs`, rendered once, without building factor tensors for anyone."""
+        device = self.device if device is None else torch.device(device)
         if supervision == UNSUPERVISED:
-            return self.sample(n, generator, device)
+            return self.observe(self.data.sample_factors(n, generator), device, validate=False)
         if supervision == WEAK_PAIRS:
-            return self.sample_pairs(n, generator, device)
+            return self.observe(torch.cat(self.sample_pair_factors(n, generator)), device, validate=False)
         raise DataError(f"Unknown supervision {supervision!r}; expected {UNSUPERVISED!r} or {WEAK_PAIRS!r}.")
 
     # --- scoring ----------------------------------------------------------------------------

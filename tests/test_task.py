@@ -135,3 +135,17 @@ def test_import_disbench_and_make_stay_light():
     heavy = [m for m in modules if m.split(".")[0] in HEAVY]
     internal = [m for m in modules if any(m == p or m.startswith(p + ".") for p in INTERNAL)]
     assert not heavy and not internal, f"import disbench + make pulled in: {sorted({m.split('.')[0] for m in heavy}) + internal}"
+
+
+@pytest.mark.parametrize("supervision", ["unsupervised", "weak-pairs"])
+def test_sample_observations_are_the_batches_observations_without_their_factors(supervision):
+    task = disbench.make("xysquares-mse")
+    x = task.sample_observations(supervision, 8, torch.Generator().manual_seed(3))
+    if supervision == "unsupervised":
+        expected = task.sample(8, torch.Generator().manual_seed(3)).x
+    else:
+        pairs = task.sample_pairs(8, torch.Generator().manual_seed(3))
+        expected = torch.cat([pairs.x0, pairs.x1])
+    assert isinstance(x, torch.Tensor) and torch.equal(x, expected)
+    with pytest.raises(disbench.error.DataError, match="Unknown supervision 'semi'"):
+        task.sample_observations("semi", 8)

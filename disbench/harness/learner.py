@@ -49,7 +49,7 @@ class Learner:
 
     def __init__(self, method: Method, recon_loss: ReconLossFn, lr: float, device: torch.device | str = "cpu") -> None:
         self.device = torch.device(device)
-        self.method = method.to(device=self.device, memory_format=CHANNELS_LAST)
+        self.method = method.to(device=self.device, memory_format=CHANNELS_LAST).train()
         self.recon_loss = recon_loss
         self.optimizer, self.optimizer_overridden = protocol_optimizer(self.method, lr)
         self._window: list[torch.Tensor] = []
@@ -73,8 +73,8 @@ class Learner:
         return Observations(x)
 
     def step(self, x: torch.Tensor) -> None:
-        """One optimiser step on the batch ``x``; the loss stays on the device until ``end_window``."""
-        self.method.train()
+        """One optimiser step on the batch ``x`` (the method is in train mode: ``encode`` and
+        ``traverse`` restore it); the loss stays on the device until ``end_window``."""
         terms = self.method.loss(self.batch(x), self.recon_loss)
         loss = loss_value(terms)
         self.optimizer.zero_grad(set_to_none=True)

@@ -18,7 +18,7 @@ import torch
 
 from disbench.harness.run_folder import RunFolder
 from disbench.protocol import Protocol
-from disbench.task import PairBatch, Task
+from disbench.task import Task
 
 
 @dataclass
@@ -36,13 +36,6 @@ class NonFiniteLoss(Exception):
     def __init__(self, step: int) -> None:
         super().__init__(step)
         self.step = step
-
-
-def observations(task: Task, supervision: str, size: int, generator: torch.Generator) -> torch.Tensor:
-    """A batch of the track's observations, without their factors: ``[N, C, H, W]``, or for weak
-    pairs ``[2N, C, H, W]`` (the N first elements of the pairs, then their partners)."""
-    batch = task.sample_for(supervision, size, generator)
-    return torch.cat([batch.x0, batch.x1]) if isinstance(batch, PairBatch) else batch.x
 
 
 def fit(
@@ -65,7 +58,7 @@ def fit(
     window, window_start = 0, time.perf_counter()
     with tqdm(total=protocol.steps, initial=state.step, disable=not progress, desc=desc, unit="step") as bar:
         while state.step < protocol.steps:
-            learner.step(observations(task, supervision, protocol.batch_size, generator))
+            learner.step(task.sample_observations(supervision, protocol.batch_size, generator))
             state.step += 1
             window += 1
             if state.step % log_every and state.step != protocol.steps:

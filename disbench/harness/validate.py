@@ -13,7 +13,6 @@ import disbench
 from disbench.error import DisbenchError
 from disbench.harness.contract import check_learner
 from disbench.harness.learner import Learner
-from disbench.harness.loop import observations
 from disbench.harness.remote import RemoteLearner
 from disbench.harness.run import run_submission
 from disbench.harness.submission import Submission
@@ -55,7 +54,7 @@ def check_method(method: Method, task: disbench.Task, protocol: str = "smoke", n
 
 
 def contract_observations(task: disbench.Task, supervision: str, n: int = 8) -> torch.Tensor:
-    return observations(task, supervision, n, torch.Generator().manual_seed(0))
+    return task.sample_observations(supervision, n, torch.Generator().manual_seed(0))
 
 
 def validate_submission(path: str | Path, task_id: str = "xysquares-mse", smoke_run: bool = True) -> Report:

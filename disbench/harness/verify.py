@@ -76,7 +76,7 @@ def verify_record(path: str | Path, runs_dir: str | Path = "runs", checkpoint: s
     if record.status != "completed":
         report.add("status", False, f"the run failed: {record.error}")
         return report
-    tier = disbench.make(record.task.id).protocols.get(record.protocol.name)
+    tier = disbench.spec(record.task.id).protocols.get(record.protocol.name)  # no data needed
     report.add("protocol hash", tier is not None and tier.hash() == record.protocol.hash,
                "matches the registered tier" if tier is not None and tier.hash() == record.protocol.hash else "differs from the registered tier (the protocol was changed)")
     if record.signature is not None:
