@@ -55,8 +55,6 @@ def train(task: Task, method: Method, seed: int = 0, protocol: str | Any = "stan
           out_dir: str | Path | None = None, **options: Any) -> RunResult | None:
     """Train a ``Method`` object in this process (see :func:`run_training` for the options)."""
     tier = task.get_protocol(protocol)
-    if not isinstance(seed, int) or seed < 0:
-        raise TrainingError(f"A seed must be a non-negative integer, got {seed!r}.")
     options.setdefault("submission", SubmissionRecord(name=type(method).__name__.lower(), version="unversioned", content_hash=None,
                                                       supervision=method.supervision, hyperparameters={}))
 
