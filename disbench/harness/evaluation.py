@@ -36,6 +36,15 @@ def evaluate_learner(task: Task, learner: Any, protocol: Protocol, seed: int, pr
     return task.evaluate(learner.encode, seed=seed, protocol=protocol, progress=progress)
 
 
+def evaluate_curve(task: Task, learner: Any, protocol: Protocol, seed: int, step: int, metrics: list[str]) -> dict[str, float]:
+    """One point of the protocol's curve: ``metrics`` with the curve suite's sample counts, from
+    samples drawn for this seed and step (so a resumed run scores exactly what it would have)."""
+    from disbench.metrics import evaluate
+    from disbench.metrics.utils import derive_seed
+
+    return evaluate(task, learner.encode, suite=protocol.curve_suite, seed=derive_seed(seed, f"curve-step-{step}"), metrics=metrics)
+
+
 def load_run_state(checkpoint: str | Path) -> dict[str, Any]:
     """A run's ``checkpoint.pt`` (written by the harness; loaded without unpickling code)."""
     path = Path(checkpoint)

@@ -5,13 +5,15 @@ the learner its *observations* only (for pairs: the N first observations, then t
 the factors never leave this process. Every ``log_every`` steps the learner reports its mean
 losses and the first non-finite one, if any (one host sync per window, not per step); the row
 goes to ``curves.jsonl``, and every ``checkpoint_every`` steps and at the end ``save`` runs.
+After the steps where the protocol's curve is due, ``score(step, metrics)`` runs (its time is not
+training time), before that step's checkpoint, so a resumed run never scores a step twice.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -28,6 +30,8 @@ class TrainState:
     step: int = 0
     elapsed: float = 0.0
     final_loss: float | None = None
+    curve: list[dict[str, float]] = field(default_factory=list)  # {"step": s, metric: value, ...} per scored step
+    curve_time: float = 0.0  # seconds spent scoring the curve
 
 
 class NonFiniteLoss(Exception):
@@ -50,6 +54,7 @@ def fit(
     checkpoint_every: int = 1000,
     progress: bool = True,
     desc: str = "",
+    score: Callable[[int, list[str]], None] | None = None,
 ) -> None:
     """Train from ``state.step`` to ``protocol.steps``, updating ``state`` in place."""
     from tqdm.auto import tqdm
@@ -61,7 +66,8 @@ def fit(
             learner.step(task.sample_observations(supervision, protocol.batch_size, generator))
             state.step += 1
             window += 1
-            if state.step % log_every and state.step != protocol.steps:
+            due = protocol.curve_due(state.step) if score is not None else []
+            if state.step % log_every and state.step != protocol.steps and not due:
                 continue
             means, bad = learner.end_window()
             if bad is not None:
@@ -74,6 +80,8 @@ def fit(
             bar.update(window)
             bar.set_postfix(loss=f"{state.final_loss:.4g}", refresh=False)
             window = 0
+            if due:
+                score(state.step, due)
             if state.step % checkpoint_every == 0 or state.step == protocol.steps:
                 save()
             window_start = time.perf_counter()

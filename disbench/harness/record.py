@@ -2,7 +2,8 @@
 
 Layout: ``leaderboards/results/<task-id>/<submission>/<protocol>/seed-<n>.json``. A record
 embeds the full task spec, the protocol and its hash, the submission's content hash and
-hyperparameters, the metrics, a training summary and the software environment. Failed runs are
+hyperparameters, the final metrics, the protocol's curve (metrics scored during training) with its
+running maximum, a training summary and the software environment. Failed runs are
 recorded as ``status = "failed"`` with an error and no metrics: never as a score.
 """
 
@@ -53,6 +54,7 @@ class TrainingRecord(_Strict):
     wall_time_s: float = Field(ge=0)
     steps_per_s: float = Field(ge=0)
     evaluation_time_s: float = Field(ge=0)
+    curve_time_s: float = Field(default=0.0, ge=0)  # scoring the protocol's curve during training
     device: str
     final_loss: float | None
     num_parameters: int = Field(ge=0)
@@ -68,6 +70,8 @@ class RunResult(_Strict):
     submission: SubmissionRecord
     seed: int
     metrics: dict[str, float]
+    curve: dict[str, list[tuple[int, float]]] = Field(default_factory=dict)  # metric -> [(step, value)], the protocol's curve
+    max_during_training: dict[str, float] = Field(default_factory=dict)  # metric -> the curve's maximum: the paper's quantity
     training: TrainingRecord
     environment: dict[str, str | None]
     created: datetime
@@ -86,9 +90,29 @@ class RunResult(_Strict):
         bad = sorted(k for k, v in self.metrics.items() if not math.isfinite(v))
         if bad:
             raise ValueError(f"metrics must be finite; {bad} are not")
+        bad = sorted(k for k, points in self.curve.items() if not all(math.isfinite(v) for _, v in points))
+        if bad:
+            raise ValueError(f"curve values must be finite; {bad} are not")
+        if self.max_during_training != running_max(self.curve):
+            raise ValueError("max_during_training must be the maximum of each metric's curve")
         if self.on_protocol and (self.task.off_protocol or self.submission.content_hash is None):
             raise ValueError("a run with an off-protocol task or without a submission hash cannot be on-protocol")
         return self
+
+
+def curve_by_metric(points: list[dict[str, float]]) -> dict[str, list[tuple[int, float]]]:
+    """Curve points ``[{"step": s, metric: value, ...}, ...]`` as ``{metric: [(step, value), ...]}``."""
+    curve: dict[str, list[tuple[int, float]]] = {}
+    for point in points:
+        for key, value in point.items():
+            if key != "step":
+                curve.setdefault(key, []).append((int(point["step"]), float(value)))
+    return curve
+
+
+def running_max(curve: dict[str, list[tuple[int, float]]]) -> dict[str, float]:
+    """Each metric's maximum over its curve: what the paper's figures plot (paper.md §4.7)."""
+    return {key: max(v for _, v in points) for key, points in curve.items() if points}
 
 
 def record_path(results_dir: str | Path, task_id: str, submission: str, protocol: str, seed: int) -> Path:
@@ -136,9 +160,12 @@ def off_protocol_reasons(task, protocol, seed: int, submission: SubmissionRecord
 
 def build_record(task, protocol, seed: int, submission: SubmissionRecord, metrics: dict[str, float], *, steps: int, elapsed: float,
                  eval_time: float, device, final_loss: float | None, num_parameters: int, error: str | None = None,
-                 optimizer_overridden: bool = False, checkpoint_sha256: str | None = None) -> RunResult:
-    """The record of one run, completed (``metrics``) or failed (``error``)."""
+                 optimizer_overridden: bool = False, checkpoint_sha256: str | None = None,
+                 curve: list[dict[str, float]] = (), curve_time: float = 0.0) -> RunResult:
+    """The record of one run, completed (``metrics``) or failed (``error``); ``curve`` is the
+    protocol's curve as scored during training (kept for a failed run too: it happened)."""
     reasons = off_protocol_reasons(task, protocol, seed, submission, optimizer_overridden)
+    by_metric = curve_by_metric(list(curve))
     return RunResult(
         status="failed" if error else "completed",
         task=TaskRecord(id=task.id, spec=task.spec.to_dict() if task.spec else {}, off_protocol=task.off_protocol),
@@ -146,8 +173,10 @@ def build_record(task, protocol, seed: int, submission: SubmissionRecord, metric
         submission=submission,
         seed=seed,
         metrics=metrics,
+        curve=by_metric,
+        max_during_training=running_max(by_metric),
         training=TrainingRecord(steps=steps, wall_time_s=elapsed, steps_per_s=steps / elapsed if elapsed else 0.0, evaluation_time_s=eval_time,
-                                device=device_name(device), final_loss=final_loss, num_parameters=num_parameters),
+                                curve_time_s=curve_time, device=device_name(device), final_loss=final_loss, num_parameters=num_parameters),
         environment=environment(),
         created=datetime.now(timezone.utc),
         on_protocol=error is None and not reasons,

@@ -6,7 +6,8 @@
    (writable, not in use by another run), the supervision track, the representation's contract;
 2. seed the data generator, start the learner (for a submission: its child process), and resume
    from ``checkpoint.pt`` if asked;
-3. ``fit`` the protocol's steps (``loop.py``), checkpointing as it goes;
+3. ``fit`` the protocol's steps (``loop.py``), checkpointing as it goes and scoring the
+   protocol's curve (the paper's periodic fast metrics) at its steps;
 4. score the representation with the protocol's metric suite, here in the harness, and write the
    result record; then draw the latent traversals (a failed picture never costs the scores).
 
@@ -35,7 +36,7 @@ from disbench.data.base import DeviceLike
 from disbench.error import SubmissionError, TrainingError
 from disbench.files import sha256_file
 from disbench.harness.checkpoint import save_checkpoint
-from disbench.harness.evaluation import check_representation, evaluate_learner, load_run_state
+from disbench.harness.evaluation import check_representation, evaluate_curve, evaluate_learner, load_run_state
 from disbench.harness.learner import Learner
 from disbench.harness.loop import NonFiniteLoss, TrainState, fit
 from disbench.harness.record import DEFAULT_RESULTS_DIR, RunResult, SubmissionRecord, build_record, record_path, write_record
@@ -132,7 +133,7 @@ def _train(task, learner, protocol, seed, generator, folder: RunFolder, publishe
             raise TrainingError(f"{folder.path / model_file} does not match its checkpoint's hash; the run cannot be resumed. Start it again with --overwrite.")
         learner.load(folder.path / model_file)
         generator.set_state(saved["data_rng"])
-        state = TrainState(step=saved["step"], elapsed=saved["elapsed"])
+        state = TrainState(step=saved["step"], elapsed=saved["elapsed"], curve=list(saved.get("curve", [])), curve_time=saved.get("curve_time", 0.0))
         folder.truncate_curves(state.step)
 
     def save() -> None:
@@ -141,6 +142,7 @@ def _train(task, learner, protocol, seed, generator, folder: RunFolder, publishe
         learner.save(folder.path / name)
         save_checkpoint(folder.checkpoint, {
             "step": state.step, "elapsed": state.elapsed, "seed": seed, "data_rng": generator.get_state(),
+            "curve": state.curve, "curve_time": state.curve_time,
             "model_file": name, "model_sha256": sha256_file(folder.path / name),
             "task_spec": task.spec.to_dict() if task.spec else None, "protocol": protocol.to_dict(), "submission": submission.model_dump(),
             "submission_path": str(submission_path) if submission_path else None, "hyperparameters": submission.hyperparameters,
@@ -152,6 +154,7 @@ def _train(task, learner, protocol, seed, generator, folder: RunFolder, publishe
 
     def record(metrics: dict[str, float], eval_time: float = 0.0, error: str | None = None) -> RunResult:
         result = build_record(task, protocol, seed, submission, metrics, steps=state.step, elapsed=state.elapsed, eval_time=eval_time,
+                              curve=state.curve, curve_time=state.curve_time,
                               device=device, final_loss=state.final_loss if error is None else None, num_parameters=info["num_parameters"],
                               error=error, optimizer_overridden=info["optimizer_overridden"],
                               checkpoint_sha256=sha256_file(folder.path / model_file) if model_file else None)
@@ -162,9 +165,15 @@ def _train(task, learner, protocol, seed, generator, folder: RunFolder, publishe
             write_record(result, published)
         return result
 
+    def score(step: int, metrics: list[str]) -> None:
+        started = time.perf_counter()
+        values = evaluate_curve(task, learner, protocol, seed, step, metrics)
+        state.curve.append({"step": step, **values})
+        state.curve_time += time.perf_counter() - started
+
     try:
         fit(task, learner, protocol, generator, folder, state, save, log_every=log_every, checkpoint_every=checkpoint_every,
-            progress=progress, desc=f"{submission.name} {task.id} seed {seed}")
+            progress=progress, desc=f"{submission.name} {task.id} seed {seed}", score=score if evaluate else None)
     except NonFiniteLoss as e:
         state.step = e.step - 1
         message = (f"The loss became non-finite (NaN or inf) at step {e.step}. The last good checkpoint "

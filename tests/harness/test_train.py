@@ -26,7 +26,8 @@ def fresh(seed=0, cls=BetaVAE, **kwargs):
 
 def run(tmp_path, name, method, **kwargs):
     kwargs.setdefault("evaluate", False)
-    return train(disbench.make("xysquares-mse"), method, seed=0, protocol=TINY, device="cpu", out_dir=tmp_path / name,
+    kwargs.setdefault("protocol", TINY)
+    return train(disbench.make("xysquares-mse"), method, seed=0, device="cpu", out_dir=tmp_path / name,
                  log_every=2, checkpoint_every=2, progress=False, results_dir=None, **kwargs)
 
 
@@ -76,6 +77,23 @@ def test_resume_after_interruption_is_identical_to_an_uninterrupted_run(tmp_path
     assert curves(tmp_path / "whole") == [
         {**row, "steps_per_s": whole_row["steps_per_s"]} for row, whole_row in zip(curves(tmp_path / "resumed"), curves(tmp_path / "whole"))
     ]
+
+
+def test_the_curve_is_scored_at_its_steps_and_survives_a_resume(tmp_path):
+    curved = Protocol("smoke", steps=8, batch_size=4, latent_dim=25, metric_suite="smoke", seeds=(0,), curve={"mig": 3}, curve_suite="smoke")
+    options = {"protocol": curved, "evaluate": True}
+    whole = run(tmp_path, "whole", fresh(), **options)
+    assert [step for step, _ in whole.curve["mig"]] == [3, 6]  # every 3 steps, never at step 0
+    assert whole.max_during_training == {"mig": max(v for _, v in whole.curve["mig"])}
+    assert whole.training.curve_time_s > 0
+    with pytest.raises(KeyboardInterrupt):
+        run(tmp_path, "resumed", fresh(cls=Interrupted, stop_at=6), **options)
+    assert [p["step"] for p in torch.load(tmp_path / "resumed" / "checkpoint.pt", weights_only=True)["curve"]] == [3]
+    resumed = run(tmp_path, "resumed", fresh(seed=123), resume=True, **options)
+    assert resumed.curve == whole.curve and resumed.max_during_training == whole.max_during_training
+    assert resumed.metrics == whole.metrics
+    with pytest.raises(ValueError, match="maximum of each metric's curve"):
+        RunResult.model_validate({**whole.model_dump(), "max_during_training": {"mig": 1.0}})
 
 
 class Exploding(BetaVAE):
