@@ -10,6 +10,7 @@ from pathlib import Path
 from disbench.error import DisbenchError
 from disbench.harness.sweep_cli import add_commands as add_sweep_commands
 from disbench.leaderboard.cli import add_commands as add_leaderboard_commands
+from disbench.reproduction.cli import add_commands as add_reproduce_commands
 from disbench.protocol import TIERS
 
 SHOWN_METRICS = ("mig", "dci.disentanglement", "dci.completeness", "sap", "factor_vae.eval_accuracy", "beta_vae.eval_accuracy", "irs")
@@ -62,13 +63,6 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     extra = {"loss_comparison": {loss: {n: c.spearman for n, c in rho.items()} for loss, rho in comparison.items()}}
     written = save_report(report, args.out, extra)
     print(f"\nwrote {' and '.join(map(str, written))}")
-    return 0
-
-
-def _cmd_reproduce(args: argparse.Namespace) -> int:
-    from disbench.analysis.table_a1 import format_table_a1, reproduce_table_a1
-
-    print(format_table_a1(reproduce_table_a1(num_pairs=args.num_pairs, seed=args.seed, progress=not args.quiet)))
     return 0
 
 
@@ -206,12 +200,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--space", choices=("unit", "model"), default="unit", help="images in [0, 1] (paper) or as the model sees them")
     p.set_defaults(handler=_cmd_analyze)
 
-    p = sub.add_parser("reproduce", help="recompute a table of the paper")
-    p.add_argument("what", choices=["table-a1"])
-    p.add_argument("--num-pairs", type=int, default=50_000)
-    p.add_argument("--seed", type=int, default=777)
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.set_defaults(handler=_cmd_reproduce)
+    add_reproduce_commands(sub)  # reproduce table-a1 | overlap | boxblur
 
     p = sub.add_parser("learn-kernel", help="learn a blur kernel whose augmented MSE ranks pairs like the factors")
     p.add_argument("task")
