@@ -22,6 +22,12 @@ from disbench.leaderboard.store import Board
 
 GROUP = ["task", "tier", "submission", "origin", "stale"]
 DCI = "dci.disentanglement"
+MAX = "@max"  # suffix of a metric's running maximum during training (the paper's quantity): "mig@max"
+
+
+def max_key(metric: str) -> str:
+    """The records frame's name for ``metric``'s maximum during training."""
+    return metric + MAX
 
 
 def primary_metric(task_id: str) -> str:
@@ -45,6 +51,8 @@ def records_frame(board: Board) -> pd.DataFrame:
             "unverified": "unverified" in e.markers, "seed": r.seed, "path": str(e.path),
         }
         rows += [{**base, "metric": k, "value": float(v)} for k, v in sorted(r.metrics.items())]
+        if r.metrics:  # a failed run's curve is not a score
+            rows += [{**base, "metric": max_key(k), "value": float(v)} for k, v in sorted(r.max_during_training.items())]
     columns = ["task", "tier", "submission", "version", "supervision", "origin", "stale", "unverified", "seed", "path", "metric", "value"]
     return pd.DataFrame(rows, columns=columns)
 
@@ -133,11 +141,12 @@ def ladder_tasks() -> list[LadderTask]:
 
 
 def ladder(summary: pd.DataFrame, metrics: tuple[str, ...] = ("mig", DCI)) -> pd.DataFrame:
-    """Current official mean/std/n of ``metrics`` per tier, submission and grid spacing."""
+    """Current official mean/std/n of ``metrics`` (final, and ``metric@max``: the maximum during
+    training) per tier, submission and grid spacing."""
     cols = ["tier", "submission", "metric", "spacing", "task", "mean", "std", "n"]
     spacing = {lt.task: lt.spacing for lt in ladder_tasks()}
     pool = current_official(summary)
-    pool = pool[pool["task"].isin(spacing) & pool["metric"].isin(metrics)].copy()
+    pool = pool[pool["task"].isin(spacing) & pool["metric"].isin([*metrics, *map(max_key, metrics)])].copy()
     if pool.empty:
         return pd.DataFrame(columns=cols)
     pool["spacing"] = pool["task"].map(spacing).astype(int)
@@ -149,6 +158,7 @@ def ladder_gaps(ladder_frame: pd.DataFrame) -> pd.DataFrame:
     cols = ["tier", "submission", "metric", "spacing", "gap"]
     if ladder_frame.empty:
         return pd.DataFrame(columns=cols)
+    ladder_frame = ladder_frame[~ladder_frame["metric"].str.endswith(MAX)]
     widest = ladder_frame["spacing"].max()
     ref = ladder_frame[ladder_frame["spacing"] == widest].set_index(["tier", "submission", "metric"])["mean"]
     rows = []

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from disbench.leaderboard.aggregate import DCI
-from disbench.leaderboard.paper import FIG9, PAPER_LABEL
+from disbench.leaderboard.aggregate import DCI, max_key
+from disbench.paper import FIG9, PAPER_LABEL
 from disbench.viz import pyplot, save_figure
 
 
@@ -38,8 +38,10 @@ def score_distribution(records: pd.DataFrame, task: str, tier: str, metrics: lis
     return save_figure(fig, out, title=f"{task} ({tier}): one dot per seed, bar = mean")
 
 
-def ladder_plot(ladder: pd.DataFrame, tier: str, out: Path, metrics: tuple[str, ...] = ("mig", DCI)) -> Path | None:
-    """Score against grid spacing per method from the board (lines), with the paper's Fig. 9 ranges (bands)."""
+def ladder_plot(ladder: pd.DataFrame, tier: str, out: Path, metrics: tuple[str, ...] = ("mig", DCI), title: str | None = None) -> Path | None:
+    """Score against grid spacing per method from the board: final scores (filled markers, solid
+    lines) and maxima during training (hollow markers, dotted), beside the paper's Fig. 9 ranges
+    (bands) and fits (dashed), which are maxima during training."""
     part = ladder[ladder["tier"] == tier]
     if part.empty:
         return None
@@ -47,12 +49,14 @@ def ladder_plot(ladder: pd.DataFrame, tier: str, out: Path, metrics: tuple[str, 
     fig, axes = plt.subplots(1, len(metrics), figsize=(4.6 * len(metrics), 3.4), squeeze=False)
     colors = {}
     for ax, metric in zip(axes[0], metrics):
-        for sub, g in part[part["metric"] == metric].groupby("submission", sort=True):
-            g = g.sort_values("spacing")
-            consecutive = bool((g["spacing"].diff().dropna() == 1).all())  # never draw a line across spacings without records
-            line = ax.errorbar(g["spacing"], g["mean"], yerr=g["std"].fillna(0), marker="o", ms=4, capsize=3, ls="-" if consecutive else "none",
-                               label=f"{sub} (disbench {tier})", color=colors.get(sub))
-            colors[sub] = line.lines[0].get_color()
+        for key, filled in ((metric, True), (max_key(metric), False)):
+            for sub, g in part[part["metric"] == key].groupby("submission", sort=True):
+                g = g.sort_values("spacing")
+                consecutive = bool((g["spacing"].diff().dropna() == 1).all())  # never draw a line across spacings without records
+                style = ("-" if filled else ":") if consecutive else "none"
+                line = ax.errorbar(g["spacing"], g["mean"], yerr=g["std"].fillna(0), marker="o", ms=4, capsize=3, ls=style, color=colors.get(sub),
+                                   mfc=None if filled else "white", label=f"{sub} (disbench {tier}, {'final' if filled else 'max during training'})")
+                colors[sub] = line.lines[0].get_color()
         for sub, by_metric in FIG9.items():
             cells = by_metric.get(metric, {})
             xs = sorted(cells)
@@ -67,7 +71,7 @@ def ladder_plot(ladder: pd.DataFrame, tier: str, out: Path, metrics: tuple[str, 
         ax.set_ylim(-0.02, 1.05)
         ax.grid(alpha=0.3)
     axes[0][-1].legend(fontsize=6, loc="upper right")
-    return save_figure(fig, out, title=f"Overlap ladder: XYSquares under MSE ({tier} tier) vs the paper's Fig. 9")
+    return save_figure(fig, out, title=title or f"Overlap ladder: XYSquares under MSE ({tier} tier) vs the paper's Fig. 9")
 
 
 def read_curve(path: Path) -> pd.DataFrame:

@@ -23,3 +23,90 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--seed", type=int, default=777)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(handler=_cmd_table_a1)
+    _experiment_parser(actions, "overlap", "Fig. 9: disentanglement against the squares' overlap (grid spacing 1..8)", "quick")
+    _experiment_parser(actions, "boxblur", "Fig. 11: XYSquares under MSE against MSE + box blur (z = 25)", "long")
+
+
+def _cmd_experiment(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from disbench.harness.sweep import parse_seeds
+    from disbench.reproduction import report
+    from disbench.reproduction.experiments import EXPERIMENTS
+    from disbench.reproduction.runner import DEFAULT_REUSE, plan, run_missing
+
+    experiment = EXPERIMENTS[args.what]
+    tier = args.tier or experiment.default_tier
+    arms = experiment.arms(tuple(args.methods), args.average)
+    reuse = [Path(p) for p in args.reuse] if args.reuse is not None else list(DEFAULT_REUSE)
+    planned = plan(arms, tier, parse_seeds(args.seeds), Path(args.results_dir), Path(args.runs_dir), reuse)
+    found = [p for p in planned if p.record is not None]
+    print(f"{experiment.name} ({experiment.figure}), {tier} tier, Ada-GVAE with the {args.average} averaging: {len(planned)} runs, "
+          f"{len(found)} with a record" + "".join(f"\n  {n} from {d}" for d, n in _tally(found).items()))
+    missing = [p for p in planned if p.record is None]
+    if missing and args.dry_run:
+        print(f"would train {len(missing)} runs into {args.results_dir}:")
+        for p in missing:
+            print(f"  {p.run.label} ({p.state.state.value}{': ' + p.state.reason if p.state.reason else ''})")
+        return 0
+    if missing and not args.report_only:
+        print(f"training {len(missing)} runs into {args.results_dir} (resumable: run the same command again to continue)")
+        planned = run_missing(planned, device=args.device, progress=not args.quiet)
+    frame = report.records_frame(planned)
+    left = [p for p in planned if p.record is None]
+    if frame.empty:
+        print(f"no records yet: run without --report-only to train the {len(left)} runs.")
+        return 1
+    text = _report_text(experiment, frame, tier, args.average, left)
+    print("\n" + text)
+    out = Path(args.out)
+    stem = f"{experiment.name}-{tier}" + ("-paper-avg" if args.average == "paper" else "")
+    written = [report.figure(experiment, frame, tier, out / f"{stem}.png", args.average)]
+    from disbench.files import write_text_atomic
+
+    written.append(write_text_atomic(out / f"{stem}.md", text + "\n"))
+    written.append(write_text_atomic(out / f"{stem}.csv", frame.to_csv(index=False, float_format="%.10g")))
+    print("\nwrote " + ", ".join(str(p) for p in written if p))
+    return 1 if left and not args.report_only else 0
+
+
+def _tally(found) -> dict[str, int]:
+    tally: dict[str, int] = {}
+    for p in found:
+        tally[str(p.found_in)] = tally.get(str(p.found_in), 0) + 1
+    return tally
+
+
+def _report_text(experiment, frame, tier: str, average: str, left) -> str:
+    from disbench.reproduction import report
+
+    lines = [f"# {experiment.figure} reproduced: {experiment.name}, {tier} tier, Ada-GVAE {average} averaging", "",
+             f"Paper: {experiment.paper_settings}.",
+             "Ours: final = the final model's score (the leaderboard's number); max during training = the maximum of the tier's curve "
+             "(the paper's quantity). Cells: mean ± std over seeds (n); β values pooled where the paper pools them."]
+    for metric in report.METRICS:
+        lines += ["", f"## {report.METRIC_LABEL[metric]}", "", report.table(experiment, frame, metric)]
+    lines += ["", "## Effect sizes", ""] + [f"- {line}" for line in report.effects(experiment, frame)]
+    if left:
+        lines += ["", f"Missing: {len(left)} runs have no record yet (" + ", ".join(p.run.label for p in left[:6]) + (", ..." if len(left) > 6 else "") + ")."]
+    return "\n".join(lines)
+
+
+def _experiment_parser(actions: Any, name: str, help_text: str, default_tier: str) -> None:
+    from disbench.protocol import TIERS
+    from disbench.reproduction.experiments import METHODS
+
+    p = actions.add_parser(name, help=help_text)
+    p.add_argument("--tier", default=None, choices=TIERS, help=f"protocol tier (default: {default_tier})")
+    p.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS, help="frameworks to compare (default: both)")
+    p.add_argument("--seeds", nargs="+", default=None, help="'tier' (default: the tier's seeds), '0-4', or '0 1 2'")
+    p.add_argument("--average", default="fixed", choices=("fixed", "paper"), help="Ada-GVAE's averaging: fixed (default) or the paper-era one (paper.md §4.3)")
+    p.add_argument("--results-dir", default="runs/results", help="where new runs' records go (default: runs/results)")
+    p.add_argument("--runs-dir", default="runs", help="checkpoints of new runs (default: runs)")
+    p.add_argument("--reuse", nargs="*", default=None, help="other results folders whose valid records count (default: leaderboards/results reproduction/results)")
+    p.add_argument("--out", default="runs/reproduction", help="folder for the figure, the table (.md) and the scores (.csv)")
+    p.add_argument("--report-only", action="store_true", help="train nothing: report the records that exist")
+    p.add_argument("--dry-run", action="store_true", help="say what would be trained, and stop")
+    p.add_argument("--device", default=None, help="cpu, cuda, ... (default: cuda if available)")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(handler=_cmd_experiment)

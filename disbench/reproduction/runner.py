@@ -1,0 +1,82 @@
+"""Getting an experiment's records: reuse the valid ones that exist, run the rest as a sweep.
+
+A run counts as done when a results folder holds its record for the tier's current protocol hash
+and the submission folder's current content hash (``disbench.harness.sweep.classify``). The
+folders searched are the one new runs go to and the ``reuse`` folders (by default the committed
+``leaderboards/results`` and ``reproduction/results``), so a fresh clone reports from the
+committed records without training, and trains only what is missing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from disbench.harness.record import RunResult
+from disbench.harness.sweep import Run, RunState, State, Sweep, classify, current_hashes, expand, group_runs
+from disbench.reproduction.experiments import ROOT, Arm, ReproductionError
+
+DEFAULT_REUSE = (ROOT / "leaderboards" / "results", ROOT / "reproduction" / "results")
+
+
+@dataclass(frozen=True)
+class Planned:
+    """One run of the experiment: its arm, and either the record found for it or what the sweep will do."""
+
+    arm: Arm
+    run: Run
+    record: RunResult | None  # a done record, from results_dir or a reuse folder
+    found_in: Path | None
+    state: RunState  # in results_dir, where a new run would go
+
+
+def plan(arms: Sequence[Arm], tier: str, seeds: tuple[int, ...] | str, results_dir: Path, runs_dir: Path,
+         reuse: Sequence[Path] = DEFAULT_REUSE) -> list[Planned]:
+    """Every run of ``arms`` × seeds under ``tier``, each with the done record found for it, if any."""
+    import disbench
+
+    planned = []
+    for arm in arms:
+        tiers = disbench.spec(arm.task).protocols
+        if tier not in tiers:
+            raise ReproductionError(f"Task {arm.task} has no {tier!r} tier; its tiers are {', '.join(tiers)}.")
+        grid = expand(Sweep((str(arm.submission),), (arm.task,), seeds, tier, results_dir=results_dir, runs_dir=runs_dir))
+        for run in grid.runs:
+            hashes = current_hashes(run)
+            state = classify(run, *hashes)
+            found = state if state.state is State.DONE else None
+            folder = results_dir if found else None
+            for other in reuse:
+                if found is None and Path(other).resolve() != Path(results_dir).resolve():
+                    candidate = classify(dataclasses.replace(run, results_dir=Path(other).resolve()), *hashes)
+                    if candidate.state is State.DONE:
+                        found, folder = candidate, Path(other)
+            planned.append(Planned(arm, run, found.record if found else None, folder, state))
+    return planned
+
+
+def run_missing(planned: Sequence[Planned], device: str | None = None, progress: bool = True,
+                echo: Callable[[str], None] = print) -> list[Planned]:
+    """Train every planned run without a record (one after another, through the sweep executor), then
+    return the plan with the new records filled in; a failed run keeps ``record=None`` and its reason."""
+    from disbench.harness.executors import run_local
+
+    missing = [p for p in planned if p.record is None and p.state.state is not State.RUNNING]
+    if missing:
+        run_local(group_runs([p.run for p in missing]), device=device, progress=progress, echo=echo)
+    return plan_again(planned)
+
+
+def plan_again(planned: Sequence[Planned]) -> list[Planned]:
+    """The same plan with each run's state re-read from its results folder (after a sweep ran)."""
+    out = []
+    for p in planned:
+        if p.record is not None:
+            out.append(p)
+            continue
+        state = classify(p.run, *current_hashes(p.run))
+        done = state.state is State.DONE
+        out.append(dataclasses.replace(p, record=state.record if done else None, found_in=p.run.results_dir if done else None, state=state))
+    return out

@@ -1,0 +1,103 @@
+"""``disbench reproduce overlap | boxblur``: the grids, record reuse, and the report's numbers.
+
+Records are fabricated with known scores (through the real ``build_record``, with the current
+protocol and submission hashes), so the tables and effect sizes have known answers; training
+itself is covered by the harness and sweep tests.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+import torch
+
+import disbench
+from disbench.cli import main as cli
+from disbench.harness.record import build_record, record_path, write_record
+from disbench.harness.run import submission_record
+from disbench.harness.submission import Submission
+from disbench.reproduction.experiments import BOXBLUR, OVERLAP, ReproductionError
+from disbench.reproduction.runner import plan
+
+
+def fabricate(results, arm, tier: str, seed: int, mig: float, dci: float, peak: float = 0.0) -> None:
+    """A completed record for ``arm`` whose final MIG/DCI are given and whose curve peaks ``peak`` above them."""
+    task = disbench.make(arm.task)
+    protocol = task.get_protocol(tier)
+    submission = Submission(arm.submission)
+    curve = [{"step": protocol.steps // 2, "mig": mig + peak, "dci.disentanglement": 0.0}, {"step": protocol.steps, "mig": mig, "dci.disentanglement": dci + peak}]
+    record = build_record(task, protocol, seed, submission_record(submission, task.id), {"mig": mig, "dci.disentanglement": dci},
+                          steps=protocol.steps, elapsed=1.0, eval_time=1.0, device=torch.device("cpu"), final_loss=0.1, num_parameters=1, curve=curve)
+    write_record(record, record_path(results, task.id, submission.name, protocol.name, seed))
+
+
+def test_grids_name_the_papers_settings():
+    overlap = OVERLAP.arms()
+    assert len(overlap) == 16 and {a.condition for a in overlap} == set(range(1, 9))
+    assert {a.submission.name for a in overlap} == {"beta-vae", "ada-gvae"}
+    paper_avg = OVERLAP.arms(("ada-gvae",), "paper")
+    assert {a.submission.name for a in paper_avg} == {"ada-gvae-paper-avg"}
+    assert Submission(paper_avg[0].submission).hyperparameters("xysquares-mse-v0") == {"latent_dim": 9, "beta": 0.001, "average": "gvae-paper"}
+    boxblur = BOXBLUR.arms()
+    assert len(boxblur) == 8 and {a.task for a in boxblur} == {"xysquares-mse", "xysquares-boxblur"}
+    for arm in boxblur:  # Fig. 11: z = 25, beta in {0.0316, 0.0001}
+        hp = Submission(arm.submission).hyperparameters("xysquares-mse-v0")
+        assert hp["latent_dim"] == 25 and hp["beta"] in (0.0316, 0.0001)
+        assert hp.get("average", "gvae") == "gvae"
+    with pytest.raises(ReproductionError, match="Unknown method 'vae'"):
+        OVERLAP.arms(("vae",))
+
+
+def test_records_are_reused_from_any_folder_and_only_the_rest_would_train(tmp_path):
+    arms = [a for a in OVERLAP.arms(("ada-gvae",)) if a.condition in (1, 8)]
+    fabricate(tmp_path / "committed", arms[0], "quick", 0, 0.9, 0.95)
+    planned = plan(arms, "quick", (0, 1), tmp_path / "new", tmp_path / "runs", reuse=[tmp_path / "committed"])
+    found = {(p.arm.condition, p.run.seed): p.found_in for p in planned}
+    assert found == {(1, 0): tmp_path / "committed", (1, 1): None, (8, 0): None, (8, 1): None}
+
+
+def test_overlap_report_has_final_max_and_paper_values_with_known_effects(tmp_path, capsys):
+    results = tmp_path / "results"
+    for arm in OVERLAP.arms():
+        strong = arm.method == "ada-gvae"
+        for seed in (0, 1):
+            mig = (0.9 if strong else 0.2) * (8 - arm.condition) / 7 + 0.01 * seed
+            fabricate(results, arm, "quick", seed, mig, mig, peak=0.05)
+    out = tmp_path / "out"
+    assert cli(["reproduce", "overlap", "--report-only", "--results-dir", str(results), "--reuse", "--runs-dir", str(tmp_path / "runs"), "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "32 runs, 32 with a record" in text
+    # spacing 1: mean of 0.90 and 0.91, std 0.007; max during training 0.05 higher; the paper's cell beside them
+    assert re.search(r"\|\s+1 \| 0\.905 ± 0\.007 \(2\)\s+\| 0\.955 ± 0\.007 \(2\)\s+\| 0\.72–0\.91 \(fit ≈0\.87\)", text)
+    assert "Ada-GVAE MIG, 1 minus 8: ours final +0.900, max during training +0.900; paper +0.855 (centres 0.87 and 0.015)" in text
+    report = (out / "overlap-quick.md").read_text()
+    assert report.strip() in text
+    assert (out / "overlap-quick.png").stat().st_size > 10_000
+    rows = (out / "overlap-quick.csv").read_text().splitlines()
+    assert len(rows) == 1 + 32 * 2 and rows[0].startswith("method,submission,average,condition")
+
+
+def test_boxblur_pools_both_betas_and_reports_missing_runs(tmp_path, capsys):
+    results = tmp_path / "results"
+    for arm in BOXBLUR.arms(("ada-gvae",)):
+        beta_small = "b0.0001" in arm.submission.name
+        fabricate(results, arm, "smoke", 0, (0.5 if beta_small else 0.3) if arm.condition == "boxblur" else 0.0, 0.0)
+    out = tmp_path / "out"
+    assert cli(["reproduce", "boxblur", "--tier", "smoke", "--report-only", "--results-dir", str(results), "--reuse", "--runs-dir", str(tmp_path / "runs"), "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "8 runs, 4 with a record" in text and "Missing: 4 runs" in text
+    assert "Ada-GVAE MIG, boxblur minus mse: ours final +0.400" in text  # (0.5 + 0.3) / 2 - 0
+    assert (out / "boxblur-smoke.png").stat().st_size > 10_000
+
+
+def test_wrong_inputs_get_one_line_errors(tmp_path, capsys):
+    assert cli(["reproduce", "overlap", "--seeds", "3-1", "--report-only", "--reuse", "--results-dir", str(tmp_path), "--runs-dir", str(tmp_path / "runs")]) == 2
+    assert "runs backwards" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        cli(["reproduce", "overlap", "--methods", "vae"])
+    assert "invalid choice: 'vae'" in capsys.readouterr().err
+    assert cli(["reproduce", "overlap", "--report-only", "--reuse", "--results-dir", str(tmp_path), "--runs-dir", str(tmp_path / "runs")]) == 1
+    assert "no records yet" in capsys.readouterr().out
+    assert not json.dumps([str(p) for p in tmp_path.iterdir()]).count("overlap")  # nothing half-written
