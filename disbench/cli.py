@@ -90,9 +90,12 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     import disbench
-    from disbench.harness.run import run_submission
+    from disbench.error import TrainingError
+    from disbench.harness.run import run_packed_submission, run_submission
     from disbench.harness.submission import Submission
 
+    if args.pack < 1:
+        raise TrainingError(f"--pack {args.pack}: give how many seeds to train together in one process, 1 or more (1 trains them one at a time).")
     submission = Submission(args.submission)
     task_id = disbench.spec(args.task).id
     notes: set[str] = set()
@@ -102,14 +105,26 @@ def _cmd_run(args: argparse.Namespace) -> int:
             notes.add(line)
             print(f"note: {line}")
 
-    records = []
-    for seed in args.seeds:
-        record = run_submission(submission, task_id, seed=seed, protocol=args.protocol, device=args.device, resume=args.resume, overwrite=args.overwrite,
-                                results_dir=args.results_dir, runs_dir=args.runs_dir, progress=not args.quiet, notify=note)
-        records.append(record)
-        print(f"seed {seed}: {record.training.steps} steps in {record.training.wall_time_s:.0f}s, evaluated in {record.training.evaluation_time_s:.0f}s")
-    _print_scores(records, Path(args.results_dir) / task_id / submission.name / args.protocol)
-    return 0
+    options = dict(protocol=args.protocol, device=args.device, resume=args.resume, overwrite=args.overwrite, results_dir=args.results_dir,
+                   runs_dir=args.runs_dir, progress=not args.quiet, notify=note)
+    records, failed = [], []
+    for start in range(0, len(args.seeds), args.pack):
+        seeds = args.seeds[start : start + args.pack]
+        if len(seeds) == 1:
+            group = [run_submission(submission, task_id, seed=seeds[0], **options)]
+        else:
+            group = run_packed_submission(submission, task_id, seeds, **options)
+        for seed, record in zip(seeds, group):
+            if record.status == "failed":
+                failed.append(f"seed {seed}: {record.error}")
+                continue
+            records.append(record)
+            print(f"seed {seed}: {record.training.steps} steps in {record.training.wall_time_s:.0f}s, evaluated in {record.training.evaluation_time_s:.0f}s")
+    if records:
+        _print_scores(records, Path(args.results_dir) / task_id / submission.name / args.protocol)
+    for line in failed:
+        print(f"error: {line}", file=sys.stderr)
+    return 2 if failed else 0
 
 
 def _print_scores(records, folder: Path) -> None:
@@ -222,6 +237,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("submission")
     p.add_argument("--task", required=True)
     p.add_argument("--seeds", type=non_negative_int, nargs="+", default=[0])
+    p.add_argument("--pack", type=int, default=1, metavar="K",
+                   help="train up to K seeds together in one process as one batched computation (default 1: one at a time); see docs/sweeps.md")
     p.add_argument("--protocol", default="quick", choices=TIERS)
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:1, ... (default: cuda if available)")
     p.add_argument("--resume", action="store_true", help="continue interrupted runs from their checkpoints")

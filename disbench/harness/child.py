@@ -6,6 +6,10 @@ its model under the seed, and then serves the harness's requests (``step``, ``en
 ``save``, ``load``, ``encode``, ``traverse``, ``check``, ``close``) until told to close. Any
 exception is reported as an ``error`` message and ends the process.
 
+With ``seeds`` in its first message the child trains a pack instead (``disbench.harness.pack``):
+one model per seed, stepped together; requests about one model name it (``member``), and
+``drop`` stops the models whose loss became non-finite.
+
 Only observations ever arrive here: the harness keeps the factors, the metrics and the records.
 """
 
@@ -22,9 +26,12 @@ from disbench.harness.allocator import tune_allocator
 from disbench.harness.channel import Channel, SharedTensor
 from disbench.harness.contract import check_learner
 from disbench.harness.learner import Learner
+from disbench.harness.pack import PackedLearner
+from disbench.harness.pack_noise import Unpackable
 from disbench.harness.submission import Submission
 from disbench.losses import make_loss
 from disbench.methods.base import TaskInfo
+from disbench.supervision import WEAK_PAIRS
 
 
 def apply_limits(limits: dict[str, Any]) -> None:
@@ -45,40 +52,75 @@ def build_learner(init: dict[str, Any]) -> Learner:
     return learner
 
 
+def build_pack(init: dict[str, Any]) -> PackedLearner:
+    """One model per seed, each built as its solo run builds it, packed; ``Unpackable`` if the
+    method cannot be packed (found by a probe on a stand-in batch, before any training)."""
+    submission, task_info = Submission(init["submission_path"]), TaskInfo.from_dict(init["task_info"])
+    methods = []
+    for seed in init["seeds"]:
+        torch.manual_seed(seed)
+        methods.append(submission.build(task_info, **init["hyperparameters"]))
+    pack = PackedLearner(methods, init["seeds"], make_loss(init["loss"]).to(init["device"]), init["lr"], init["device"])
+    rows = init["batch_size"] * (2 if pack.info()["supervision"] == WEAK_PAIRS else 1)
+    pack.probe(torch.zeros(rows, *task_info.obs_shape))
+    return pack
+
+
+def _finite(means: dict[str, float]) -> dict[str, float | None]:
+    return {k: v if v == v and abs(v) != float("inf") else None for k, v in means.items()}
+
+
 def serve(channel: Channel, init: dict[str, Any]) -> None:
     obs = SharedTensor(init["observations"]["fd"], tuple(init["observations"]["shape"])).tensor
     out = SharedTensor(init["codes"]["fd"], tuple(init["codes"]["shape"])).tensor
-    learner = build_learner(init)
+    packed = "seeds" in init
+    try:
+        learner = build_pack(init) if packed else build_learner(init)
+    except Unpackable as e:
+        channel.send("ready", unpackable=str(e))
+        return
     channel.send("ready", info=learner.info(), overridden=Submission(init["submission_path"]).overridden_defaults(init["task_info"]["id"]))
     while True:
         request = channel.recv()
         kind = request["kind"]
-        if kind == "step":
+        target = learner.member(request["member"]) if "member" in request else learner
+        if kind == "step" and packed:  # member j's batch is rows [j n, (j + 1) n) of the slot
+            if request["members"] != learner.members:
+                raise ValueError(f"a step for members {request['members']}; the pack trains {learner.members}")
+            k, n = len(learner.members), request["n"]
+            learner.step(obs[request["slot"], : k * n].view(k, n, *obs.shape[2:]))
+            channel.send("stepped")
+        elif kind == "step":
             learner.step(obs[request["slot"], : request["n"]])
             channel.send("stepped")
+        elif kind == "end_window" and packed:
+            channel.send("window", members=[{"means": _finite(means), "nonfinite": bad} for means, bad in learner.end_window()])
         elif kind == "end_window":
             means, bad = learner.end_window()
-            channel.send("window", means={k: v if v == v and abs(v) != float("inf") else None for k, v in means.items()}, nonfinite=bad)
+            channel.send("window", means=_finite(means), nonfinite=bad)
+        elif kind == "drop" and packed:
+            learner.drop(request["members"])
+            channel.send("dropped")
         elif kind == "save":
-            learner.save(request["path"])
+            target.save(request["path"])
             channel.send("saved")
         elif kind == "load":
-            learner.load(request["path"])
+            target.load(request["path"])
             channel.send("loaded")
         elif kind == "encode":
-            z = learner.encode(obs[0, : request["n"]])
+            z = target.encode(obs[0, : request["n"]])
             shape = list(getattr(z, "shape", ()))
             ok = isinstance(z, torch.Tensor) and z.ndim == 2 and z.shape[0] == request["n"] and z.shape[1] <= out.shape[1]
             if ok:
                 out[: z.shape[0], : z.shape[1]] = z.detach().float().cpu()
             channel.send("codes", shape=shape, dtype=str(getattr(z, "dtype", type(z).__name__)), written=ok)
         elif kind == "traverse":
-            images = learner.traverse(obs[0, :1], steps=request["steps"], limit=request["limit"])
+            images = target.traverse(obs[0, :1], steps=request["steps"], limit=request["limit"])
             fits = images.shape[0] <= obs.shape[1] and tuple(images.shape[1:]) == tuple(obs.shape[2:])
             if fits:
                 obs[1, : images.shape[0]] = images.float().cpu()
             channel.send("traversed", n=images.shape[0] if fits else 0, shape=list(images.shape))
-        elif kind == "check":
+        elif kind == "check" and not packed:
             channel.send("checked", checks=check_learner(learner, obs[0, : request["n"]], request["latent_dim"]))
         elif kind == "close":
             channel.send("closed")

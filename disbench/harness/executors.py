@@ -1,11 +1,13 @@
 """Executing a sweep's runs: here, one after another (``local``), or as submitit jobs, one job
 array per sweep (``slurm``; ``submitit-local`` runs the same jobs as subprocesses of this machine).
 
-Each job re-reads its run's state when it starts (``execute``), so a job submitted twice, or a
-sweep re-run while jobs are queued, never repeats finished work or starts over a run in
-progress. A job is a *group* of runs (``sweep.group_runs``): one run today, several seeds
-trained as one packed computation once packing exists. Jobs that Slurm stops at their time
-limit are requeued and resume from the run's checkpoint (``SweepJob.checkpoint``).
+Each job re-reads its runs' states when it starts (``execute``, ``execute_group``), so a job
+submitted twice, or a sweep re-run while jobs are queued, never repeats finished work or starts
+over a run in progress. A job is a *group* of runs (``sweep.group_runs``): one run, or with
+``--pack K`` up to K seeds of one submission, task and tier trained as one packed computation
+(``run_packed_submission``; the runs of a group that need the same action are packed together).
+Jobs that Slurm stops at their time limit are requeued and resume from the runs' checkpoints
+(``SweepJob.checkpoint``).
 
 submitit is an optional extra (``pip install 'disbench[slurm]'``), imported only here and only
 when a submitit executor is asked for.
@@ -28,6 +30,7 @@ from disbench.harness.sweep import Action, Run, SlurmTable, SweepError, action, 
 
 Cluster = Literal["slurm", "local"]
 RunFn = Callable[..., RunResult]  # run_submission's signature
+PackFn = Callable[..., list]  # run_packed_submission's signature
 
 
 def _run_submission(*args: Any, **kwargs: Any) -> RunResult:
@@ -35,6 +38,13 @@ def _run_submission(*args: Any, **kwargs: Any) -> RunResult:
     from disbench.harness.run import run_submission
 
     return run_submission(*args, **kwargs)
+
+
+def _run_packed_submission(*args: Any, **kwargs: Any) -> list:
+    """``disbench.harness.run.run_packed_submission``, imported when a pack starts."""
+    from disbench.harness.run import run_packed_submission
+
+    return run_packed_submission(*args, **kwargs)
 
 
 @dataclass(frozen=True)
@@ -76,20 +86,51 @@ def execute(run: Run, run_fn: RunFn = _run_submission, device: str | None = None
     return Outcome(run, what, record.status, record.error, time.perf_counter() - started)
 
 
+def execute_group(group: Sequence[Run], run_fn: RunFn = _run_submission, pack_fn: PackFn = _run_packed_submission, device: str | None = None,
+                  progress: bool = False) -> list[Outcome]:
+    """``execute`` for a group of runs (one submission, task and tier): a lone run runs solo; the
+    others' states are read now, and the runs that need the same action (start, resume, re-run)
+    are trained as one pack. Outcomes in the group's order; a pack's failure is each of its runs'."""
+    if len(group) == 1:
+        return [execute(group[0], run_fn, device=device, progress=progress)]
+    outcomes: dict[Run, Outcome] = {}
+    packs: dict[Action, list[Run]] = {}
+    for run in group:
+        state = classify(run, *current_hashes(run))
+        what = action(state.state)
+        if what is Action.SKIP:
+            outcomes[run] = Outcome(run, what, "skipped", state.state.value + (f" ({state.reason})" if state.reason else ""))
+        else:
+            packs.setdefault(what, []).append(run)
+    for what, runs in packs.items():
+        started, first = time.perf_counter(), runs[0]
+        try:
+            records = pack_fn(first.submission_path, first.task_id, seeds=[run.seed for run in runs], protocol=first.protocol, device=device,
+                              resume=what is Action.RESUME, overwrite=what is Action.RERUN, results_dir=first.results_dir, runs_dir=first.runs_dir,
+                              progress=progress)
+        except Exception as e:  # noqa: BLE001 - a failed pack is its runs' failure, reported with its reason
+            detail = str(e) if isinstance(e, DisbenchError) else f"{type(e).__name__}: {e}"
+            outcomes.update((run, Outcome(run, what, "failed", detail, time.perf_counter() - started)) for run in runs)
+            continue
+        seconds = time.perf_counter() - started
+        for run, record in zip(runs, records):
+            outcomes[run] = Outcome(run, what, record.status, record.error, seconds)
+    return [outcomes[run] for run in group]
+
+
 def run_local(groups: Sequence[Sequence[Run]], run_fn: RunFn = _run_submission, device: str | None = None, progress: bool = True,
-              echo: Callable[[str], None] = print) -> list[Outcome]:
-    """Execute the groups here, one run after another, with a bar over the runs (done / total, ETA)."""
+              echo: Callable[[str], None] = print, pack_fn: PackFn = _run_packed_submission) -> list[Outcome]:
+    """Execute the groups here, one after another, with a bar over the runs (done / total, ETA)."""
     from tqdm.auto import tqdm
 
     outcomes: list[Outcome] = []
-    runs = [run for group in groups for run in group]
-    with tqdm(total=len(runs), unit="run", desc="sweep", disable=not progress, dynamic_ncols=True) as bar:
-        for run in runs:
-            outcome = execute(run, run_fn, device=device, progress=progress)
-            outcomes.append(outcome)
-            bar.update(1)
-            bar.set_postfix(failed=sum(o.status == "failed" for o in outcomes), refresh=False)
-            (bar.write if progress else echo)(outcome.line())
+    with tqdm(total=sum(len(group) for group in groups), unit="run", desc="sweep", disable=not progress, dynamic_ncols=True) as bar:
+        for group in groups:
+            for outcome in execute_group(group, run_fn, pack_fn, device=device, progress=progress):
+                outcomes.append(outcome)
+                bar.update(1)
+                bar.set_postfix(failed=sum(o.status == "failed" for o in outcomes), refresh=False)
+                (bar.write if progress else echo)(outcome.line())
     return outcomes
 
 
@@ -103,7 +144,7 @@ class SweepJob:
         self.device = device
 
     def __call__(self, group: Sequence[Run]) -> list[Outcome]:
-        return [execute(run, device=self.device, progress=False) for run in group]
+        return execute_group(group, device=self.device, progress=False)
 
     def checkpoint(self, group: Sequence[Run]) -> Any:
         """Called by submitit when Slurm signals the time limit: requeue the same group. The runs

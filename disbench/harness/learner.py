@@ -66,11 +66,7 @@ class Learner:
 
     def batch(self, x: torch.Tensor) -> Observations | ObservationPairs:
         """``x [N, C, H, W]`` (pairs: the N first observations, then their N partners) as the method's batch."""
-        x = x.to(self.device, non_blocking=True).contiguous(memory_format=CHANNELS_LAST)
-        if self.method.supervision == WEAK_PAIRS:
-            n = x.shape[0] // 2
-            return ObservationPairs(x[:n], x[n:])
-        return Observations(x)
+        return as_batch(x.to(self.device, non_blocking=True).contiguous(memory_format=CHANNELS_LAST), self.method.supervision)
 
     def step(self, x: torch.Tensor) -> None:
         """One optimiser step on the batch ``x`` (the method is in train mode: ``encode`` and
@@ -107,27 +103,44 @@ class Learner:
         if "rng" in state:
             restore_torch_rng(state["rng"])
 
-    @torch.inference_mode()
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """Codes ``[N, D]`` of observations, in eval mode (the representation that is scored)."""
-        self.method.eval()
-        try:
-            return self.method.encode(x.to(self.device).contiguous(memory_format=CHANNELS_LAST))
-        finally:
-            self.method.train()
+        return encode_observations(self.method, x, self.device)
 
-    @torch.inference_mode()
     def traverse(self, x: torch.Tensor, steps: int = 9, limit: float = 2.5) -> torch.Tensor:
-        """Decoded latent traversals of one observation ``x [1, C, H, W]``: each code dimension shifted
-        by ``steps`` values in ``[-limit, limit]``, as ``[D * steps, C, H, W]`` (dimension-major)."""
-        self.method.eval()
-        try:
-            z = self.method.encode(x.to(self.device).contiguous(memory_format=CHANNELS_LAST))[0].float()
-            values = torch.linspace(-limit, limit, steps, device=z.device)
-            codes = z.repeat(z.shape[0] * steps, 1).view(z.shape[0], steps, -1)
-            dims = torch.arange(z.shape[0], device=z.device)
-            codes[dims, :, dims] = z[:, None] + values
-            return self.method.decode(codes.view(-1, z.shape[0]))
-        finally:
-            self.method.train()
+        """Decoded latent traversals of one observation (see :func:`traverse_latents`)."""
+        return traverse_latents(self.method, x, self.device, steps, limit)
 
+
+def as_batch(x: torch.Tensor, supervision: str) -> Observations | ObservationPairs:
+    """Observations ``x`` as a method's batch: for weak pairs the N first rows, then their N partners."""
+    if supervision == WEAK_PAIRS:
+        n = x.shape[0] // 2
+        return ObservationPairs(x[:n], x[n:])
+    return Observations(x)
+
+
+@torch.inference_mode()
+def encode_observations(method: Method, x: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """``method``'s codes ``[N, D]`` of observations, in eval mode (then back in train mode)."""
+    method.eval()
+    try:
+        return method.encode(x.to(device).contiguous(memory_format=CHANNELS_LAST))
+    finally:
+        method.train()
+
+
+@torch.inference_mode()
+def traverse_latents(method: Method, x: torch.Tensor, device: torch.device, steps: int = 9, limit: float = 2.5) -> torch.Tensor:
+    """Decoded latent traversals of one observation ``x [1, C, H, W]``: each code dimension shifted
+    by ``steps`` values in ``[-limit, limit]``, as ``[D * steps, C, H, W]`` (dimension-major)."""
+    method.eval()
+    try:
+        z = method.encode(x.to(device).contiguous(memory_format=CHANNELS_LAST))[0].float()
+        values = torch.linspace(-limit, limit, steps, device=z.device)
+        codes = z.repeat(z.shape[0] * steps, 1).view(z.shape[0], steps, -1)
+        dims = torch.arange(z.shape[0], device=z.device)
+        codes[dims, :, dims] = z[:, None] + values
+        return method.decode(codes.view(-1, z.shape[0]))
+    finally:
+        method.train()

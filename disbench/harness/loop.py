@@ -7,6 +7,10 @@ losses and the first non-finite one, if any (one host sync per window, not per s
 goes to ``curves.jsonl``, and every ``checkpoint_every`` steps and at the end ``save`` runs.
 After the steps where the protocol's curve is due, ``score(step, metrics)`` runs (its time is not
 training time), before that step's checkpoint, so a resumed run never scores a step twice.
+
+``fit_pack`` is the same loop for a pack (several seeds trained as one batched computation): each
+member has its own data generator, curve rows, scores and checkpoints, exactly as in its solo run;
+a member whose loss became non-finite is failed and dropped, and the others go on.
 """
 
 from __future__ import annotations
@@ -85,3 +89,60 @@ def fit(
             if state.step % checkpoint_every == 0 or state.step == protocol.steps:
                 save()
             window_start = time.perf_counter()
+
+
+def fit_pack(
+    task: Task,
+    pack: Any,
+    protocol: Protocol,
+    runs: list[Any],
+    log_every: int = 50,
+    checkpoint_every: int = 1000,
+    progress: bool = True,
+    desc: str = "",
+    score: bool = True,
+) -> list[Any]:
+    """Train a pack's members from their common step to ``protocol.steps``; ``runs[k]`` is member
+    ``k``'s ``RunBook`` (its ``generator``, ``state`` and ``folder``; ``save``, ``score`` and ``fail``).
+    Returns the runs that finished training."""
+    from tqdm.auto import tqdm
+
+    supervision = pack.info()["supervision"]
+    training = list(runs)
+    step = training[0].state.step
+    window, window_start = 0, time.perf_counter()
+    with tqdm(total=protocol.steps, initial=step, disable=not progress, desc=desc, unit="step") as bar:
+        while training and step < protocol.steps:
+            pack.step([task.sample_observations(supervision, protocol.batch_size, run.generator) for run in training])
+            step += 1
+            window += 1
+            due = protocol.curve_due(step) if score else []
+            if step % log_every and step != protocol.steps and not due:
+                continue
+            reports = pack.end_window()
+            now = time.perf_counter()
+            failed = []
+            for run, (means, bad) in zip(training, reports):
+                if bad is not None:
+                    run.fail(step - window + 1 + bad)
+                    failed.append(run)
+                    continue
+                run.state.step = step
+                run.state.elapsed += now - window_start
+                row = {"step": step, **means, "steps_per_s": window / max(now - window_start, 1e-9)}
+                run.state.final_loss = row.get("loss")
+                run.folder.append_curve(row)
+            if failed:
+                pack.drop([runs.index(run) for run in failed])
+                training = [run for run in training if run not in failed]
+            bar.update(window)
+            if training:
+                bar.set_postfix(models=len(training), loss=f"{sum(r.state.final_loss for r in training) / len(training):.4g}", refresh=False)
+            window = 0
+            for run in training:
+                if due:
+                    run.score(step, due)
+                if step % checkpoint_every == 0 or step == protocol.steps:
+                    run.save()
+            window_start = time.perf_counter()
+    return training

@@ -87,11 +87,19 @@ class RemoteLearner:
 
     def __init__(self, submission_path: str | Path, task: Task, protocol: Protocol, seed: int, hyperparameters: dict[str, Any],
                  device: torch.device | str = "cpu", limits: Limits | None = None, log_path: str | Path | None = None) -> None:
+        ready = self._launch(submission_path, task, protocol, hyperparameters, device, limits, log_path, 2 * protocol.batch_size, seed=seed)
+        self._info = self._checked_info(ready.get("info"))
+        self.overridden_defaults = [str(line) for line in ready.get("overridden", [])]
+
+    def _launch(self, submission_path: str | Path, task: Task, protocol: Protocol, hyperparameters: dict[str, Any], device: torch.device | str,
+                limits: Limits | None, log_path: str | Path | None, batch_rows: int, **seeding: Any) -> dict[str, Any]:
+        """Start the child with a shared batch buffer of ``batch_rows`` rows per slot, send it the
+        submission and ``seeding`` (``seed``, or a pack's ``seeds``), and return its ``ready`` message."""
         make_non_dumpable()
         self.limits, self.device = limits or Limits(), torch.device(device)
         limits = self.limits
         self.latent_dim = protocol.latent_dim
-        rows = max(2 * protocol.batch_size, EVAL_ROWS, protocol.latent_dim * TRAVERSAL_STEPS)
+        rows = max(batch_rows, EVAL_ROWS, protocol.latent_dim * TRAVERSAL_STEPS)
         self._deadline = time.monotonic() + self.limits.wall_time_s
         self._obs = SharedTensor.create((2, rows, *task.data.obs_shape), "disbench-observations")
         self._codes = SharedTensor.create((EVAL_ROWS, protocol.latent_dim), "disbench-codes")
@@ -115,17 +123,15 @@ class RemoteLearner:
         self._harness_threads: int | None = None
         try:
             self.channel.send(
-                "init", submission_path=str(Path(submission_path).resolve()), seed=seed, task_info=asdict(TaskInfo.from_task(task, protocol)),
+                "init", submission_path=str(Path(submission_path).resolve()), task_info=asdict(TaskInfo.from_task(task, protocol)),
                 hyperparameters=hyperparameters, loss=task.loss.name, lr=protocol.lr, device=str(self.device),
                 limits={"memory_bytes": limits.memory_bytes if self.device.type == "cpu" else None, "open_files": limits.open_files},
-                observations=self._obs.spec(), codes=self._codes.spec(),
+                observations=self._obs.spec(), codes=self._codes.spec(), **seeding,
             )
-            ready = self._expect("ready", limits.startup_timeout_s, "importing and building the model")
+            return self._expect("ready", limits.startup_timeout_s, "importing and building the model")
         except BaseException:
             self.close()
             raise
-        self._info = self._checked_info(ready.get("info"))
-        self.overridden_defaults = [str(line) for line in ready.get("overridden", [])]
 
     # --- the learner interface ---------------------------------------------------------------
 
@@ -134,13 +140,19 @@ class RemoteLearner:
 
     def step(self, x: torch.Tensor) -> None:
         """Hand over one batch; return once at most ``_in_flight - 1`` steps are still running."""
+        self._hand_over([x])
+
+    def _hand_over(self, batches: list[torch.Tensor], **payload: Any) -> None:
+        """Write ``batches`` one after another into the free slot and ask for a step on them."""
         if self.device.type == "cpu" and self._harness_threads is None:
             # While a CPU child trains, the harness only renders batches; its thread pool would wake
             # for each one and then spin, taking cores from the child. Encoding restores it.
             self._harness_threads = torch.get_num_threads()
             torch.set_num_threads(1)
-        self._obs.tensor[self._slot, : x.shape[0]] = x
-        self.channel.send("step", slot=self._slot, n=x.shape[0])
+        n = batches[0].shape[0]
+        for j, x in enumerate(batches):
+            self._obs.tensor[self._slot, j * n : (j + 1) * n] = x
+        self.channel.send("step", slot=self._slot, n=n, **payload)
         self._pending += 1
         self._slot ^= 1
         if self._pending == self._in_flight:
@@ -150,29 +162,24 @@ class RemoteLearner:
     def end_window(self) -> tuple[dict[str, float], int | None]:
         self._drain()
         self.channel.send("end_window")
-        reply = self._expect("window", self.limits.request_timeout_s, "reporting losses")
-        means, bad = reply.get("means"), reply.get("nonfinite")
-        if not isinstance(means, dict) or not all(isinstance(k, str) and (v is None or isinstance(v, (int, float))) for k, v in means.items()):
-            raise SubmissionError("The submission process sent malformed loss values.")
-        if bad is not None and not isinstance(bad, int):
-            raise SubmissionError("The submission process sent a malformed step index.")
-        return {k: float("nan") if v is None else float(v) for k, v in means.items()}, bad
+        return checked_window(self._expect("window", self.limits.request_timeout_s, "reporting losses"))
 
-    def save(self, path: str | Path) -> None:
-        self._request("save", "saving the model", path=str(Path(path).resolve()))
+    def save(self, path: str | Path, **member: int) -> None:
+        self._request("save", "saving the model", path=str(Path(path).resolve()), **member)
 
-    def load(self, path: str | Path) -> None:
-        self._request("load", "loading the model", path=str(Path(path).resolve()))
+    def load(self, path: str | Path, **member: int) -> None:
+        self._request("load", "loading the model", path=str(Path(path).resolve()), **member)
 
-    def encode(self, x: torch.Tensor) -> torch.Tensor:
-        """Codes of ``x`` in chunks that fit the shared buffer; checked before they are used."""
+    def encode(self, x: torch.Tensor, **member: int) -> torch.Tensor:
+        """Codes of ``x`` in chunks that fit the shared buffer; checked before they are used.
+        (``member=k``: the codes of a pack's member ``k``; likewise for ``traverse``, ``save``, ``load``.)"""
         self._drain()
         self._restore_threads()
         parts = []
         for start in range(0, x.shape[0], EVAL_ROWS):
             chunk = x[start : start + EVAL_ROWS]
             self._obs.tensor[0, : chunk.shape[0]] = chunk
-            reply = self._request("encode", "encoding observations", n=chunk.shape[0])
+            reply = self._request("encode", "encoding observations", n=chunk.shape[0], **member)
             shape, dtype = reply.get("shape"), str(reply.get("dtype"))
             if not reply.get("written"):
                 raise SubmissionError(f"encode(x) must return a tensor [N, D] with D <= {self.latent_dim}; for N = {chunk.shape[0]} it returned {dtype} {shape}.")
@@ -181,10 +188,10 @@ class RemoteLearner:
             parts.append(self._codes.tensor[: chunk.shape[0], : shape[1]].clone())
         return torch.cat(parts)
 
-    def traverse(self, x: torch.Tensor, steps: int = TRAVERSAL_STEPS, limit: float = 2.5) -> torch.Tensor:
+    def traverse(self, x: torch.Tensor, steps: int = TRAVERSAL_STEPS, limit: float = 2.5, **member: int) -> torch.Tensor:
         self._drain()
         self._obs.tensor[0, :1] = x[:1]
-        reply = self._request("traverse", "drawing latent traversals", steps=steps, limit=limit)
+        reply = self._request("traverse", "drawing latent traversals", steps=steps, limit=limit, **member)
         if not reply.get("n"):
             raise SubmissionError(f"decode(z) returned {reply.get('shape')}; expected [{steps} x D, *observation shape].")
         return self._obs.tensor[1, : reply["n"]].clone()
@@ -237,7 +244,7 @@ class RemoteLearner:
     def _request(self, kind: str, what: str, **payload: Any) -> dict[str, Any]:
         self._drain()
         self.channel.send(kind, **payload)
-        replies = {"save": "saved", "load": "loaded", "encode": "codes", "traverse": "traversed", "check": "checked"}
+        replies = {"save": "saved", "load": "loaded", "encode": "codes", "traverse": "traversed", "check": "checked", "drop": "dropped"}
         return self._expect(replies[kind], self.limits.request_timeout_s, what)
 
     def _expect(self, kind: str, timeout: float, what: str) -> dict[str, Any]:
@@ -291,3 +298,13 @@ class RemoteLearner:
             self.close()
             raise SubmissionError(f"The submission process described its model incorrectly: {info!r:.200}")
         return info
+
+
+def checked_window(reply: dict[str, Any]) -> tuple[dict[str, float], int | None]:
+    """A ``window`` report (``means``, ``nonfinite``) checked: the harness trusts no shape it did not check."""
+    means, bad = reply.get("means"), reply.get("nonfinite")
+    if not isinstance(means, dict) or not all(isinstance(k, str) and (v is None or isinstance(v, (int, float))) for k, v in means.items()):
+        raise SubmissionError("The submission process sent malformed loss values.")
+    if bad is not None and (not isinstance(bad, int) or isinstance(bad, bool)):
+        raise SubmissionError("The submission process sent a malformed step index.")
+    return {k: float("nan") if v is None else float(v) for k, v in means.items()}, bad

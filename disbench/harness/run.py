@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import disbench
 from disbench.data.base import DeviceLike
+from disbench.harness.pack_remote import RemotePack
+from disbench.harness.pack_train import run_packed_training
 from disbench.harness.record import DEFAULT_RESULTS_DIR, RunResult, SubmissionRecord
 from disbench.harness.remote import Limits, RemoteLearner
 from disbench.harness.run_folder import run_dir
@@ -63,3 +65,42 @@ def run_submission(
     return run_training(task, make_learner, seed, tier, default_device() if device is None else device, out, submission=record,
                         submission_path=submission.path, results_dir=results_dir, resume=resume, overwrite=overwrite, progress=progress,
                         data_device="cpu", **options)
+
+
+def run_packed_submission(
+    submission: Submission | str | Path,
+    task_id: str,
+    seeds: Sequence[int],
+    protocol: str = "quick",
+    device: DeviceLike = None,
+    resume: bool = False,
+    overwrite: bool = False,
+    results_dir: str | Path | None = DEFAULT_RESULTS_DIR,
+    runs_dir: str | Path = "runs",
+    progress: bool = True,
+    limits: Limits | None = None,
+    notify: Callable[[str], None] | None = None,
+    **options,
+) -> list[RunResult | None]:
+    """Train and score ``seeds`` of a submission packed: one child process trains one model per seed
+    as one batched computation (``RemotePack``); each seed gets the run folder, checkpoints and
+    record its solo run (:func:`run_submission`) would, to numerical tolerance. Returns one record
+    per seed (a failed one for a seed whose loss became non-finite; the others still finish).
+    """
+    if not isinstance(submission, Submission):
+        submission = Submission(submission)
+    task = disbench.make(task_id)
+    tier = task.get_protocol(protocol)
+    record = submission_record(submission, task.id)
+    outs = [run_dir(runs_dir, task.id, submission.name, tier.name, seed) for seed in seeds]
+
+    def make_pack(dev, pack_seeds):
+        log = outs[list(seeds).index(pack_seeds[0])] / "child.log"
+        pack = RemotePack(submission.path, task, tier, pack_seeds, record.hyperparameters, device=dev, limits=limits or Limits(), log_path=log)
+        for line in pack.overridden_defaults if notify else ():
+            notify(line)
+        return pack
+
+    return run_packed_training(task, make_pack, seeds, tier, default_device() if device is None else device, outs, submission=record,
+                               submission_path=submission.path, results_dir=results_dir, resume=resume, overwrite=overwrite, progress=progress,
+                               data_device="cpu", **options)

@@ -263,6 +263,7 @@ class SweepFile(BaseModel):
     results_dir: str = "runs/results"
     runs_dir: str = "runs"
     executor: Literal["local", "slurm", "submitit-local"] = "local"
+    pack: int = Field(default=1, ge=1)  # runs of one submission, task and tier trained together per job
     slurm: SlurmTable = Field(default_factory=SlurmTable)
 
 
@@ -401,15 +402,15 @@ def to_do(states: Iterable[RunState]) -> list[RunState]:
 
 
 def group_runs(runs: Sequence[Run], pack: int = 1) -> list[list[Run]]:
-    """Runs in the groups one job executes: today one run per group.
-
-    Packed training (issue 12: several seeds of one submission on one task trained as one batched
-    computation inside the submission's child process) will fill groups of up to ``pack`` runs
-    that share submission, task and tier; until it exists, ``pack`` must be 1.
-    """
-    if pack != 1:
-        raise SweepError(f"pack={pack}: packed training is not available yet; sweeps run one model per job (pack=1).")
-    return [[run] for run in runs]
+    """Runs in the groups one job executes: runs that share submission, task and tier, in groups of
+    at most ``pack`` (in grid order), each trained as one packed computation (one run per group
+    with ``pack=1``)."""
+    if isinstance(pack, bool) or not isinstance(pack, int) or pack < 1:
+        raise SweepError(f"pack={pack!r}: give how many runs to train together in one process, 1 or more (1: one run per job).")
+    shared: dict[tuple, list[Run]] = {}
+    for run in runs:
+        shared.setdefault((run.submission_path, run.task_id, run.protocol, run.results_dir, run.runs_dir), []).append(run)
+    return [group[i : i + pack] for group in shared.values() for i in range(0, len(group), pack)]
 
 
 def counts(states: Iterable[RunState]) -> dict[State, int]:

@@ -49,6 +49,8 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--executor", choices=EXECUTORS, default=argparse.SUPPRESS,
                    help="local (default): here, one run after another; slurm: a submitit job array; submitit-local: the same jobs as local subprocesses")
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:1, ... for every run (default: cuda where available)")
+    p.add_argument("--pack", type=int, default=argparse.SUPPRESS, metavar="K",
+                   help="train up to K seeds of one submission and task together in one process, as one batched computation (default 1; see docs/sweeps.md)")
     p.add_argument("--dry-run", action="store_true", help="show what would run, and why, without running anything")
     p.add_argument("--wait", action="store_true", help="slurm: wait for the jobs, with a progress bar (submitit-local always waits)")
     p.add_argument("--log-dir", default=None, help="submitit logs and job files (default: <runs-dir>/sweep-logs; on Slurm, a shared folder)")
@@ -73,12 +75,12 @@ def add_commands(sub: Any) -> None:
     s.set_defaults(handler=_cmd_status)
 
 
-def settings(args: argparse.Namespace) -> tuple[Sweep, str, dict[str, Any]]:
-    """The sweep, executor and Slurm options from the sweep file (if any) overridden by the options given."""
+def settings(args: argparse.Namespace) -> tuple[Sweep, str, dict[str, Any], int]:
+    """The sweep, executor, Slurm options and pack size from the sweep file (if any) overridden by the options given."""
     from disbench.harness.sweep import Sweep, SweepError, load_sweep_file, parse_seeds
 
     file = load_sweep_file(args.config) if hasattr(args, "config") else None
-    values: dict[str, Any] = file.model_dump(exclude={"slurm", "executor"}) if file else {}
+    values: dict[str, Any] = file.model_dump(exclude={"slurm", "executor", "pack"}) if file else {}
     values.update({key: getattr(args, key) for key in GRID_KEYS if hasattr(args, key)})
     missing = [f"--{key}" for key in ("submissions", "tasks") if key not in values]
     if missing:
@@ -88,7 +90,10 @@ def settings(args: argparse.Namespace) -> tuple[Sweep, str, dict[str, Any]]:
     slurm = file.slurm.model_dump() if file else {}
     slurm.update({field: getattr(args, dest) for dest, field in SLURM_FLAGS.items() if hasattr(args, dest)})
     executor = getattr(args, "executor", None) or (file.executor if file else "local")
-    return Sweep(**values), executor, slurm
+    pack = getattr(args, "pack", None) or (file.pack if file else 1)
+    if hasattr(args, "pack") and args.pack < 1:
+        raise SweepError(f"--pack {args.pack}: give how many runs to train together in one process, 1 or more (1: one run per job).")
+    return Sweep(**values), executor, slurm, pack
 
 
 def _plan_table(states: list[RunState]) -> str:
@@ -121,7 +126,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     from disbench.harness.executors import SlurmOptions, make_executor, run_local, submit, wait
     from disbench.harness.sweep import Action, action, expand, group_runs, survey, to_do
 
-    sweep, executor, slurm = settings(args)
+    sweep, executor, slurm, pack = settings(args)
     options = SlurmOptions(**slurm)
     grid = expand(sweep)
     cluster = "slurm" if executor == "slurm" else "local"
@@ -135,7 +140,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     print(f"grid: {_count(len(grid.runs), 'run')} ({_count(len(grid.submissions), 'submission')}, "
           f"{_count(len({r.task_id for r in grid.runs}), 'task')}, protocol {sweep.protocol}): {_summary(states)}")
     print(f"to do: {_count(len(todo), 'run')} ({planned[Action.START]} to start, {planned[Action.RESUME]} to resume, "
-          f"{planned[Action.RERUN]} to re-run)" + (f" with the {executor} executor" if todo else ""))
+          f"{planned[Action.RERUN]} to re-run)" + (f" with the {executor} executor" if todo else "") + (f", packed by up to {pack}" if todo and pack > 1 else ""))
     if args.dry_run:
         if todo:
             print(_plan_table(todo))
@@ -143,7 +148,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     if not todo:
         print("nothing to do: every run is done or running.")
         return 0
-    groups = group_runs([s.run for s in todo])
+    groups = group_runs([s.run for s in todo], pack)
     if executor == "local":
         outcomes = run_local(groups, device=args.device, progress=not args.quiet)
     else:
@@ -185,7 +190,7 @@ def _duration(seconds: float) -> str:
 def _cmd_status(args: argparse.Namespace) -> int:
     from disbench.harness.sweep import State, SweepError, expand, survey
 
-    sweep, _, _ = settings(args)
+    sweep, _, _, _ = settings(args)
     if args.watch is not None and args.watch <= 0:
         raise SweepError(f"--watch {args.watch:g}: give the seconds between refreshes, e.g. --watch 60.")
     grid = expand(sweep)

@@ -14,7 +14,9 @@
 A non-finite loss, a failing or hanging submission, or a failure during evaluation stops the run
 with a ``failed`` record that says why, and keeps the last good checkpoint. ``train`` is the same
 for a ``Method`` object built in Python (it trains in this process; its records are off-protocol,
-having no submission folder); submissions go through ``disbench.harness.run``.
+having no submission folder); submissions go through ``disbench.harness.run``. One run's
+bookkeeping (folder, data generator, checkpoints, curve, records) is a :class:`RunBook`; packed
+training (``pack_train.py``) keeps one per seed.
 
 A checkpoint is two files: the learner's ``model-<step>.pt`` (model, optimiser, the method's random
 state) and the harness's ``checkpoint.pt`` (step, time, the data generator, and which model file
@@ -96,108 +98,157 @@ def run_training(
     """
     protocol = task.get_protocol(protocol)
     device = default_device() if device is None else torch.device(device)
-    if not isinstance(seed, int) or seed < 0:
-        raise TrainingError(f"A seed must be a non-negative integer, got {seed!r}.")
+    check_seed(seed)
     folder = RunFolder(out_dir if out_dir is not None else run_dir("runs", task.id, submission.name, protocol.name, seed))
-    published = None
-    if submission.content_hash is not None and results_dir is not None:
-        published = record_path(results_dir, task.id, submission.name, protocol.name, seed)
-        check_writable(published.parent, "results folder")
+    published = published_path(task, protocol, seed, submission, results_dir)
 
     with folder.lock():
         folder.prepare(resume, overwrite)
-        generator = torch.Generator().manual_seed(seed)
+        book = RunBook(task, protocol, seed, folder, published, submission, submission_path, device)
         task.to(device if data_device is None else data_device)
         learner = make_learner(device)
         try:
-            return _train(task, learner, protocol, seed, generator, folder, published, submission, submission_path,
-                          resume, log_every, checkpoint_every, progress, evaluate, device)
+            return _train(book, learner, resume, log_every, checkpoint_every, progress, evaluate)
         finally:
             close = getattr(learner, "close", None)
             if close is not None:
                 close()
 
 
-def _train(task, learner, protocol, seed, generator, folder: RunFolder, published: Path | None, submission: SubmissionRecord,
-           submission_path, resume, log_every, checkpoint_every, progress, evaluate, device) -> RunResult | None:
-    info = learner.info()
-    if info["supervision"] not in protocol.supervision:
-        raise SubmissionError(f"Protocol {protocol.name!r} of {task.id} has no {info['supervision']!r} track; it allows {protocol.supervision}.")
-    check_representation(task, learner, protocol)
-    state = TrainState()
-    model_file: str | None = None
-    if resume and folder.has_run():
-        saved = load_run_state(folder.checkpoint)
-        model_file = saved["model_file"]
-        if sha256_file(folder.path / model_file) != saved["model_sha256"]:
-            raise TrainingError(f"{folder.path / model_file} does not match its checkpoint's hash; the run cannot be resumed. Start it again with --overwrite.")
-        learner.load(folder.path / model_file)
-        generator.set_state(saved["data_rng"])
-        state = TrainState(step=saved["step"], elapsed=saved["elapsed"], curve=list(saved.get("curve", [])), curve_time=saved.get("curve_time", 0.0))
-        folder.truncate_curves(state.step)
+def check_seed(seed: Any) -> int:
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise TrainingError(f"A seed must be a non-negative integer, got {seed!r}.")
+    return seed
 
-    def save() -> None:
-        nonlocal model_file
+
+def published_path(task: Task, protocol: Any, seed: int, submission: SubmissionRecord, results_dir: str | Path | None) -> Path | None:
+    """Where a run's record is published (a submission with a content hash only), checked writable now."""
+    if submission.content_hash is None or results_dir is None:
+        return None
+    path = record_path(results_dir, task.id, submission.name, protocol.name, seed)
+    check_writable(path.parent, "results folder")
+    return path
+
+
+def _train(book: RunBook, learner: Any, resume: bool, log_every: int, checkpoint_every: int, progress: bool, evaluate: bool) -> RunResult | None:
+    book.begin(learner, resume)
+    try:
+        fit(book.task, learner, book.protocol, book.generator, book.folder, book.state, book.save, log_every=log_every,
+            checkpoint_every=checkpoint_every, progress=progress, desc=f"{book.submission.name} {book.task.id} seed {book.seed}",
+            score=book.score if evaluate else None)
+    except NonFiniteLoss as e:
+        raise TrainingError(book.fail(e.step).error) from None
+    except SubmissionError as e:
+        book.record({}, error=f"During training: {e}")
+        raise
+    if not evaluate:
+        return None
+    result = book.finish(progress)
+    if result.error is not None:
+        raise TrainingError(result.error) from book.failure
+    return result
+
+
+class RunBook:
+    """One run's side of the harness: its folder, data generator, progress, checkpoints, curve and
+    records. A solo run keeps one; a packed run one per seed, each exactly as its solo run would.
+
+    ``begin`` checks the learner and resumes; ``save``, ``score``, ``fail`` and ``record`` are what
+    the training loop calls; ``finish`` scores the trained model and writes its record. The last
+    record written is ``result``; an evaluation's exception is kept in ``failure``.
+    """
+
+    def __init__(self, task: Task, protocol: Any, seed: int, folder: RunFolder, published: Path | None, submission: SubmissionRecord,
+                 submission_path: str | Path | None, device: torch.device) -> None:
+        self.task, self.protocol, self.seed, self.folder, self.published = task, protocol, seed, folder, published
+        self.submission, self.submission_path, self.device = submission, submission_path, device
+        self.generator = torch.Generator().manual_seed(seed)
+        self.state = TrainState()
+        self.model_file: str | None = None
+        self.learner: Any = None
+        self.info: dict[str, Any] = {}
+        self.result: RunResult | None = None
+        self.failure: Exception | None = None
+
+    def begin(self, learner: Any, resume: bool) -> None:
+        """Check ``learner`` against the protocol (supervision track, representation), and continue
+        from the folder's checkpoint when resuming."""
+        task, protocol, folder = self.task, self.protocol, self.folder
+        self.learner, self.info = learner, learner.info()
+        if self.info["supervision"] not in protocol.supervision:
+            raise SubmissionError(f"Protocol {protocol.name!r} of {task.id} has no {self.info['supervision']!r} track; it allows {protocol.supervision}.")
+        check_representation(task, learner, protocol)
+        if resume and folder.has_run():
+            saved = load_run_state(folder.checkpoint)
+            if sha256_file(folder.path / saved["model_file"]) != saved["model_sha256"]:
+                raise TrainingError(f"{folder.path / saved['model_file']} does not match its checkpoint's hash; the run cannot be resumed. Start it again with --overwrite.")
+            self.model_file = saved["model_file"]
+            learner.load(folder.path / self.model_file)
+            self.generator.set_state(saved["data_rng"])
+            self.state = TrainState(step=saved["step"], elapsed=saved["elapsed"], curve=list(saved.get("curve", [])), curve_time=saved.get("curve_time", 0.0))
+            folder.truncate_curves(self.state.step)
+
+    def save(self) -> None:
+        """The checkpoint pair: the learner's ``model-<step>.pt``, then ``checkpoint.pt`` naming it."""
+        state, folder = self.state, self.folder
         name = f"model-{state.step:08d}.pt"
-        learner.save(folder.path / name)
+        self.learner.save(folder.path / name)
         save_checkpoint(folder.checkpoint, {
-            "step": state.step, "elapsed": state.elapsed, "seed": seed, "data_rng": generator.get_state(),
+            "step": state.step, "elapsed": state.elapsed, "seed": self.seed, "data_rng": self.generator.get_state(),
             "curve": state.curve, "curve_time": state.curve_time,
             "model_file": name, "model_sha256": sha256_file(folder.path / name),
-            "task_spec": task.spec.to_dict() if task.spec else None, "protocol": protocol.to_dict(), "submission": submission.model_dump(),
-            "submission_path": str(submission_path) if submission_path else None, "hyperparameters": submission.hyperparameters,
+            "task_spec": self.task.spec.to_dict() if self.task.spec else None, "protocol": self.protocol.to_dict(), "submission": self.submission.model_dump(),
+            "submission_path": str(self.submission_path) if self.submission_path else None, "hyperparameters": self.submission.hyperparameters,
         })
         for old in folder.path.glob("model-*.pt"):
             if old.name != name:
                 old.unlink()
-        model_file = name
+        self.model_file = name
 
-    def record(metrics: dict[str, float], eval_time: float = 0.0, error: str | None = None) -> RunResult:
-        result = build_record(task, protocol, seed, submission, metrics, steps=state.step, elapsed=state.elapsed, eval_time=eval_time,
+    def score(self, step: int, metrics: list[str]) -> None:
+        """One point of the protocol's curve (its time is not training time)."""
+        started = time.perf_counter()
+        values = evaluate_curve(self.task, self.learner, self.protocol, self.seed, step, metrics)
+        self.state.curve.append({"step": step, **values})
+        self.state.curve_time += time.perf_counter() - started
+
+    def record(self, metrics: dict[str, float], eval_time: float = 0.0, error: str | None = None) -> RunResult:
+        """Write the run's record (signed by the official runner) to the folder and, if published, the results folder."""
+        state = self.state
+        result = build_record(self.task, self.protocol, self.seed, self.submission, metrics, steps=state.step, elapsed=state.elapsed, eval_time=eval_time,
                               curve=state.curve, curve_time=state.curve_time,
-                              device=device, final_loss=state.final_loss if error is None else None, num_parameters=info["num_parameters"],
-                              error=error, optimizer_overridden=info["optimizer_overridden"],
-                              checkpoint_sha256=sha256_file(folder.path / model_file) if model_file else None)
+                              device=self.device, final_loss=state.final_loss if error is None else None, num_parameters=self.info["num_parameters"],
+                              error=error, optimizer_overridden=self.info["optimizer_overridden"],
+                              checkpoint_sha256=sha256_file(self.folder.path / self.model_file) if self.model_file else None)
         if os.environ.get(KEY_ENV):  # the official runner: its records carry its signature
             result.signature = sign(result, load_private_key())
-        write_record(result, folder.result)
-        if published is not None:
-            write_record(result, published)
+        write_record(result, self.folder.result)
+        if self.published is not None:
+            write_record(result, self.published)
+        self.result = result
         return result
 
-    def score(step: int, metrics: list[str]) -> None:
+    def fail(self, step: int) -> RunResult:
+        """The loss became non-finite at ``step``: record the failure; the last good checkpoint stays."""
+        self.state.step = step - 1
+        folder = self.folder
+        return self.record({}, error=(f"The loss became non-finite (NaN or inf) at step {step}. The last good checkpoint "
+                                      f"({folder.checkpoint if folder.has_run() else 'none yet'}) is kept; lower the learning rate "
+                                      "or check the model for numerical problems."))
+
+    def finish(self, progress: bool) -> RunResult:
+        """Score the trained model with the protocol's metric suite, write the record, draw the
+        traversals. A failed evaluation gives a failed record (its exception in ``failure``)."""
         started = time.perf_counter()
-        values = evaluate_curve(task, learner, protocol, seed, step, metrics)
-        state.curve.append({"step": step, **values})
-        state.curve_time += time.perf_counter() - started
-
-    try:
-        fit(task, learner, protocol, generator, folder, state, save, log_every=log_every, checkpoint_every=checkpoint_every,
-            progress=progress, desc=f"{submission.name} {task.id} seed {seed}", score=score if evaluate else None)
-    except NonFiniteLoss as e:
-        state.step = e.step - 1
-        message = (f"The loss became non-finite (NaN or inf) at step {e.step}. The last good checkpoint "
-                   f"({folder.checkpoint if folder.has_run() else 'none yet'}) is kept; lower the learning rate "
-                   "or check the model for numerical problems.")
-        record({}, error=message)
-        raise TrainingError(message) from None
-    except SubmissionError as e:
-        record({}, error=f"During training: {e}")
-        raise
-    if not evaluate:
-        return None
-
-    started = time.perf_counter()
-    try:
-        metrics = evaluate_learner(task, learner, protocol, seed, progress=progress)
-    except Exception as e:
-        message = f"Evaluation failed after training ({type(e).__name__}: {e}); the checkpoint {folder.checkpoint} is kept: `disbench eval` re-scores it."
-        record({}, error=message)
-        raise TrainingError(message) from e
-    result = record(metrics, eval_time=time.perf_counter() - started)
-    if info["can_decode"]:
-        _draw_traversals(task, learner, folder, published, seed)
-    return result
+        try:
+            metrics = evaluate_learner(self.task, self.learner, self.protocol, self.seed, progress=progress)
+        except Exception as e:  # noqa: BLE001 - any failure of the evaluation is this run's failed record
+            self.failure = e
+            return self.record({}, error=f"Evaluation failed after training ({type(e).__name__}: {e}); the checkpoint {self.folder.checkpoint} is kept: `disbench eval` re-scores it.")
+        result = self.record(metrics, eval_time=time.perf_counter() - started)
+        if self.info["can_decode"]:
+            _draw_traversals(self.task, self.learner, self.folder, self.published, self.seed)
+        return result
 
 
 def _draw_traversals(task: Task, learner: Any, folder: RunFolder, published: Path | None, seed: int) -> None:
