@@ -7,37 +7,35 @@ import pandas as pd
 from disbench.cli import main
 from tests.leaderboard.conftest import REPO, record_dict, write_record
 
-OFFICIAL = str(REPO / "leaderboards" / "results")
 
-
-def test_show_prints_the_committed_baselines(capsys):
-    assert main(["leaderboard", "show", "--official", OFFICIAL, "--submissions", str(REPO / "submissions")]) == 0
+def test_show_prints_the_committed_baselines(baselines, capsys):
+    assert main(["leaderboard", "show", "--official", baselines, "--submissions", str(REPO / "submissions")]) == 0
     out = capsys.readouterr().out
     for text in ("Overall, unsupervised track (quick)", "xysquares-s1-mse-v0 (quick)", "Adversarial gap (quick)", "Overlap ladder: mig"):
         assert text in out
     assert "ada-gvae" in out and "beta-vae" in out and "± " in out
 
 
-def test_show_filters_and_marks_local_runs(workspace, capsys):
+def test_show_filters_and_marks_local_runs(workspace, baselines, capsys):
     write_record(workspace["results"], record_dict("xysquares-mse-v0", "alpha", 0, {"mig": 0.25, "sap": 0.1}, workspace["hashes"]["alpha"]))
-    args = ["leaderboard", "show", "--official", OFFICIAL, "--results", str(workspace["results"]), "--submissions", str(workspace["submissions"]),
+    args = ["leaderboard", "show", "--official", baselines, "--results", str(workspace["results"]), "--submissions", str(workspace["submissions"]),
             "--task", "xysquares-mse", "--tier", "quick", "--metric", "sap"]
     assert main(args) == 0
     out = capsys.readouterr().out
     assert "alpha [local]" in out and "0.100" in out and "xysquares-boxblur-v0" not in out
 
 
-def test_show_errors_name_the_fix(workspace, capsys):
-    assert main(["leaderboard", "show", "--official", OFFICIAL, "--tier", "standard"]) == 2
+def test_show_errors_name_the_fix(workspace, baselines, capsys):
+    assert main(["leaderboard", "show", "--official", baselines, "--tier", "standard"]) == 2
     assert "No accepted records of tier 'standard'; tiers with records: quick" in capsys.readouterr().err
     assert main(["leaderboard", "show", "--official", str(workspace["root"] / "missing")]) == 2
     assert "does not exist" in capsys.readouterr().err
-    assert main(["leaderboard", "show", "--official", OFFICIAL, "--metric", "nope"]) == 2
+    assert main(["leaderboard", "show", "--official", baselines, "--metric", "nope"]) == 2
     assert "No record has metric 'nope'" in capsys.readouterr().err
 
 
-def test_build_writes_markdown_csv_and_parquet(tmp_path, capsys):
-    assert main(["leaderboard", "build", "--official", OFFICIAL, "--submissions", str(REPO / "submissions"), "--out", str(tmp_path)]) == 0
+def test_build_writes_markdown_csv_and_parquet(tmp_path, baselines, capsys):
+    assert main(["leaderboard", "build", "--official", baselines, "--submissions", str(REPO / "submissions"), "--out", str(tmp_path)]) == 0
     readme = (tmp_path / "README.md").read_text()
     assert readme.startswith("# disbench leaderboard") and "| rank" in readme
     frame = pd.read_parquet(tmp_path / "summary.parquet")

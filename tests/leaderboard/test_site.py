@@ -18,7 +18,7 @@ from disbench.leaderboard.aggregate import aggregate
 from disbench.leaderboard.errors import LeaderboardError
 from disbench.leaderboard.site import SiteOptions, build_site
 from disbench.leaderboard.store import CheckContext, Source, load_board
-from tests.leaderboard.conftest import REPO, make_submission, record_dict, write_record
+from tests.leaderboard.conftest import REPO, copy_baselines, make_submission, record_dict, write_record
 
 ANALYSED = ["xysquares-mse-v0", "dsprites-mse-v0"]
 
@@ -36,7 +36,7 @@ def site(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("site")
     results, subs, local, out = root / "results", root / "submissions", root / "local", root / "site"
-    shutil.copytree(REPO / "leaderboards" / "results", results)
+    copy_baselines(results)
     for name in ("beta-vae", "ada-gvae"):
         shutil.copytree(REPO / "submissions" / name, subs / name, ignore=shutil.ignore_patterns("__pycache__"))
     gamma = Submission(make_submission(subs, "gamma")).content_hash()
