@@ -2,7 +2,9 @@
 trained as one batched computation, each exactly as its solo run would train.
 
 The K models are built as their solo runs build them (``torch.manual_seed(seed)``, then
-``build()``), and their parameters stacked (``torch.func.stack_module_state``). A step evaluates
+``build()``, the submission imported afresh each time), and their parameters stacked on a new
+first dimension, as ``torch.func.stack_module_state`` does (it refuses the K classes that K
+imports give, though they are one class). A step evaluates
 every model's loss on its own batch with ``vmap(functional_call(...))``, feeds each model its
 solo run's noise (``pack_noise``), and backpropagates the sum of the losses: each model's
 gradient is its own loss's. One Adam over the stacked tensors is K Adams, since Adam works
@@ -30,7 +32,7 @@ from typing import Any
 
 import torch
 from torch import nn
-from torch.func import functional_call, stack_module_state, vmap
+from torch.func import functional_call, vmap
 
 from disbench.files import atomic_path
 from disbench.harness.learner import CHANNELS_LAST, as_batch, capture_torch_rng, encode_observations, restore_torch_rng, traverse_latents
@@ -63,14 +65,14 @@ class PackedLearner:
         layout = _layout(first)
         for seed, method in zip(seeds[1:], self.methods[1:]):
             if _layout(method) != layout:
-                raise Unpackable(f"the model built for seed {seed} differs in its parameters or buffers from the one built for seed {seeds[0]}")
+                raise Unpackable(f"the model built for seed {seed} differs in its class, parameters or buffers from the one built for seed {seeds[0]}")
         self.recon_loss, self.lr = recon_loss, lr
         self.members = list(range(len(methods)))  # the members still training, in stack order
         self.rng = []  # each member's generator state: its solo run's, seeded right after build()
         for seed in seeds:
             torch.manual_seed(seed)
             self.rng.append(capture_torch_rng())
-        self.params, self.buffers = stack_module_state(self.methods)
+        self.params, self.buffers = _stack(self.methods)
         self.optimizer = self._optimizer()
         self._call = _LossCall(copy.deepcopy(first), recon_loss)  # the one module every member's loss runs through
         self.calls: list = []
@@ -254,7 +256,6 @@ class PackMember:
                 pack.params[name][j] = p
             for name, b in method.named_buffers():
                 pack.buffers[name][j] = b
-        pack._synced.add(k)
         if "optimizer" in state:
             pack._load_optimizer_state(k, state["optimizer"])
         if "rng" in state:
@@ -270,9 +271,19 @@ class PackMember:
 
 
 def _layout(method: nn.Module) -> list[tuple]:
-    """What stacking needs equal across members: names, shapes, dtypes, and which parameters train."""
-    return ([(n, tuple(p.shape), p.dtype, p.requires_grad) for n, p in method.named_parameters()]
+    """What packing needs equal across members: the class (by name: each build imports the submission
+    afresh), and the parameters' and buffers' names, shapes, dtypes, and which parameters train."""
+    return ([(type(method).__module__, type(method).__qualname__)] + [(n, tuple(p.shape), p.dtype, p.requires_grad) for n, p in method.named_parameters()]
             + [(n, tuple(b.shape), b.dtype) for n, b in method.named_buffers()])
+
+
+def _stack(methods: list[nn.Module]) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+    """Every member's parameters and buffers stacked on a new first dimension; the parameters are
+    new leaves, trainable where the members' are."""
+    members = [(dict(m.named_parameters()), dict(m.named_buffers())) for m in methods]
+    params = {name: torch.stack([own[name].detach() for own, _ in members]).requires_grad_(p.requires_grad) for name, p in members[0][0].items()}
+    buffers = {name: torch.stack([own[name] for _, own in members]) for name in members[0][1]}
+    return params, buffers
 
 
 def _vmap_reason(e: Exception) -> str:

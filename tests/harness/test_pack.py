@@ -9,7 +9,6 @@ evaluation to about a second; the curve is the smoke suite's MIG every 3 steps.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -22,7 +21,7 @@ import torch
 
 import disbench
 from disbench.cli import main as cli
-from disbench.error import SubmissionError, TrainingError
+from disbench.error import TrainingError
 from disbench.harness.child import build_learner
 from disbench.harness.learner import Learner
 from disbench.harness.pack import PackedLearner
@@ -123,9 +122,10 @@ def checkpoint(folder: Path) -> tuple[dict, dict]:
 
 
 def max_weight_difference(a: Path, b: Path) -> float:
+    """Over every weight of the model in run folder ``b`` (``a``'s may have more: the NaN test's buffer)."""
     model_a, model_b = checkpoint(a)[1]["model"], checkpoint(b)[1]["model"]
-    assert model_a.keys() == model_b.keys()
-    return max(float((model_a[k] - model_b[k]).abs().max()) for k in model_a)
+    assert model_b.keys() <= model_a.keys()
+    return max(float((model_a[k] - model_b[k]).abs().max()) for k in model_b)
 
 
 def curve_values(record) -> list[tuple[str, int, float]]:
@@ -288,7 +288,7 @@ def test_a_refused_pack_tells_the_user_to_run_without_pack_and_writes_nothing(tm
     err = capsys.readouterr().err
     assert err.startswith("error: The submission cannot be trained packed: its loss draws random numbers with an operation packing cannot reproduce")
     assert err.rstrip().endswith("run it without --pack (one model per process).") and err.count("\n") == 1
-    assert not list((tmp_path / "runs").rglob("*.pt")) and not (tmp_path / "results").exists()
+    assert not list((tmp_path / "runs").rglob("*.pt")) and not list((tmp_path / "results").rglob("*.json"))
 
 
 def test_weak_pairs_draw_each_seeds_noise_in_its_solo_order():
@@ -345,14 +345,15 @@ def test_a_sweep_packs_the_runs_it_has_to_do(tmp_path, monkeypatch, capsys):
     copy_submission(tmp_path / "submissions", "tiny-vae")
     grid = ["--submissions", "tiny-vae", "--tasks", "xysquares-mse", "--protocol", "smoke", "--submissions-dir", str(tmp_path / "submissions"),
             "--results-dir", str(tmp_path / "results"), "--runs-dir", str(tmp_path / "runs")]
-    assert cli(["sweep", *grid, "--seeds", "0-2", "--pack", "2", "--device", "cpu", "--quiet"]) == 0
+    assert cli(["sweep", *grid, "--seeds", "0-1", "--pack", "2", "--device", "cpu", "--quiet"]) == 0
     out = capsys.readouterr().out
-    assert "to do: 3 runs (3 to start, 0 to resume, 0 to re-run) with the local executor, packed by up to 2" in out
-    assert "sweep finished: 3 completed, 0 failed, 0 skipped" in out
-    records = [load_record(tmp_path / "results" / "xysquares-mse-v0" / "tiny-vae" / "smoke" / f"seed-{s}.json") for s in range(3)]
-    assert all(r.status == "completed" and r.training.steps == 20 for r in records) and [r.on_protocol for r in records] == [True, False, False]
-    assert (tmp_path / "runs" / "xysquares-mse-v0" / "tiny-vae" / "smoke" / "seed-0" / "child.log").exists()  # seeds 0 and 1: one pack
-    assert not (tmp_path / "runs" / "xysquares-mse-v0" / "tiny-vae" / "smoke" / "seed-1" / "child.log").exists()
-    assert cli(["sweep", *grid, "--seeds", "0-2", "--pack", "0"]) == 2
+    assert "to do: 2 runs (2 to start, 0 to resume, 0 to re-run) with the local executor, packed by up to 2" in out
+    assert "sweep finished: 2 completed, 0 failed, 0 skipped" in out
+    records = [load_record(tmp_path / "results" / "xysquares-mse-v0" / "tiny-vae" / "smoke" / f"seed-{s}.json") for s in range(2)]
+    assert all(r.status == "completed" and r.training.steps == 20 for r in records) and [r.on_protocol for r in records] == [True, False]
+    runs = tmp_path / "runs" / "xysquares-mse-v0" / "tiny-vae" / "smoke"
+    assert (runs / "seed-0" / "child.log").exists() and not (runs / "seed-1" / "child.log").exists()  # one child process for both
+    assert cli(["sweep", *grid, "--seeds", "0-1", "--pack", "2", "--dry-run"]) == 0
+    assert "grid: 2 runs (1 submission, 1 task, protocol smoke): 2 done" in capsys.readouterr().out
+    assert cli(["sweep", *grid, "--seeds", "0-1", "--pack", "0"]) == 2
     assert capsys.readouterr().err.startswith("error: --pack 0: give how many runs to train together")
-    assert os.environ.get("DISBENCH_RUNNER_KEY") is None

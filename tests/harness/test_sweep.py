@@ -17,7 +17,7 @@ import pytest
 
 import disbench
 from disbench.cli import main
-from disbench.harness.executors import SlurmOptions, execute, make_executor, run_local, submit, submitit_parameters, wait
+from disbench.harness.executors import SlurmOptions, execute, execute_group, make_executor, run_local, submit, submitit_parameters, wait
 from disbench.harness.record import RunResult, load_record, write_record
 from disbench.harness.run_folder import RunFolder
 from disbench.harness.sweep import (
@@ -134,14 +134,15 @@ def test_sweep_file_is_read_and_options_given_override_it(tmp_path):
     root = make_workspace(tmp_path)
     file = root / "overlap.toml"
     file.write_text('submissions = ["tiny-vae"]\ntasks = ["xysquares-s?-mse"]\nseeds = "0-2"\nprotocol = "smoke"\n'
-                    f'submissions_dir = "{root / "submissions"}"\nexecutor = "slurm"\n[slurm]\npartition = "gpu"\ntimeout_min = 30\n')
-    sweep, executor, slurm = settings(build_parser().parse_args(["sweep", "--config", str(file), "--seeds", "1", "--timeout-min", "5"]))
-    assert (sweep.seeds, sweep.protocol, sweep.tasks, executor) == ((1,), "smoke", ("xysquares-s?-mse",), "slurm")
+                    f'submissions_dir = "{root / "submissions"}"\nexecutor = "slurm"\npack = 4\n[slurm]\npartition = "gpu"\ntimeout_min = 30\n')
+    sweep, executor, slurm, pack = settings(build_parser().parse_args(["sweep", "--config", str(file), "--seeds", "1", "--timeout-min", "5"]))
+    assert (sweep.seeds, sweep.protocol, sweep.tasks, executor, pack) == ((1,), "smoke", ("xysquares-s?-mse",), "slurm", 4)
+    assert settings(build_parser().parse_args(["sweep", "--config", str(file), "--pack", "2"]))[3] == 2
     assert slurm == {"partition": "gpu", "gpus_per_job": 1, "cpus_per_task": None, "mem_gb": None, "timeout_min": 5, "array_parallelism": 64,
                      "account": None}
     assert len(expand(sweep).runs) == 7
-    file.write_text('submissions = ["tiny-vae"]\ntasks = ["xysquares-mse"]\nseed = [0]\n[slurm]\ngpus_per_job = -1\n')
-    with pytest.raises(SweepError, match=r"(?s)overlap.toml is invalid:.*slurm.gpus_per_job: Input should be greater.*seed: Extra inputs"):
+    file.write_text('submissions = ["tiny-vae"]\ntasks = ["xysquares-mse"]\nseed = [0]\npack = 0\n[slurm]\ngpus_per_job = -1\n')
+    with pytest.raises(SweepError, match=r"(?s)overlap.toml is invalid:.*pack: Input should be greater.*slurm.gpus_per_job: Input should be greater.*seed: Extra inputs"):
         load_sweep_file(file)
     with pytest.raises(SweepError, match="No sweep file"):
         load_sweep_file(root / "nope.toml")
@@ -151,11 +152,40 @@ def test_sweep_file_is_read_and_options_given_override_it(tmp_path):
     assert (committed.submissions, committed.seeds, committed.protocol) == (["beta-vae", "ada-gvae"], "tier", "standard")
 
 
-def test_packing_is_refused_until_it_exists():
-    runs = [Run("a", Path("/s"), TASK, "smoke", seed, Path("/r"), Path("/w")) for seed in range(3)]
+def test_runs_are_packed_by_submission_task_and_tier_in_grid_order():
+    def run(submission, task, seed, protocol="smoke"):
+        return Run(submission, Path(f"/s/{submission}"), task, protocol, seed, Path("/r"), Path("/w"))
+
+    runs = [run("a", TASK, seed) for seed in range(5)] + [run("a", "xysquares-s1-mse-v0", 0), run("b", TASK, 0), run("b", TASK, 1, "quick")]
     assert group_runs(runs) == [[r] for r in runs]
-    with pytest.raises(SweepError, match="packed training is not available yet"):
-        group_runs(runs, pack=3)
+    assert [[(r.submission, r.task_id, r.seed) for r in group] for group in group_runs(runs, pack=2)] == [
+        [("a", TASK, 0), ("a", TASK, 1)], [("a", TASK, 2), ("a", TASK, 3)], [("a", TASK, 4)], [("a", "xysquares-s1-mse-v0", 0)], [("b", TASK, 0)],
+        [("b", TASK, 1)]]
+    assert group_runs(runs, pack=16)[0] == runs[:5]
+    with pytest.raises(SweepError, match="pack=0: give how many runs to train together"):
+        group_runs(runs, pack=0)
+
+
+def test_a_packed_group_runs_each_action_as_one_pack_and_skips_what_is_done(workspace):
+    grid = expand(sweep_in(workspace, seeds="0-4"))
+    runs = {r.seed: r for r in grid.runs}
+    done = load_record(runs[0].record_file)
+    fabricate(done, runs[2].record_file, seed=2, status="failed", error="NaN at step 3", metrics={})
+    runs[4].folder.path.mkdir(parents=True)
+    shutil.copyfile(runs[0].folder.checkpoint, runs[4].folder.checkpoint)
+    packs = []
+
+    def pack_fn(submission, task_id, seeds, **kwargs):
+        packs.append((seeds, kwargs["resume"], kwargs["overwrite"]))
+        if seeds == [2]:
+            raise SweepError("boom")
+        return [done.model_copy(update={"seed": s}) for s in seeds]
+
+    outcomes = execute_group(list(runs.values()), run_fn=None, pack_fn=pack_fn)
+    assert packs == [([1, 3], False, False), ([2], False, True), ([4], True, False)]
+    assert [(o.run.seed, o.action, o.status, o.detail) for o in outcomes] == [
+        (0, Action.SKIP, "skipped", "done"), (1, Action.START, "completed", None), (2, Action.RERUN, "failed", "boom"),
+        (3, Action.START, "completed", None), (4, Action.RESUME, "completed", None)]
 
 
 # ---------------------------------------------------------------------------------------------
