@@ -23,8 +23,8 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--seed", type=int, default=777)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(handler=_cmd_table_a1)
-    _experiment_parser(actions, "overlap", "Fig. 9: disentanglement against the squares' overlap (grid spacing 1..8)", "quick")
-    _experiment_parser(actions, "boxblur", "Fig. 11: XYSquares under MSE against MSE + box blur (z = 25)", "long")
+    _experiment_parser(actions, "overlap", "Fig. 9: disentanglement against the squares' overlap (grid spacing 1..8)")
+    _experiment_parser(actions, "boxblur", "Fig. 11: XYSquares under MSE against MSE + box blur (z = 25)")
 
 
 def _cmd_experiment(args: argparse.Namespace) -> int:
@@ -92,10 +92,11 @@ def _report_text(experiment, frame, tier: str, average: str, left) -> str:
     return "\n".join(lines)
 
 
-def _experiment_parser(actions: Any, name: str, help_text: str, default_tier: str) -> None:
+def _experiment_parser(actions: Any, name: str, help_text: str) -> None:
     from disbench.protocol import TIERS
-    from disbench.reproduction.experiments import METHODS
+    from disbench.reproduction.experiments import EXPERIMENTS, METHODS
 
+    default_tier = EXPERIMENTS[name].default_tier
     p = actions.add_parser(name, help=help_text)
     p.add_argument("--tier", default=None, choices=TIERS, help=f"protocol tier (default: {default_tier})")
     p.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS, help="frameworks to compare (default: both)")
