@@ -14,6 +14,8 @@ from disbench.harness.remote import Limits, RemoteLearner
 from disbench.harness.run_folder import run_dir
 from disbench.harness.submission import Submission
 from disbench.harness.train import default_device, run_training
+from disbench.protocol import Protocol
+from disbench.task import Task
 
 
 def submission_record(submission: Submission, task_id: str) -> SubmissionRecord:
@@ -49,18 +51,12 @@ def run_submission(
     writes the record. ``notify`` receives one line per ``build()`` default that submission.toml
     overrides (as the child found them; the harness never imports the submission).
     """
-    if not isinstance(submission, Submission):
-        submission = Submission(submission)
-    task = disbench.make(task_id)
-    tier = task.get_protocol(protocol)
-    record = submission_record(submission, task.id)
+    submission, task, tier, record = _resolve(submission, task_id, protocol)
     out = run_dir(runs_dir, task.id, submission.name, tier.name, seed)
 
     def make_learner(dev):
         learner = RemoteLearner(submission.path, task, tier, seed, record.hyperparameters, device=dev, limits=limits or Limits(), log_path=out / "child.log")
-        for line in learner.overridden_defaults if notify else ():
-            notify(line)
-        return learner
+        return _announced(learner, notify)
 
     return run_training(task, make_learner, seed, tier, default_device() if device is None else device, out, submission=record,
                         submission_path=submission.path, results_dir=results_dir, resume=resume, overwrite=overwrite, progress=progress,
@@ -87,20 +83,29 @@ def run_packed_submission(
     record its solo run (:func:`run_submission`) would, to numerical tolerance. Returns one record
     per seed (a failed one for a seed whose loss became non-finite; the others still finish).
     """
-    if not isinstance(submission, Submission):
-        submission = Submission(submission)
-    task = disbench.make(task_id)
-    tier = task.get_protocol(protocol)
-    record = submission_record(submission, task.id)
+    submission, task, tier, record = _resolve(submission, task_id, protocol)
     outs = [run_dir(runs_dir, task.id, submission.name, tier.name, seed) for seed in seeds]
 
     def make_pack(dev, pack_seeds):
-        log = outs[list(seeds).index(pack_seeds[0])] / "child.log"
+        log = outs[list(seeds).index(pack_seeds[0])] / "child.log"  # the pack's child logs into its first seed's folder
         pack = RemotePack(submission.path, task, tier, pack_seeds, record.hyperparameters, device=dev, limits=limits or Limits(), log_path=log)
-        for line in pack.overridden_defaults if notify else ():
-            notify(line)
-        return pack
+        return _announced(pack, notify)
 
     return run_packed_training(task, make_pack, seeds, tier, default_device() if device is None else device, outs, submission=record,
                                submission_path=submission.path, results_dir=results_dir, resume=resume, overwrite=overwrite, progress=progress,
                                data_device="cpu", **options)
+
+
+def _resolve(submission: Submission | str | Path, task_id: str, protocol: str) -> tuple[Submission, Task, Protocol, SubmissionRecord]:
+    """The submission folder, the task, its tier, and what a record says about the submission."""
+    if not isinstance(submission, Submission):
+        submission = Submission(submission)
+    task = disbench.make(task_id)
+    return submission, task, task.get_protocol(protocol), submission_record(submission, task.id)
+
+
+def _announced(learner: RemoteLearner, notify: Callable[[str], None] | None) -> RemoteLearner:
+    """``learner``, once ``notify`` has had each build() default that submission.toml overrides."""
+    for line in learner.overridden_defaults if notify else ():
+        notify(line)
+    return learner
