@@ -13,7 +13,8 @@ submission's code (its import, ``build``, ``loss``, ``encode``, ``decode``) runs
 The harness process makes itself non-dumpable first, so a same-user child cannot read its memory
 through ``/proc`` or ptrace. Batches go through shared memory with two slots: on a GPU the harness
 renders batch ``s + 1`` while the child trains on batch ``s``; on a CPU it waits for each step, as
-the two processes would otherwise compete for the same cores.
+the two processes would otherwise compete for the same cores. ``pack_remote.RemotePack`` is the
+same process for several seeds trained together (``--pack``).
 """
 
 from __future__ import annotations

@@ -294,19 +294,19 @@ def test_a_refused_pack_tells_the_user_to_run_without_pack_and_writes_nothing(tm
 def test_weak_pairs_draw_each_seeds_noise_in_its_solo_order():
     """Ada-GVAE draws two noise tensors per step: packed, each seed still gets its solo run's stream."""
     task = disbench.make("xysquares-mse")
-    pack = pack_of(AdaVAE, seeds=(0, 1, 2), beta=0.001)
+    pack = pack_of(AdaVAE, seeds=(0, 1), beta=0.001)
     pack.probe(torch.zeros(8, 3, 64, 64))
     assert [call.func for call in pack.calls] == [torch.randn_like, torch.randn_like]
-    generators = [torch.Generator().manual_seed(seed) for seed in (0, 1, 2)]
-    for _ in range(3):
+    generators = [torch.Generator().manual_seed(seed) for seed in (0, 1)]
+    for _ in range(2):
         pack.step(torch.stack([task.sample_observations("weak-pairs", 4, g) for g in generators]))
     reports = pack.end_window()
-    for j, seed in enumerate((0, 1, 2)):
+    for j, seed in enumerate((0, 1)):
         torch.manual_seed(seed)
         learner = Learner(AdaVAE((3, 64, 64), 4, beta=0.001), task.recon_loss, 1e-3)
         torch.manual_seed(seed)
         generator = torch.Generator().manual_seed(seed)
-        for _ in range(3):
+        for _ in range(2):
             learner.step(task.sample_observations("weak-pairs", 4, generator))
         means, bad = learner.end_window()
         assert bad is None and reports[j][1] is None and reports[j][0] == pytest.approx(means, rel=1e-5)
