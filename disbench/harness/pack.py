@@ -150,11 +150,10 @@ class PackedLearner:
         """Stop training ``members``; the others keep their parameters, optimiser state and generators."""
         keep = [j for j, k in enumerate(self.members) if k not in members]
         index = torch.tensor(keep, device=self.device)
-        shapes = [p.shape for p in self.params.values()]
         state = self.optimizer.state_dict()
-        for i, values in state["state"].items():
+        for values in state["state"].values():
             for key, value in values.items():
-                if isinstance(value, torch.Tensor) and value.shape == shapes[i]:
+                if _per_model(key, value):
                     values[key] = value[index]
         self.params = {name: p.detach()[index].requires_grad_(p.requires_grad) for name, p in self.params.items()}
         self.buffers = {name: b[index] for name, b in self.buffers.items()}
@@ -162,6 +161,8 @@ class PackedLearner:
         self.optimizer.load_state_dict(state)
         self.members = [self.members[j] for j in keep]
         self.rng = [self.rng[j] for j in keep]
+        self._window = [loss[index] for loss in self._window]
+        self._terms = {key: value[index] for key, value in self._terms.items()}
         self._synced.clear()
 
     def member(self, k: int) -> PackMember:
@@ -212,8 +213,8 @@ class PackedLearner:
         own = list(self.methods[k].parameters())
         state = {}
         for i, values in full["state"].items():
-            state[i] = {key: (torch.empty_like(own[i]).copy_(v[j]) if isinstance(v, torch.Tensor) and v.shape[1:] == own[i].shape and v.ndim == own[i].ndim + 1
-                              else v.clone() if isinstance(v, torch.Tensor) else v) for key, v in values.items()}
+            state[i] = {key: (torch.empty_like(own[i]).copy_(v[j]) if _per_model(key, v) else v.clone() if isinstance(v, torch.Tensor) else v)
+                        for key, v in values.items()}
         return {"state": state, "param_groups": full["param_groups"]}
 
     def _load_optimizer_state(self, k: int, saved: dict[str, Any]) -> None:
@@ -223,7 +224,7 @@ class PackedLearner:
         for i, values in saved["state"].items():
             target = full["state"].setdefault(int(i), {})
             for key, v in values.items():
-                if isinstance(v, torch.Tensor) and v.shape == stacked[int(i)].shape[1:]:
+                if _per_model(key, v):
                     target.setdefault(key, torch.zeros_like(stacked[int(i)]))[j] = v.to(self.device)
                 elif key in target and not torch.equal(torch.as_tensor(target[key]).cpu(), torch.as_tensor(v).cpu()):
                     raise ValueError(f"the checkpoint of member {k} has optimizer {key} {v}, the pack {target[key]}: packed members resume from the same step")
@@ -284,6 +285,12 @@ def _stack(methods: list[nn.Module]) -> tuple[dict[str, torch.Tensor], dict[str,
     params = {name: torch.stack([own[name].detach() for own, _ in members]).requires_grad_(p.requires_grad) for name, p in members[0][0].items()}
     buffers = {name: torch.stack([own[name] for _, own in members]) for name in members[0][1]}
     return params, buffers
+
+
+def _per_model(key: str, value: Any) -> bool:
+    """Whether an Adam state entry holds one value per parameter element (``exp_avg``, ...), as
+    opposed to the step count that every model of a pack shares."""
+    return isinstance(value, torch.Tensor) and key != "step"
 
 
 def _vmap_reason(e: Exception) -> str:

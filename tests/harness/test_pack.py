@@ -316,6 +316,40 @@ def test_weak_pairs_draw_each_seeds_noise_in_its_solo_order():
         assert torch.equal(pack.rng[j]["torch"], torch.get_rng_state())
 
 
+class ScalarBeta(BetaVAE):
+    """A beta-VAE with a learnt scalar parameter: its Adam state has the step count's shape."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.log_scale = torch.nn.Parameter(torch.tensor(0.0))
+
+    def loss(self, batch, recon_loss):
+        terms = super().loss(batch, recon_loss)
+        return {**terms, "loss": terms["loss"] * self.log_scale.exp()}
+
+
+def test_members_saved_and_loaded_into_a_fresh_pack_train_on_identically_and_drop_cleanly(tmp_path):
+    task = disbench.make("xysquares-mse")
+    first, second = pack_of(ScalarBeta, seeds=(0, 1, 2)), pack_of(ScalarBeta, seeds=(0, 1, 2))
+    for pack in (first, second):
+        pack.probe(torch.zeros(2, 3, 64, 64))
+    batches = torch.stack([task.sample_observations("unsupervised", 2, torch.Generator().manual_seed(s)) for s in range(3)])
+    for _ in range(2):
+        first.step(batches)
+    for k in range(3):
+        first.member(k).save(tmp_path / f"member-{k}.pt")
+        second.member(k).load(tmp_path / f"member-{k}.pt")
+    saved = torch.load(tmp_path / "member-1.pt", weights_only=True)
+    assert saved["optimizer"]["state"][0]["exp_avg"].shape == () and float(saved["optimizer"]["state"][0]["step"]) == 2  # log_scale comes first
+    for pack in (first, second):
+        pack.drop([1])
+        pack.step(batches[[0, 2]])
+    assert first.members == second.members == [0, 2] and [torch.equal(a["torch"], b["torch"]) for a, b in zip(first.rng, second.rng)] == [True, True]
+    assert all(torch.equal(first.params[name], second.params[name]) for name in first.params)
+    with pytest.raises(ValueError, match="member 1 is not training in this pack"):
+        first.member(1)
+
+
 def test_cli_packs_seeds_in_groups_and_reports_each(monkeypatch, tmp_path, capsys):
     """``--pack K`` chunks the seeds into packs of at most K; a failed seed is an error line, the others' scores are shown."""
     calls, solo = [], []
