@@ -1,7 +1,8 @@
 """Model-steps per second of K beta-VAEs (conv64) trained packed, against the same K trained solo.
 
 Three ways to train K models on one device, each timed as ``--steps`` optimiser steps of every
-model, median of ``--repeats`` (after one warm-up):
+model, median of ``--repeats`` (after one warm-up), on batches rendered once before timing (so
+that only the training step is measured):
 
 * ``solo``: the K models one after another, each a plain learner (``disbench.harness.learner``),
   as K solo runs do; its model-steps/s hardly depends on K;
@@ -13,9 +14,15 @@ model, median of ``--repeats`` (after one warm-up):
   but moves the model dimension in and out around it; this variant shows what that costs. It needs
   the model rewritten by hand, which is why disbench packs with ``vmap``.
 
-Each model trains on its own batch (rendered once, before timing, so that only the training
-step is measured). Packing pays where one model leaves the device idle (a GPU); on a CPU whose
-cores one model already keeps busy, expect little.
+and, end to end, ``harness``: the ``beta-vae`` submission trained by the harness as ``disbench run
+--pack K`` trains it (for K = 1 as a solo run): one child process, every step's K batches rendered
+by the harness and handed over through shared memory, losses checked per logging window; its
+model-steps/s are the steady state (every logging window but the first, as in ``bench_train.py``).
+Where ``harness`` falls behind ``packed``, the harness's data path is the bottleneck.
+
+Packing pays where one model leaves the device idle (a GPU). On a CPU expect it to lose: PyTorch's
+CPU grouped convolution is slow at the weight gradient of layers with few channels per group (the
+conv64's 3-channel first and last layers), which ``grouped`` shows as well (docs/sweeps.md).
 
     python benchmarks/bench_pack.py [--device cuda] [--ks 1 2 4 8 16] [--steps 20] [--repeats 3] [--out FILE]
 """
@@ -24,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import tempfile
 from pathlib import Path
 
 import torch
@@ -35,10 +43,19 @@ import disbench
 from disbench.harness.allocator import tune_allocator
 from disbench.harness.learner import Learner
 from disbench.harness.pack import PackedLearner
+from disbench.harness.pack_remote import RemotePack
+from disbench.harness.pack_train import run_packed_training
+from disbench.harness.record import SubmissionRecord
+from disbench.harness.remote import RemoteLearner
+from disbench.harness.train import run_training
 from disbench.methods import BetaVAE
 from disbench.methods.conv64 import xavier_init
+from disbench.protocol import Protocol
 
 LATENT, BETA, LR = 9, 0.001, 1e-3
+SUBMISSION = Path(__file__).resolve().parents[1] / "submissions" / "beta-vae"
+HYPERPARAMETERS = {"latent_dim": LATENT, "beta": BETA}
+WINDOW = 5  # steps per logging window of the harness runs; the first window is the child's warm-up
 
 
 def solo(task, device, batches):
@@ -126,6 +143,23 @@ def grouped(task, device, batches):
 WAYS = {"solo": solo, "packed": packed, "grouped": grouped}
 
 
+def harness(task, device, batch_size: int, k: int, steps: int) -> dict:
+    """K seeds trained end to end through the harness (``--pack K``; solo for K = 1)."""
+    protocol = Protocol("bench", steps=max(steps, 3 * WINDOW), batch_size=batch_size, latent_dim=25, metric_suite="smoke", seeds=(0,))
+    record = SubmissionRecord(name="beta-vae", version="bench", content_hash=None, supervision="unsupervised", hyperparameters=HYPERPARAMETERS)
+    options = {"submission": record, "results_dir": None, "progress": False, "evaluate": False, "data_device": "cpu", "log_every": WINDOW,
+               "checkpoint_every": 10**9}
+    with tempfile.TemporaryDirectory() as tmp:
+        outs = [Path(tmp) / f"seed-{seed}" for seed in range(k)]
+        if k == 1:
+            run_training(task, lambda dev: RemoteLearner(SUBMISSION, task, protocol, 0, HYPERPARAMETERS, dev), 0, protocol, device, outs[0], **options)
+        else:
+            run_packed_training(task, lambda dev, seeds: RemotePack(SUBMISSION, task, protocol, seeds, HYPERPARAMETERS, dev), list(range(k)), protocol,
+                                device, outs, **options)
+        rows = [json.loads(line) for line in (outs[0] / "curves.jsonl").read_text().splitlines()][1:]
+    return {"model_steps_per_s": k * WINDOW * len(rows) / sum(WINDOW / row["steps_per_s"] for row in rows), "steps": protocol.steps}
+
+
 def measure(task, device, batch_size: int, k: int, steps: int, repeats: int) -> dict:
     generators = [torch.Generator().manual_seed(100 + j) for j in range(k)]
     batches = [task.sample(batch_size, generator=g).x.to(device) for g in generators]
@@ -133,7 +167,7 @@ def measure(task, device, batch_size: int, k: int, steps: int, repeats: int) -> 
     for name, make in WAYS.items():
         step = make(task, device, batches)
 
-        def run():
+        def run(step=step):
             for _ in range(steps):
                 step()
             if device.type == "cuda":
@@ -143,6 +177,7 @@ def measure(task, device, batch_size: int, k: int, steps: int, repeats: int) -> 
     solo_rate = out["solo"]["model_steps_per_s"]
     for name in ("packed", "grouped"):
         out[name]["speedup_over_solo"] = out[name]["model_steps_per_s"] / solo_rate
+    out["harness"] = harness(task, device, batch_size, k, steps)
     return out
 
 
@@ -164,6 +199,8 @@ def main() -> None:
         for k in args.ks:
             row = measure(task, device, batch_size, k, args.steps, args.repeats)
             results.setdefault(f"batch_{batch_size}", {})[str(k)] = row
+            if "1" in results[f"batch_{batch_size}"]:  # the harness's packs against its solo run
+                row["harness"]["speedup_over_solo"] = row["harness"]["model_steps_per_s"] / results[f"batch_{batch_size}"]["1"]["harness"]["model_steps_per_s"]
             print(f"batch {batch_size} K={k}: " + ", ".join(f"{name} {r['model_steps_per_s']:.1f} model-steps/s" for name, r in row.items()), flush=True)
     out = args.out or RESULTS / f"pack_{device.type}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
