@@ -86,7 +86,9 @@ def _report_text(experiment, frame, tier: str, average: str, left) -> str:
              "(the paper's quantity). Cells: mean ± std over seeds (n); β values pooled where the paper pools them."]
     for metric in report.METRICS:
         lines += ["", f"## {report.METRIC_LABEL[metric]}", "", report.table(experiment, frame, metric)]
-    lines += ["", "## Effect sizes", ""] + [f"- {line}" for line in report.effects(experiment, frame)]
+    effects = report.effects(experiment, frame) or [f"none yet: an effect needs records at both {experiment.condition_name} "
+                                                    f"{experiment.conditions[0]} and {experiment.conditions[-1]}"]
+    lines += ["", "## Effect sizes", ""] + [f"- {line}" for line in effects]
     if left:
         lines += ["", f"Missing: {len(left)} runs have no record yet (" + ", ".join(p.run.label for p in left[:6]) + (", ..." if len(left) > 6 else "") + ")."]
     return "\n".join(lines)
