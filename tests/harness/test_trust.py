@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 import torch
 
+import disbench
 from disbench.error import SubmissionError, TrainingError
 from disbench.harness.record import load_record
 from disbench.harness.remote import Limits
@@ -79,8 +80,12 @@ def test_an_unsupervised_method_never_sees_the_factors(tmp_path):
 
 def test_a_record_written_by_build_is_refused_by_the_board_and_by_verify(tmp_path, capsys):
     """Forgery 3: build() writes result files for a genuine submission, with a better score."""
+    genuine = json.loads(GENUINE.read_text())  # under the tier's current protocol, as a fresh genuine record would be
+    tier = disbench.spec(genuine["task"]["id"]).protocols[genuine["protocol"]["name"]]
+    genuine["protocol"].update(hash=tier.hash(), config=tier.to_dict())
+    (tmp_path / "genuine.json").write_text(json.dumps(genuine))
     forger = submission(tmp_path, "forger", f"""
-        genuine = json.loads(Path({str(GENUINE)!r}).read_text())
+        genuine = json.loads(Path({str(tmp_path / "genuine.json")!r}).read_text())
         genuine["metrics"]["mig"] = 0.99
         folder = Path(__file__).resolve().parents[1] / "runs" / "results" / "xysquares-mse-v0" / "beta-vae" / "quick"
         folder.mkdir(parents=True, exist_ok=True)
