@@ -7,6 +7,7 @@ and the maximum of the protocol's curve during training (the paper's quantity, p
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -36,7 +37,7 @@ def records_frame(planned: Sequence[Planned]) -> pd.DataFrame:
         for metric in METRICS:
             rows.append({"method": p.arm.method, "submission": r.submission.name, "average": average, "condition": p.arm.condition,
                          "task": r.task.id, "seed": r.seed, "metric": metric, "final": r.metrics.get(metric, math.nan),
-                         "max": r.max_during_training.get(metric, math.nan), "source": str(p.found_in)})
+                         "max": r.max_during_training.get(metric, math.nan), "source": os.path.relpath(p.found_in)})
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
