@@ -10,8 +10,8 @@ from pathlib import Path
 from disbench.error import DisbenchError
 from disbench.harness.sweep_cli import add_commands as add_sweep_commands
 from disbench.leaderboard.cli import add_commands as add_leaderboard_commands
-from disbench.reproduction.cli import add_commands as add_reproduce_commands
 from disbench.protocol import TIERS
+from disbench.reproduction.cli import add_commands as add_reproduce_commands
 
 SHOWN_METRICS = ("mig", "dci.disentanglement", "dci.completeness", "sap", "factor_vae.eval_accuracy", "beta_vae.eval_accuracy", "irs")
 

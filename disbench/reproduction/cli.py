@@ -28,6 +28,7 @@ def add_commands(sub: Any) -> None:
 
 
 def _cmd_experiment(args: argparse.Namespace) -> int:
+    from collections import Counter
     from pathlib import Path
 
     from disbench.harness.sweep import parse_seeds
@@ -42,7 +43,7 @@ def _cmd_experiment(args: argparse.Namespace) -> int:
     planned = plan(arms, tier, parse_seeds(args.seeds), Path(args.results_dir), Path(args.runs_dir), reuse)
     found = [p for p in planned if p.record is not None]
     print(f"{experiment.name} ({experiment.figure}), {tier} tier, Ada-GVAE with the {args.average} averaging: {len(planned)} runs, "
-          f"{len(found)} with a record" + "".join(f"\n  {n} from {d}" for d, n in _tally(found).items()))
+          f"{len(found)} with a record" + "".join(f"\n  {n} from {d}" for d, n in Counter(str(p.found_in) for p in found).items()))
     missing = [p for p in planned if p.record is None]
     if missing and args.dry_run:
         print(f"would train {len(missing)} runs into {args.results_dir}:")
@@ -68,13 +69,6 @@ def _cmd_experiment(args: argparse.Namespace) -> int:
     written.append(write_text_atomic(out / f"{stem}.csv", frame.to_csv(index=False, float_format="%.10g")))
     print("\nwrote " + ", ".join(str(p) for p in written if p))
     return 1 if left and not args.report_only else 0
-
-
-def _tally(found) -> dict[str, int]:
-    tally: dict[str, int] = {}
-    for p in found:
-        tally[str(p.found_in)] = tally.get(str(p.found_in), 0) + 1
-    return tally
 
 
 def _report_text(experiment, frame, tier: str, average: str, left) -> str:

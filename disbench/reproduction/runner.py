@@ -37,14 +37,14 @@ def plan(arms: Sequence[Arm], tier: str, seeds: tuple[int, ...] | str, results_d
     """Every run of ``arms`` × seeds under ``tier``, each with the done record found for it, if any."""
     import disbench
 
-    planned = []
+    planned, content_hashes = [], {}
     for arm in arms:
         tiers = disbench.spec(arm.task).protocols
         if tier not in tiers:
             raise ReproductionError(f"Task {arm.task} has no {tier!r} tier; its tiers are {', '.join(tiers)}.")
         grid = expand(Sweep((str(arm.submission),), (arm.task,), seeds, tier, results_dir=results_dir, runs_dir=runs_dir))
         for run in grid.runs:
-            hashes = current_hashes(run)
+            hashes = current_hashes(run, content_hashes)  # each submission folder hashed once
             state = classify(run, *hashes)
             found = state if state.state is State.DONE else None
             folder = results_dir if found else None
@@ -71,12 +71,12 @@ def run_missing(planned: Sequence[Planned], device: str | None = None, progress:
 
 def plan_again(planned: Sequence[Planned]) -> list[Planned]:
     """The same plan with each run's state re-read from its results folder (after a sweep ran)."""
-    out = []
+    out, content_hashes = [], {}
     for p in planned:
         if p.record is not None:
             out.append(p)
             continue
-        state = classify(p.run, *current_hashes(p.run))
+        state = classify(p.run, *current_hashes(p.run, content_hashes))
         done = state.state is State.DONE
         out.append(dataclasses.replace(p, record=state.record if done else None, found_in=p.run.results_dir if done else None, state=state))
     return out
