@@ -128,9 +128,9 @@ def max_weight_difference(a: Path, b: Path) -> float:
     return max(float((model_a[k] - model_b[k]).abs().max()) for k in model_b)
 
 
-def curve_values(record) -> list[tuple[str, int, float]]:
-    """A record's protocol curve, flat: (metric, step, value)."""
-    return [(metric, step, value) for metric, points in sorted(record.curve.items()) for step, value in points]
+def curve_values(record) -> dict[tuple[str, int], float]:
+    """A record's protocol curve, flat: (metric, step) -> value (flat so that pytest.approx takes it)."""
+    return {(metric, step): value for metric, points in record.curve.items() for step, value in points}
 
 
 def curves(folder: Path) -> list[dict]:
