@@ -6,7 +6,7 @@ For every factor a ``GradientBoostingClassifier()`` (scikit-learn defaults: 100 
 column ``k`` of ``R [D, F]``. Disentanglement weights each code's ``1 - H_F(R[j]/sum R[j])`` by
 its share of total importance; completeness is the same per factor with base ``D``.
 Informativeness is the mean classification *accuracy* (train and test), as disentanglement_lib
-reports it. Ranges [0, 1]. The per-factor fits are independent and run in parallel threads.
+reports it. Ranges [0, 1]; a representation no tree uses (a collapsed one) scores D = C = 0. The per-factor fits are independent and run in parallel threads.
 """
 
 from __future__ import annotations
@@ -39,15 +39,17 @@ def importance_matrix(codes_tr, factors_tr, codes_te, factors_te, seed: int = 0,
 
 
 def disentanglement_score(importance: np.ndarray) -> float:
+    if not importance.any():  # no code helps predict any factor (a collapsed representation)
+        return 0.0
     per_code = 1.0 - scipy.stats.entropy(importance.T + 1e-11, base=importance.shape[1])
-    weights = importance if importance.sum() > 0 else np.ones_like(importance)
-    return float(np.sum(per_code * weights.sum(axis=1) / weights.sum()))
+    return float(np.sum(per_code * importance.sum(axis=1) / importance.sum()))
 
 
 def completeness_score(importance: np.ndarray) -> float:
+    if not importance.any():
+        return 0.0
     per_factor = 1.0 - scipy.stats.entropy(importance + 1e-11, base=importance.shape[0])
-    weights = importance if importance.sum() > 0 else np.ones_like(importance)
-    return float(np.sum(per_factor * weights.sum(axis=0) / weights.sum()))
+    return float(np.sum(per_factor * importance.sum(axis=0) / importance.sum()))
 
 
 def dci(codes_tr: Any, factors_tr: Any, codes_te: Any, factors_te: Any, seed: int = 0, n_jobs: int | None = None) -> dict[str, float]:

@@ -15,14 +15,16 @@ from typing import Any
 
 import numpy as np
 
-from disbench.metrics.utils import check_pair, histogram_discretize
+from disbench.metrics.utils import active_dims, check_pair, histogram_discretize
 
 
 def irs(codes: Any, factors: Any, diff_quantile: float = 0.99, num_bins: int = 20) -> dict[str, float]:
     """``{"irs", "irs.num_active_dims"}`` from codes ``[N, D]`` and factors ``[N, F]``."""
     codes, factors = check_pair(codes, factors)
     factors = histogram_discretize(factors.astype(np.float64), num_bins)
-    latents = codes[:, codes.var(axis=0) > 0.0]
+    latents = codes[:, active_dims(codes)]
+    if latents.shape[1] == 0:  # a collapsed representation: no code responds to anything (the reference's 0)
+        return {"irs": 0.0, "irs.num_active_dims": 0}
     max_deviations = np.max(np.abs(latents - latents.mean(axis=0)), axis=0)
     cumulative = np.zeros((latents.shape[1], factors.shape[1]))
     for i in range(factors.shape[1]):

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import scipy.linalg
 
-from disbench.metrics.utils import check_codes, histogram_discretize, mutual_info_matrix
+from disbench.metrics.utils import active_dims, check_codes, histogram_discretize, mutual_info_matrix
 
 
 def gaussian_total_correlation(cov: np.ndarray) -> float:
@@ -36,14 +36,15 @@ def unsupervised(codes: Any, num_bins: int = 20) -> dict[str, float]:
     codes = check_codes(codes)
     num_codes = codes.shape[1]
     cov = np.atleast_2d(np.cov(codes, rowvar=False))
-    active = np.diag(cov) > 0
+    active = active_dims(codes)
     mi = mutual_info_matrix(histogram_discretize(codes, num_bins), histogram_discretize(codes, num_bins))
     np.fill_diagonal(mi, 0)
     active_cov = cov[np.ix_(active, active)]  # constant dimensions add 0 to both scores
-    wasserstein = gaussian_wasserstein_correlation(active_cov)
+    collapsed = not active.any()  # no code varies: nothing is correlated
+    wasserstein = 0.0 if collapsed else gaussian_wasserstein_correlation(active_cov)
     return {
-        "gaussian_total_correlation": gaussian_total_correlation(active_cov),
+        "gaussian_total_correlation": 0.0 if collapsed else gaussian_total_correlation(active_cov),
         "gaussian_wasserstein_correlation": wasserstein,
-        "gaussian_wasserstein_correlation_norm": wasserstein / float(np.trace(cov)),
+        "gaussian_wasserstein_correlation_norm": 0.0 if collapsed else wasserstein / float(np.trace(cov)),
         "mutual_info_score": float(mi.sum() / (num_codes**2 - num_codes)) if num_codes > 1 else 0.0,
     }

@@ -37,9 +37,14 @@ def check_codes(codes: Any, name: str = "codes") -> np.ndarray:
             f"{name} contain NaN or inf in {len(rows)} of {len(codes)} rows (first: row {rows[0]}); "
             "the encoder produced non-finite values, so this representation cannot be scored."
         )
-    if np.all(codes.max(axis=0) == codes.min(axis=0)):
-        raise MetricError(f"Every dimension of {name} is constant: the representation does not depend on the input.")
     return codes
+
+
+def active_dims(codes: np.ndarray) -> np.ndarray:
+    """Which code dimensions vary at all (exactly: a variance test miscounts constants like 0.3 that
+    float rounding gives a variance of 1e-33). A representation with none has collapsed: it is
+    valid, and its scores are those of a code that carries no information."""
+    return codes.max(axis=0) > codes.min(axis=0)
 
 
 def check_factors(factors: Any, num_rows: int, name: str = "factors") -> np.ndarray:
