@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from disbench.metrics.utils import check_enough_for_classes, check_pair, histogram_discretize, mutual_info_matrix
+from disbench.metrics.utils import active_dims, check_enough_for_classes, check_pair, histogram_discretize, mutual_info_matrix
 
 
 def modularity_score(mi: np.ndarray) -> float:
@@ -55,7 +55,7 @@ def modularity_explicitness(codes_tr: Any, factors_tr: Any, codes_te: Any, facto
     check_enough_for_classes(factors_tr, "Explicitness")
     modularity = modularity_score(mutual_info_matrix(histogram_discretize(codes_tr, num_bins), factors_tr))
     mean, std = codes_tr.mean(axis=0), codes_tr.std(axis=0)
-    std = np.where(std > 0, std, 1.0)
+    std = np.where(active_dims(codes_tr), std, 1.0)  # a constant code standardises to 0
     x_tr, x_te = (codes_tr - mean) / std, (codes_te - mean) / std
     scores = [explicitness_per_factor(x_tr, factors_tr[:, k], x_te, factors_te[:, k]) for k in range(factors_tr.shape[1])]
     return {
