@@ -68,7 +68,7 @@ def test_overlap_report_has_final_max_and_paper_values_with_known_effects(tmp_pa
     out = tmp_path / "out"
     assert cli(["reproduce", "overlap", "--report-only", "--results-dir", str(results), "--reuse", "--runs-dir", str(tmp_path / "runs"), "--out", str(out)]) == 0
     text = capsys.readouterr().out
-    assert "32 runs, 32 with a record" in text
+    assert "32 runs, 32 with a record" in text and "before pooling" not in text  # one submission per method: nothing pooled
     # spacing 1: mean of 0.90 and 0.91, std 0.007; max during training 0.05 higher; the paper's cell beside them
     assert re.search(r"\|\s+1 \| 0\.905 ± 0\.007 \(2\)\s+\| 0\.955 ± 0\.007 \(2\)\s+\| 0\.72–0\.91 \(fit ≈0\.87\)", text)
     assert "Ada-GVAE MIG, 1 minus 8: ours final +0.900, max during training +0.900; paper +0.855 (centres 0.87 and 0.015)" in text
@@ -89,6 +89,9 @@ def test_boxblur_pools_both_betas_and_reports_missing_runs(tmp_path, capsys):
     text = capsys.readouterr().out
     assert "8 runs, 4 with a record" in text and "Missing: 4 runs" in text
     assert "Ada-GVAE MIG, boxblur minus mse: ours final +0.400" in text  # (0.5 + 0.3) / 2 - 0
+    # before pooling, each beta's own row: MIG final, MIG max, DCI final, DCI max
+    assert re.search(r"\| ada-gvae-z25-b0\.0001 \| boxblur\s+\| 0\.500 \(1\)\s+\| 0\.500 \(1\)\s+\| 0\.000 \(1\)", text)
+    assert re.search(r"\| ada-gvae-z25-b0\.0316 \| boxblur\s+\| 0\.300 \(1\)", text)
     assert (out / "boxblur-smoke.png").stat().st_size > 10_000
 
 

@@ -80,6 +80,9 @@ def _report_text(experiment, frame, tier: str, average: str, left) -> str:
              "(the paper's quantity). Cells: mean ± std over seeds (n); β values pooled where the paper pools them."]
     for metric in report.METRICS:
         lines += ["", f"## {report.METRIC_LABEL[metric]}", "", report.table(experiment, frame, metric)]
+    pooled = report.by_submission(frame)
+    if pooled:
+        lines += ["", "## Each submission before pooling", "", "Mean (n) over seeds.", "", pooled]
     effects = report.effects(experiment, frame) or [f"none yet: an effect needs records at both {experiment.condition_name} "
                                                     f"{experiment.conditions[0]} and {experiment.conditions[-1]}"]
     lines += ["", "## Effect sizes", ""] + [f"- {line}" for line in effects]

@@ -75,6 +75,27 @@ def table(experiment: Experiment, frame: pd.DataFrame, metric: str, fmt: str = "
     return tabulate(rows, headers=headers, tablefmt=fmt)
 
 
+def by_submission(frame: pd.DataFrame, fmt: str = "github") -> str | None:
+    """Before pooling: each submission's mean final and maximum per condition and metric, mean (n).
+    None when every method has a single submission (nothing was pooled)."""
+    from tabulate import tabulate
+
+    if frame.groupby("method")["submission"].nunique().max() < 2:
+        return None
+    stats = frame.groupby(["submission", "condition", "metric"])[list(QUANTITIES)].agg(["mean", "count"])
+    headers = ["submission", "condition"] + [f"{METRIC_LABEL[m]} {QUANTITIES[q]}" for m in METRICS for q in QUANTITIES]
+    rows = []
+    for (submission, condition), part in stats.groupby(level=[0, 1], sort=True):
+        cells = []
+        for metric in METRICS:
+            for quantity in QUANTITIES:
+                key = (submission, condition, metric)
+                n = int(part.loc[key, (quantity, "count")]) if key in part.index else 0
+                cells.append(f"{part.loc[key, (quantity, 'mean')]:.3f} ({n})" if n else "–")
+        rows.append([submission, condition, *cells])
+    return tabulate(rows, headers=headers, tablefmt=fmt)
+
+
 def effects(experiment: Experiment, frame: pd.DataFrame) -> list[str]:
     """The effect each experiment is about, ours (final and max) beside the paper's, one line per method and metric:
     spacing 1 minus spacing 8 (overlap), box blur minus MSE (boxblur)."""
