@@ -1,14 +1,13 @@
-"""Where does the box-blur loss start to help on a CPU? (issue 13, docs/protocols.md)
+"""Does the box blur's lead keep growing past the quick tier? (issue 13, docs/protocols.md)
 
-Trains Ada-GVAE with Fig. 11's shape (z = 25, beta = 0.0001, the fixed averaging; paper.md
-§4.6/§6.3) on ``xysquares-boxblur`` and on ``xysquares-mse`` with batches of 64 pairs (the quick
-tier's), one long run per task and seed, and scores MIG, DCI and FactorVAE with the ``fast``
-suite (the paper's in-training settings, paper.md §4.7) every ``--every`` steps. Each run keeps
-going from its checkpoint between evaluations, and the whole script resumes: rows already in
-the results file are kept, and a run continues from ``runs/explore/...`` where it stopped.
-Writes ``benchmarks/results/boxblur_steps.json`` after every evaluation.
+Continues a finished quick-tier run (``disbench reproduce boxblur --tier quick`` leaves its
+folder under ``runs/``) past its 2,000 steps: the same weights, optimiser state and data stream,
+the quick tier's batches of 64 and its curve (MIG every 250 steps, DCI every 500, the ``fast``
+suite), up to ``--steps``. The continuation trains in this process in a copy of the run folder
+under ``runs/explore/``, checkpoints every 500 steps and resumes when run again. Writes the whole
+curve, the quick part included, to ``benchmarks/results/boxblur_steps.json``.
 
-    python benchmarks/boxblur_steps.py [--seeds 0 1] [--steps 10000] [--every 1000]
+    python benchmarks/boxblur_steps.py runs/xysquares-boxblur-v0/ada-gvae-z25-b0.0316/quick/seed-0 --steps 6000
 """
 
 from __future__ import annotations
@@ -18,6 +17,7 @@ import dataclasses
 import json
 import os
 import platform
+import shutil
 import time
 from datetime import date
 from pathlib import Path
@@ -27,57 +27,44 @@ import torch
 import disbench
 from disbench.files import write_json_atomic
 from disbench.harness.evaluation import load_run_state
-from disbench.harness.learner import Learner
 from disbench.harness.submission import Submission
 from disbench.harness.train import train
 from disbench.methods import TaskInfo
-from disbench.metrics import evaluate
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "benchmarks" / "results" / "boxblur_steps.json"
-METRICS = ["mig", "dci", "factor_vae"]
-KEEP = ("mig", "dci.disentanglement", "dci.completeness", "factor_vae.eval_accuracy")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
-    parser.add_argument("--steps", type=int, default=10_000)
-    parser.add_argument("--every", type=int, default=1_000)
-    parser.add_argument("--tasks", nargs="+", default=["xysquares-boxblur", "xysquares-mse"])
-    parser.add_argument("--latent-dim", type=int, default=25)
-    parser.add_argument("--beta", type=float, default=0.0001)
-    parser.add_argument("--work-dir", default=str(ROOT / "runs" / "explore"))
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("run", type=Path, help="a finished quick-tier run folder: runs/<task>/<submission>/quick/seed-<n>")
+    parser.add_argument("--steps", type=int, default=6_000, help="train up to this step (default 6,000)")
+    parser.add_argument("--work-dir", type=Path, default=ROOT / "runs" / "explore")
     args = parser.parse_args()
-    settings = {"submission": "ada-gvae", "latent_dim": args.latent_dim, "beta": args.beta, "average": "gvae", "batch_size": 64}
-    rows = json.loads(OUT.read_text())["rows"] if OUT.exists() else []
-    submission = Submission(ROOT / "submissions" / "ada-gvae")
-    for seed in args.seeds:
-        for task_id in args.tasks:
-            task = disbench.make(task_id)
-            out_dir = Path(args.work_dir) / f"{task_id}-z{args.latent_dim}-b{args.beta:g}" / f"seed-{seed}"
-            done = [r["steps"] for r in rows if r["task"] == task_id and r["seed"] == seed and r["latent_dim"] == args.latent_dim and r["beta"] == args.beta]
-            step = max(done, default=0)
-            if step and (not (out_dir / "checkpoint.pt").exists() or load_run_state(out_dir / "checkpoint.pt")["step"] != step):
-                raise SystemExit(f"{out_dir} has no checkpoint at step {step}; delete its rows from {OUT} to start it again.")
-            torch.manual_seed(seed)
-            method = submission.build(TaskInfo.from_task(task, "quick"), latent_dim=args.latent_dim, beta=args.beta, average="gvae")
-            while step < args.steps:
-                step += args.every
-                tier = dataclasses.replace(task.protocols["quick"], steps=step)
-                started = time.perf_counter()
-                train(task, method, seed=seed, protocol=tier, device="cpu", out_dir=out_dir, results_dir=None,
-                      resume=(out_dir / "checkpoint.pt").exists(), overwrite=not (out_dir / "checkpoint.pt").exists(), progress=False, evaluate=False)
-                trained = time.perf_counter() - started
-                learner = Learner(method, task.recon_loss, tier.lr, "cpu")
-                started = time.perf_counter()
-                scores = evaluate(task, learner.encode, suite="fast", seed=seed, metrics=METRICS)
-                row = {"task": task_id, "seed": seed, "steps": step, **settings, "segment_train_s": round(trained, 1),
-                       "eval_s": round(time.perf_counter() - started, 1), **{k: scores[k] for k in KEEP}}
-                rows.append(row)
-                print(json.dumps(row), flush=True)
-                write_json_atomic(OUT, {"date": date.today().isoformat(), "machine": platform.processor() or platform.machine(),
-                                        "cpus": os.cpu_count(), "torch": torch.__version__, "rows": rows})
+    saved = load_run_state(args.run / "checkpoint.pt")
+    task, seed, name = disbench.make(saved["task_spec"]["id"]), saved["seed"], saved["submission"]["name"]
+    quick = task.get_protocol("quick")
+    if saved["protocol"] != quick.to_dict() or saved["step"] != quick.steps:
+        raise SystemExit(f"{args.run} is not a finished run of {task.id}'s current quick tier; run `disbench reproduce boxblur --tier quick` first.")
+    folder = args.work_dir / task.id / name / f"seed-{seed}"
+    if not (folder / "checkpoint.pt").exists():  # start from the quick run's last checkpoint
+        folder.mkdir(parents=True, exist_ok=True)
+        for file in (saved["model_file"], "curves.jsonl", "checkpoint.pt"):  # checkpoint last: it names the model file
+            shutil.copy2(args.run / file, folder / file)
+    submission = Submission(Path(saved["submission_path"]))
+    method = submission.build(TaskInfo.from_task(task, "quick"))
+    started = time.perf_counter()
+    train(task, method, seed=seed, protocol=dataclasses.replace(quick, steps=args.steps), device="cpu", out_dir=folder,
+          results_dir=None, resume=True, checkpoint_every=500, progress=False, evaluate=False)
+    state = load_run_state(folder / "checkpoint.pt")
+    rows = [r for r in (json.loads(OUT.read_text())["rows"] if OUT.exists() else []) if (r["task"], r["submission"], r["seed"]) != (task.id, name, seed)]
+    rows.append({"task": task.id, "submission": name, "seed": seed, "hyperparameters": saved["submission"]["hyperparameters"],
+                 "steps": state["step"], "batch_size": quick.batch_size, "train_s": round(state["elapsed"], 1),
+                 "curve_s": round(state["curve_time"], 1), "this_call_s": round(time.perf_counter() - started, 1), "curve": state["curve"]})
+    write_json_atomic(OUT, {"date": date.today().isoformat(), "machine": platform.processor() or platform.machine(), "cpus": os.cpu_count(),
+                            "torch": torch.__version__, "note": "continuations of quick-tier runs; steps <= 2,000 are the quick run's own curve",
+                            "rows": rows})
+    print(f"{task.id} {name} seed {seed}: step {state['step']}, curve written to {OUT}")
 
 
 if __name__ == "__main__":
