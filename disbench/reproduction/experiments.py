@@ -84,5 +84,5 @@ class Experiment:
 
 OVERLAP = Experiment("overlap", "Fig. 9", "grid spacing", "grid spacing (px); 8 = no overlap", tuple(range(1, 9)), FIG9, FIG9_SETTINGS, default_tier="quick")
 BOXBLUR = Experiment("boxblur", "Fig. 11", "loss", "reconstruction loss on XYSquares (spacing 8)", ("mse", "boxblur"), FIG11, FIG11_SETTINGS,
-                     default_tier="standard")
+                     default_tier="quick")  # where the effect shows on a CPU (docs/protocols.md)
 EXPERIMENTS = {e.name: e for e in (OVERLAP, BOXBLUR)}
