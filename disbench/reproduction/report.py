@@ -167,5 +167,5 @@ def _boxblur_figure(experiment: Experiment, frame: pd.DataFrame, out: Path, titl
         ax.grid(axis="y", alpha=0.3)
     handles, names = axes[0][0].get_legend_handles_labels()
     unique = dict(zip(names, handles))  # one legend entry per kind of mark
-    axes[0][-1].legend(unique.values(), unique.keys(), fontsize=6, loc="upper right")
+    axes[0][0].legend(unique.values(), unique.keys(), fontsize=6, loc="upper left")  # MSE's corner: its scores sit near 0
     return save_figure(fig, out, title=title)
