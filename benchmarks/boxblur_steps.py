@@ -3,9 +3,10 @@
 Continues a finished quick-tier run (``disbench reproduce boxblur --tier quick`` leaves its
 folder under ``runs/``) past its 2,000 steps: the same weights, optimiser state and data stream,
 the quick tier's batches of 64 and its curve (MIG every 250 steps, DCI every 500, the ``fast``
-suite), up to ``--steps``. The continuation trains in this process in a copy of the run folder
-under ``runs/explore/``, checkpoints every 500 steps and resumes when run again. Writes the whole
-curve, the quick part included, to ``benchmarks/results/boxblur_steps.json``.
+suite), up to ``--steps``, then scores the final model. The continuation trains in this process
+in a copy of the run folder under ``runs/explore/``, checkpoints every 500 steps and resumes when
+run again. Writes the whole curve, the quick part included, to
+``benchmarks/results/boxblur_steps.json``.
 
     python benchmarks/boxblur_steps.py runs/xysquares-boxblur-v0/ada-gvae-z25-b0.0316/quick/seed-0 --steps 6000
 """
@@ -55,7 +56,7 @@ def main() -> None:
     method = submission.build(TaskInfo.from_task(task, "quick"))
     started = time.perf_counter()
     train(task, method, seed=seed, protocol=dataclasses.replace(quick, steps=args.steps), device="cpu", out_dir=folder,
-          results_dir=None, resume=True, checkpoint_every=500, progress=False, evaluate=False)
+          results_dir=None, resume=True, checkpoint_every=500, progress=False)  # scores the curve, then the final model
     state = load_run_state(folder / "checkpoint.pt")
     rows = [r for r in (json.loads(OUT.read_text())["rows"] if OUT.exists() else []) if (r["task"], r["submission"], r["seed"]) != (task.id, name, seed)]
     rows.append({"task": task.id, "submission": name, "seed": seed, "hyperparameters": saved["submission"]["hyperparameters"],
