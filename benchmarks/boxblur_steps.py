@@ -26,6 +26,7 @@ from pathlib import Path
 import torch
 
 import disbench
+from disbench.error import DisbenchError
 from disbench.files import write_json_atomic
 from disbench.harness.evaluation import load_run_state
 from disbench.harness.submission import Submission
@@ -42,7 +43,10 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=6_000, help="train up to this step (default 6,000)")
     parser.add_argument("--work-dir", type=Path, default=ROOT / "runs" / "explore")
     args = parser.parse_args()
-    saved = load_run_state(args.run / "checkpoint.pt")
+    try:
+        saved = load_run_state(args.run / "checkpoint.pt")
+    except DisbenchError as e:
+        raise SystemExit(f"error: {e}") from None
     task, seed, name = disbench.make(saved["task_spec"]["id"]), saved["seed"], saved["submission"]["name"]
     quick = task.get_protocol("quick")
     if saved["protocol"] != quick.to_dict() or saved["step"] != quick.steps:
