@@ -84,15 +84,12 @@ def by_submission(frame: pd.DataFrame, fmt: str = "github") -> str | None:
         return None
     stats = frame.groupby(["submission", "condition", "metric"])[list(QUANTITIES)].agg(["mean", "count"])
     headers = ["submission", "condition"] + [f"{METRIC_LABEL[m]} {QUANTITIES[q]}" for m in METRICS for q in QUANTITIES]
-    rows = []
-    for (submission, condition), part in stats.groupby(level=[0, 1], sort=True):
-        cells = []
-        for metric in METRICS:
-            for quantity in QUANTITIES:
-                key = (submission, condition, metric)
-                n = int(part.loc[key, (quantity, "count")]) if key in part.index else 0
-                cells.append(f"{part.loc[key, (quantity, 'mean')]:.3f} ({n})" if n else "–")
-        rows.append([submission, condition, *cells])
+    def cell(part: pd.DataFrame, metric: str, quantity: str) -> str:  # every record has a row per metric; n = 0 when all are NaN
+        mean, n = part.loc[metric, (quantity, "mean")], int(part.loc[metric, (quantity, "count")])
+        return f"{mean:.3f} ({n})" if n else "–"
+
+    rows = [[submission, condition, *(cell(part.droplevel([0, 1]), m, q) for m in METRICS for q in QUANTITIES)]
+            for (submission, condition), part in stats.groupby(level=[0, 1])]
     return tabulate(rows, headers=headers, tablefmt=fmt)
 
 
