@@ -38,6 +38,7 @@ def record_dict(task: str, submission: str, seed: int, metrics: dict[str, float]
     out["submission"].update({"name": submission, "content_hash": content_hash, "supervision": supervision})
     out["seed"] = seed
     out["metrics"] = dict(metrics)
+    out.update(curve={}, max_during_training={}, checkpoint_sha256=None)  # the template's belong to its own run
     return out
 
 
