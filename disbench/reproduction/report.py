@@ -84,12 +84,13 @@ def by_submission(frame: pd.DataFrame, fmt: str = "github") -> str | None:
         return None
     stats = frame.groupby(["submission", "condition", "metric"])[list(QUANTITIES)].agg(["mean", "count"])
     headers = ["submission", "condition"] + [f"{METRIC_LABEL[m]} {QUANTITIES[q]}" for m in METRICS for q in QUANTITIES]
-    def cell(part: pd.DataFrame, metric: str, quantity: str) -> str:  # every record has a row per metric; n = 0 when all are NaN
-        mean, n = part.loc[metric, (quantity, "mean")], int(part.loc[metric, (quantity, "count")])
-        return f"{mean:.3f} ({n})" if n else "–"
 
-    rows = [[submission, condition, *(cell(part.droplevel([0, 1]), m, q) for m in METRICS for q in QUANTITIES)]
-            for (submission, condition), part in stats.groupby(level=[0, 1])]
+    def cell(key: tuple[str, str, str], quantity: str) -> str:  # every record has a row per metric; n = 0 when all are NaN
+        n = int(stats.loc[key, (quantity, "count")])
+        return f"{stats.loc[key, (quantity, 'mean')]:.3f} ({n})" if n else "–"
+
+    rows = [[submission, condition, *(cell((submission, condition, m), q) for m in METRICS for q in QUANTITIES)]
+            for submission, condition in stats.index.droplevel("metric").unique()]  # sorted, as groupby sorts
     return tabulate(rows, headers=headers, tablefmt=fmt)
 
 
