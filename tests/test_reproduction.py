@@ -72,6 +72,9 @@ def test_overlap_report_has_final_max_and_paper_values_with_known_effects(tmp_pa
     # spacing 1: mean of 0.90 and 0.91, std 0.007; max during training 0.05 higher; the paper's cell beside them
     assert re.search(r"\|\s+1 \| 0\.905 ± 0\.007 \(2\)\s+\| 0\.955 ± 0\.007 \(2\)\s+\| 0\.72–0\.91 \(fit ≈0\.87\)", text)
     assert "Ada-GVAE MIG, 1 minus 8: ours final +0.900, max during training +0.900; paper +0.855 (centres 0.87 and 0.015)" in text
+    # each record's own pair, final / max, one column per seed
+    assert re.search(r"\| ada-gvae\s+\|\s+1 \| 0\.900 / 0\.950 \| 0\.910 / 0\.960 \|", text)
+    assert re.search(r"\| beta-vae\s+\|\s+8 \| 0\.000 / 0\.050 \| 0\.010 / 0\.060 \|", text)
     report = (out / "overlap-quick.md").read_text()
     assert report.strip() in text
     assert (out / "overlap-quick.png").stat().st_size > 10_000
@@ -84,11 +87,15 @@ def test_boxblur_pools_both_betas_and_reports_missing_runs(tmp_path, capsys):
     for arm in BOXBLUR.arms(("ada-gvae",)):
         beta_small = "b0.0001" in arm.submission.name
         fabricate(results, arm, "smoke", 0, (0.5 if beta_small else 0.3) if arm.condition == "boxblur" else 0.0, 0.0)
+        if beta_small and arm.condition == "mse":  # one seed-1 record: the other rows show "–" for seed 1
+            fabricate(results, arm, "smoke", 1, 0.02, 0.1, peak=0.03)
     out = tmp_path / "out"
-    assert cli(["reproduce", "boxblur", "--tier", "smoke", "--report-only", "--results-dir", str(results), "--reuse", "--runs-dir", str(tmp_path / "runs"), "--out", str(out)]) == 0
+    assert cli(["reproduce", "boxblur", "--tier", "smoke", "--seeds", "0", "1", "--report-only", "--results-dir", str(results), "--reuse", "--runs-dir", str(tmp_path / "runs"), "--out", str(out)]) == 0
     text = capsys.readouterr().out
-    assert "8 runs, 4 with a record" in text and "Missing: 4 runs" in text
-    assert "Ada-GVAE MIG, boxblur minus mse: ours final +0.400" in text  # (0.5 + 0.3) / 2 - 0
+    assert "16 runs, 5 with a record" in text and "Missing: 11 runs" in text
+    assert "Ada-GVAE MIG, boxblur minus mse: ours final +0.393" in text  # (0.5 + 0.3) / 2 - (0 + 0 + 0.02) / 3
+    assert re.search(r"\| ada-gvae-z25-b0\.0001 \| mse\s+\| 0\.000 / 0\.000 \| 0\.020 / 0\.050 \|", text)
+    assert re.search(r"\| ada-gvae-z25-b0\.0316 \| boxblur\s+\| 0\.300 / 0\.300 \| –\s+\|", text)
     # before pooling, each beta's own row: MIG final, MIG max, DCI final, DCI max
     assert re.search(r"\| ada-gvae-z25-b0\.0001 \| boxblur\s+\| 0\.500 \(1\)\s+\| 0\.500 \(1\)\s+\| 0\.000 \(1\)", text)
     assert re.search(r"\| ada-gvae-z25-b0\.0316 \| boxblur\s+\| 0\.300 \(1\)", text)

@@ -83,6 +83,9 @@ def _report_text(experiment, frame, tier: str, average: str, left) -> str:
     pooled = report.by_submission(frame)
     if pooled:
         lines += ["", "## Each submission before pooling", "", "Mean (n) over seeds.", "", pooled]
+    lines += ["", "## Each seed", "", "Final / max during training, per record."]
+    for metric in report.METRICS:
+        lines += ["", f"### {report.METRIC_LABEL[metric]}", "", report.by_seed(experiment, frame, metric)]
     effects = report.effects(experiment, frame) or [f"none yet: an effect needs records at both {experiment.condition_name} "
                                                     f"{experiment.conditions[0]} and {experiment.conditions[-1]}"]
     lines += ["", "## Effect sizes", ""] + [f"- {line}" for line in effects]

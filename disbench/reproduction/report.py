@@ -94,6 +94,28 @@ def by_submission(frame: pd.DataFrame, fmt: str = "github") -> str | None:
     return tabulate(rows, headers=headers, tablefmt=fmt)
 
 
+def by_seed(experiment: Experiment, frame: pd.DataFrame, metric: str, fmt: str = "github") -> str:
+    """Every record's own numbers, "final / max during training", one row per submission and condition and one
+    column per seed: what the means above are made of."""
+    from tabulate import tabulate
+
+    part = frame[frame["metric"] == metric]
+    seeds = sorted(part["seed"].unique())
+    values = part.set_index(["submission", "condition", "seed"])[list(QUANTITIES)]
+    order = {m: i for i, m in enumerate(("ada-gvae", "beta-vae"))}
+    submissions = sorted(part[["method", "submission"]].drop_duplicates().itertuples(index=False), key=lambda r: (order[r.method], r.submission))
+
+    def cell(key: tuple) -> str:
+        if key not in values.index:
+            return "–"
+        final, peak = values.loc[key]
+        return " / ".join("–" if math.isnan(v) else f"{v:.3f}" for v in (final, peak))
+
+    rows = [[s.submission, condition, *(cell((s.submission, condition, seed)) for seed in seeds)]
+            for s in submissions for condition in experiment.conditions if (s.submission, condition) in values.index.droplevel("seed")]
+    return tabulate(rows, headers=["submission", experiment.condition_name, *(f"seed {seed}" for seed in seeds)], tablefmt=fmt)
+
+
 def effects(experiment: Experiment, frame: pd.DataFrame) -> list[str]:
     """The effect each experiment is about, ours (final and max) beside the paper's, one line per method and metric:
     spacing 1 minus spacing 8 (overlap), box blur minus MSE (boxblur)."""
