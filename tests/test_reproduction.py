@@ -48,6 +48,8 @@ def test_grids_name_the_papers_settings():
         assert hp.get("average", "gvae") == "gvae"
     with pytest.raises(ReproductionError, match="Unknown method 'vae'"):
         OVERLAP.arms(("vae",))
+    with pytest.raises(ReproductionError, match="Ada-GVAE's alone.*drop --average paper"):
+        BOXBLUR.arms(("beta-vae",), "paper")
 
 
 def test_records_are_reused_from_any_folder_and_only_the_rest_would_train(tmp_path):
@@ -105,6 +107,10 @@ def test_boxblur_pools_both_betas_and_reports_missing_runs(tmp_path, capsys):
 def test_wrong_inputs_get_one_line_errors(tmp_path, capsys):
     assert cli(["reproduce", "overlap", "--seeds", "3-1", "--report-only", "--reuse", "--results-dir", str(tmp_path), "--runs-dir", str(tmp_path / "runs")]) == 2
     assert "runs backwards" in capsys.readouterr().err
+    assert cli(["reproduce", "boxblur", "--methods", "beta-vae", "--average", "paper", "--dry-run"]) == 2
+    assert "add it (--methods ... ada-gvae) or drop --average paper" in capsys.readouterr().err
+    assert cli(["reproduce", "boxblur", "--methods", "beta-vae", "--dry-run", "--results-dir", str(tmp_path), "--runs-dir", str(tmp_path / "runs"), "--reuse"]) == 0
+    assert capsys.readouterr().out.startswith("boxblur (Fig. 11), quick tier: 8 runs, 0 with a record\n")  # no averaging: no Ada-GVAE
     with pytest.raises(SystemExit):
         cli(["reproduce", "overlap", "--methods", "vae"])
     assert "invalid choice: 'vae'" in capsys.readouterr().err

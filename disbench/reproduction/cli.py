@@ -42,7 +42,8 @@ def _cmd_experiment(args: argparse.Namespace) -> int:
     reuse = [Path(p) for p in args.reuse] if args.reuse is not None else list(DEFAULT_REUSE)
     planned = plan(arms, tier, parse_seeds(args.seeds), Path(args.results_dir), Path(args.runs_dir), reuse)
     found = [p for p in planned if p.record is not None]
-    print(f"{experiment.name} ({experiment.figure}), {tier} tier, Ada-GVAE with the {args.average} averaging: {len(planned)} runs, "
+    average = args.average if "ada-gvae" in args.methods else None  # the averaging is Ada-GVAE's alone
+    print(f"{experiment.name} ({experiment.figure}), {tier} tier{_averaging(average, ', Ada-GVAE with the {} averaging')}: {len(planned)} runs, "
           f"{len(found)} with a record" + "".join(f"\n  {n} from {d}" for d, n in Counter(str(p.found_in) for p in found).items()))
     missing = [p for p in planned if p.record is None]
     if missing and args.dry_run:
@@ -58,11 +59,11 @@ def _cmd_experiment(args: argparse.Namespace) -> int:
     if frame.empty:
         print(f"no records yet: run without --report-only to train the {len(left)} runs.")
         return 1
-    text = _report_text(experiment, frame, tier, args.average, left)
+    text = _report_text(experiment, frame, tier, average, left)
     print("\n" + text)
     out = Path(args.out)
-    stem = f"{experiment.name}-{tier}" + ("-paper-avg" if args.average == "paper" else "")
-    written = [report.figure(experiment, frame, tier, out / f"{stem}.png", args.average)]
+    stem = f"{experiment.name}-{tier}" + ("-paper-avg" if average == "paper" else "")
+    written = [report.figure(experiment, frame, tier, out / f"{stem}.png", _averaging(average, ", Ada-GVAE {} averaging"))]
     from disbench.files import write_text_atomic
 
     written.append(write_text_atomic(out / f"{stem}.md", text + "\n"))
@@ -71,10 +72,15 @@ def _cmd_experiment(args: argparse.Namespace) -> int:
     return 1 if left and not args.report_only else 0
 
 
-def _report_text(experiment, frame, tier: str, average: str, left) -> str:
+def _averaging(average: str | None, template: str) -> str:
+    """``template`` filled with Ada-GVAE's averaging mode, or nothing when Ada-GVAE is not among the methods."""
+    return template.format(average) if average else ""
+
+
+def _report_text(experiment, frame, tier: str, average: str | None, left) -> str:
     from disbench.reproduction import report
 
-    lines = [f"# {experiment.figure} reproduced: {experiment.name}, {tier} tier, Ada-GVAE {average} averaging", "",
+    lines = [f"# {experiment.figure} reproduced: {experiment.name}, {tier} tier{_averaging(average, ', Ada-GVAE {} averaging')}", "",
              f"Paper: {experiment.paper_settings}.",
              "Ours: final = the final model's score (the leaderboard's number); max during training = the maximum of the tier's curve "
              "(the paper's quantity). Cells: mean ± std over seeds (n); β values pooled where the paper pools them."]

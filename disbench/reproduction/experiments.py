@@ -65,6 +65,9 @@ class Experiment:
             raise ReproductionError(f"Unknown method {unknown[0]!r}; the paper's experiments compare {' and '.join(METHODS)}.")
         if average not in AVERAGES:
             raise ReproductionError(f"Unknown averaging {average!r}; use 'fixed' (disent >= 0.5.1) or 'paper' (the code the paper ran).")
+        if average == "paper" and "ada-gvae" not in methods:
+            raise ReproductionError("The paper-era averaging is Ada-GVAE's alone, and ada-gvae is not among the methods: "
+                                    "add it (--methods ... ada-gvae) or drop --average paper.")
         arms = [Arm(method, folder, task, condition) for method in methods for folder, task, condition in self._cells(method, average)]
         for arm in arms:
             if not (arm.submission / "submission.toml").is_file():

@@ -138,11 +138,12 @@ def effects(experiment: Experiment, frame: pd.DataFrame) -> list[str]:
     return lines
 
 
-def figure(experiment: Experiment, frame: pd.DataFrame, tier: str, out: Path, average: str) -> Path | None:
-    """The experiment's PNG: our final scores and maxima during training beside the paper's values."""
+def figure(experiment: Experiment, frame: pd.DataFrame, tier: str, out: Path, averaging: str = "") -> Path | None:
+    """The experiment's PNG: our final scores and maxima during training beside the paper's values; ``averaging``
+    (e.g. ", Ada-GVAE fixed averaging") goes into the title after the tier."""
     if frame.empty:
         return None
-    title = f"{experiment.figure} reproduced ({tier} tier, Ada-GVAE {average} averaging) vs the paper"
+    title = f"{experiment.figure} reproduced ({tier} tier{averaging}) vs the paper"
     if experiment.name == "overlap":
         from disbench.leaderboard.aggregate import max_key
         from disbench.leaderboard.plots import ladder_plot
