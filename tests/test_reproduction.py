@@ -78,6 +78,10 @@ def test_overlap_report_has_final_max_and_paper_values_with_known_effects(tmp_pa
     assert re.search(r"\| ada-gvae\s+\|\s+1 \| 0\.900 / 0\.950 \| 0\.910 / 0\.960 \|", text)
     assert re.search(r"\| beta-vae\s+\|\s+8 \| 0\.000 / 0\.050 \| 0\.010 / 0\.060 \|", text)
     report = (out / "overlap-quick.md").read_text()
+    # with every run recorded, --dry-run says so and writes nothing
+    dry = tmp_path / "dry"
+    assert cli(["reproduce", "overlap", "--dry-run", "--results-dir", str(results), "--reuse", "--runs-dir", str(tmp_path / "runs"), "--out", str(dry)]) == 0
+    assert "would train 0 runs into " in capsys.readouterr().out and not dry.exists()
     assert report.strip() in text
     assert (out / "overlap-quick.png").stat().st_size > 10_000
     rows = (out / "overlap-quick.csv").read_text().splitlines()

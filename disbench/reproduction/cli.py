@@ -46,8 +46,8 @@ def _cmd_experiment(args: argparse.Namespace) -> int:
     print(f"{experiment.name} ({experiment.figure}), {tier} tier{_averaging(average, ', Ada-GVAE with the {} averaging')}: {len(planned)} runs, "
           f"{len(found)} with a record" + "".join(f"\n  {n} from {d}" for d, n in Counter(str(p.found_in) for p in found).items()))
     missing = [p for p in planned if p.record is None]
-    if missing and args.dry_run:
-        print(f"would train {len(missing)} runs into {args.results_dir}:")
+    if args.dry_run:  # trains nothing and writes nothing, whether or not runs are missing
+        print(f"would train {len(missing)} runs into {args.results_dir}" + (":" if missing else ": every run has a record"))
         for p in missing:
             print(f"  {p.run.label} ({p.state.state.value}{': ' + p.state.reason if p.state.reason else ''})")
         return 0
