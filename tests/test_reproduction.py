@@ -111,6 +111,8 @@ def test_boxblur_pools_both_betas_and_reports_missing_runs(tmp_path, capsys):
 def test_wrong_inputs_get_one_line_errors(tmp_path, capsys):
     assert cli(["reproduce", "overlap", "--seeds", "3-1", "--report-only", "--reuse", "--results-dir", str(tmp_path), "--runs-dir", str(tmp_path / "runs")]) == 2
     assert "runs backwards" in capsys.readouterr().err
+    assert cli(["reproduce", "overlap", "--reuse", str(tmp_path / "typo"), "--dry-run"]) == 2
+    assert f"--reuse folder {tmp_path / 'typo'} does not exist" in capsys.readouterr().err
     assert cli(["reproduce", "boxblur", "--methods", "beta-vae", "--average", "paper", "--dry-run"]) == 2
     assert "add it (--methods ... ada-gvae) or drop --average paper" in capsys.readouterr().err
     assert cli(["reproduce", "boxblur", "--methods", "beta-vae", "--dry-run", "--results-dir", str(tmp_path), "--runs-dir", str(tmp_path / "runs"), "--reuse"]) == 0

@@ -33,13 +33,17 @@ def _cmd_experiment(args: argparse.Namespace) -> int:
 
     from disbench.harness.sweep import parse_seeds
     from disbench.reproduction import report
-    from disbench.reproduction.experiments import EXPERIMENTS
+    from disbench.reproduction.experiments import EXPERIMENTS, ReproductionError
     from disbench.reproduction.runner import DEFAULT_REUSE, plan, run_missing
 
     experiment = EXPERIMENTS[args.what]
     tier = args.tier or experiment.default_tier
     arms = experiment.arms(tuple(args.methods), args.average)
     reuse = [Path(p) for p in args.reuse] if args.reuse is not None else list(DEFAULT_REUSE)
+    absent = [str(p) for p in args.reuse or () if not Path(p).is_dir()]
+    if absent:
+        raise ReproductionError(f"--reuse folder {absent[0]} does not exist; name folders of records "
+                                "(e.g. leaderboards/results), or give --reuse alone to reuse nothing.")
     planned = plan(arms, tier, parse_seeds(args.seeds), Path(args.results_dir), Path(args.runs_dir), reuse)
     found = [p for p in planned if p.record is not None]
     average = args.average if "ada-gvae" in args.methods else None  # the averaging is Ada-GVAE's alone
