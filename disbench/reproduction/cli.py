@@ -40,7 +40,7 @@ def _cmd_experiment(args: argparse.Namespace) -> int:
     tier = args.tier or experiment.default_tier
     arms = experiment.arms(tuple(args.methods), args.average)
     reuse = [Path(p) for p in args.reuse] if args.reuse is not None else list(DEFAULT_REUSE)
-    absent = [str(p) for p in args.reuse or () if not Path(p).is_dir()]
+    absent = [p for p in reuse if args.reuse and not p.is_dir()]  # only folders the user named
     if absent:
         raise ReproductionError(f"--reuse folder {absent[0]} does not exist; name folders of records "
                                 "(e.g. leaderboards/results), or give --reuse alone to reuse nothing.")

@@ -21,6 +21,7 @@ from disbench.reproduction.runner import Planned
 METRICS = ("mig", DCI)
 METRIC_LABEL = {"mig": "MIG", DCI: "DCI disentanglement"}
 QUANTITIES = {"final": "final", "max": "max during training"}
+REPORT_ORDER = ("ada-gvae", "beta-vae")  # the methods' order in every table, line and figure
 COLUMNS = ["method", "submission", "average", "condition", "task", "seed", "metric", "final", "max", "source"]
 
 
@@ -61,7 +62,7 @@ def table(experiment: Experiment, frame: pd.DataFrame, metric: str, fmt: str = "
     from tabulate import tabulate
 
     stats = summary(frame)
-    methods = [m for m in ("ada-gvae", "beta-vae") if m in set(frame["method"])]
+    methods = [m for m in REPORT_ORDER if m in set(frame["method"])]
     headers = [experiment.condition_name]
     for m in methods:
         headers += [f"{PAPER_LABEL[m]} final", f"{PAPER_LABEL[m]} max during training", f"{PAPER_LABEL[m]} paper"]
@@ -102,8 +103,9 @@ def by_seed(experiment: Experiment, frame: pd.DataFrame, metric: str, fmt: str =
     part = frame[frame["metric"] == metric]
     seeds = sorted(part["seed"].unique())
     values = part.set_index(["submission", "condition", "seed"])[list(QUANTITIES)]
-    order = {m: i for i, m in enumerate(("ada-gvae", "beta-vae"))}
-    submissions = sorted(part[["method", "submission"]].drop_duplicates().itertuples(index=False), key=lambda r: (order[r.method], r.submission))
+    submissions = sorted(part[["method", "submission"]].drop_duplicates().itertuples(index=False),
+                         key=lambda r: (REPORT_ORDER.index(r.method), r.submission))
+    present = set(values.index.droplevel("seed"))  # (submission, condition) pairs with at least one record
 
     def cell(key: tuple) -> str:
         if key not in values.index:
@@ -112,7 +114,7 @@ def by_seed(experiment: Experiment, frame: pd.DataFrame, metric: str, fmt: str =
         return " / ".join("–" if math.isnan(v) else f"{v:.3f}" for v in (final, peak))
 
     rows = [[s.submission, condition, *(cell((s.submission, condition, seed)) for seed in seeds)]
-            for s in submissions for condition in experiment.conditions if (s.submission, condition) in values.index.droplevel("seed")]
+            for s in submissions for condition in experiment.conditions if (s.submission, condition) in present]
     return tabulate(rows, headers=["submission", experiment.condition_name, *(f"seed {seed}" for seed in seeds)], tablefmt=fmt)
 
 
@@ -124,7 +126,7 @@ def effects(experiment: Experiment, frame: pd.DataFrame) -> list[str]:
         high, low = "boxblur", "mse"
     stats = summary(frame)
     lines = []
-    for method in ("ada-gvae", "beta-vae"):
+    for method in REPORT_ORDER:
         for metric in METRICS:
             parts = []
             for quantity in QUANTITIES:
@@ -159,7 +161,7 @@ def _boxblur_figure(experiment: Experiment, frame: pd.DataFrame, out: Path, titl
     from disbench.viz import pyplot, save_figure
 
     plt = pyplot()
-    methods = [m for m in ("ada-gvae", "beta-vae") if m in set(frame["method"])]
+    methods = [m for m in REPORT_ORDER if m in set(frame["method"])]
     fig, axes = plt.subplots(1, len(METRICS), figsize=(5.2 * len(METRICS), 3.6), squeeze=False)
     rng = np.random.default_rng(0)
     for ax, metric in zip(axes[0], METRICS):
