@@ -188,6 +188,31 @@ def _cmd_keys_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_sign(args: argparse.Namespace) -> int:
+    from disbench.harness.sign import sign_records
+
+    paths = [f for r in map(Path, args.records) for f in (sorted(r.rglob("seed-*.json")) if r.is_dir() else [r])]
+    results = sign_records(paths, submissions_dir=args.submissions, runs_dir=args.runs_dir, public_key=args.public_key)
+    for result in results:
+        print(result.line())
+    refused = sum(not r.ok for r in results)
+    print(f"{len(results) - refused} signed, {refused} refused")
+    return 1 if refused else 0
+
+
+def _cmd_sandbox(args: argparse.Namespace) -> int:
+    from disbench.harness.sandbox import isolation, setup
+
+    if args.sandbox_command == "setup":
+        lines = setup()
+    else:
+        now = isolation()
+        lines = [f"namespaces: {now.namespaces}, separate user: {now.separate_user}, cgroup limits: {now.cgroup}"]
+        lines += [f"missing: {reason}" for reason in now.missing()] or ["runs here are official (they can be signed)"]
+    print("\n".join(lines))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="disbench", description="Benchmark suite for disentangled representation learning.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -262,6 +287,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--retrain", action="store_true", help="also train again from scratch and require identical metrics")
     p.add_argument("--public-key", default=None, help="the runner's public key (default: leaderboards/runner-key.pub)")
     p.set_defaults(handler=_cmd_verify)
+
+    p = sub.add_parser("sign", help="the official runner's signature on records that pass every check (a step apart from training)")
+    p.add_argument("records", nargs="+", help="record files (seed-<n>.json) or folders of them")
+    p.add_argument("--submissions", default="submissions", help="where the submissions' folders are (default: submissions)")
+    p.add_argument("--runs-dir", default="runs", help="where the runs' checkpoints are (default: runs)")
+    p.add_argument("--public-key", default=None, help="also check that the key in $DISBENCH_RUNNER_KEY pairs with this public key")
+    p.set_defaults(handler=_cmd_sign)
+
+    p = sub.add_parser("sandbox", help="the operating system's walls around submission code")
+    p.add_argument("sandbox_command", choices=["setup", "status"], metavar="ACTION",
+                   help="setup: create the sandbox user (as root) and report; status: what isolation runs get here")
+    p.set_defaults(handler=_cmd_sandbox)
 
     data = sub.add_parser("data", help="download and inspect stored datasets")
     data_sub = data.add_subparsers(dest="data_command", required=True, metavar="ACTION")

@@ -1,6 +1,8 @@
 """The harness's half of a checkpoint (``checkpoint.pt``): step, time, the data generator's state,
 and which model file (with its sha256) the learner saved; read back with ``weights_only`` loading,
-so opening a checkpoint never runs code."""
+so opening a checkpoint never runs code. :func:`optimizer_problem` is the harness's own check that a
+model file's optimiser state is the protocol's Adam, so ``on_protocol`` does not rest on what the
+child says about itself."""
 
 from __future__ import annotations
 
@@ -10,6 +12,28 @@ from typing import Any
 import torch
 
 from disbench.files import atomic_path
+
+ADAM = {"betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 0, "amsgrad": False, "maximize": False}
+ADAM_STATE = {"step", "exp_avg", "exp_avg_sq"}
+
+
+def optimizer_problem(model_file: str | Path, lr: float) -> str | None:
+    """How the optimiser state saved in ``model_file`` departs from Adam at ``lr`` with the paper's
+    settings (``None``: it does not). Read without unpickling code."""
+    try:
+        state = torch.load(model_file, map_location="cpu", weights_only=True)["optimizer"]
+        groups, per_parameter = state["param_groups"], state["state"]
+    except Exception as e:  # noqa: BLE001 - any unreadable state is a departure
+        return f"the model file holds no readable optimizer state ({type(e).__name__})"
+    expected = {"lr": lr, **ADAM}
+    for group in groups:
+        found = {k: tuple(v) if isinstance(v, (list, tuple)) else v for k, v in ((k, group.get(k)) for k in expected)}
+        wrong = {k: v for k, v in found.items() if v != expected[k]}
+        if wrong:
+            return f"the optimizer state is not the protocol's Adam at lr {lr}: found {wrong}"
+    if not per_parameter or any(set(values) != ADAM_STATE for values in per_parameter.values()):
+        return f"the optimizer state is not Adam's (per-parameter state {sorted({k for v in per_parameter.values() for k in v})})"
+    return None
 
 
 def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> Path:

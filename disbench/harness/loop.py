@@ -59,11 +59,13 @@ def fit(
     progress: bool = True,
     desc: str = "",
     score: Callable[[int, list[str]], None] | None = None,
+    *,
+    supervision: str,
 ) -> None:
-    """Train from ``state.step`` to ``protocol.steps``, updating ``state`` in place."""
+    """Train from ``state.step`` to ``protocol.steps``, updating ``state`` in place, on batches of
+    ``supervision``'s track (submission.toml's, as the harness read it: never the child's word)."""
     from tqdm.auto import tqdm
 
-    supervision = learner.info()["supervision"]
     window, window_start = 0, time.perf_counter()
     with tqdm(total=protocol.steps, initial=state.step, disable=not progress, desc=desc, unit="step") as bar:
         while state.step < protocol.steps:
@@ -107,7 +109,7 @@ def fit_pack(
     Returns the runs that finished training."""
     from tqdm.auto import tqdm
 
-    supervision = pack.info()["supervision"]
+    supervision = runs[0].submission.supervision  # submission.toml's, as the harness read it
     training = list(runs)
     step = training[0].state.step
     window, window_start = 0, time.perf_counter()

@@ -74,6 +74,7 @@ class PackMember:
 
     def __init__(self, pack: RemotePack, k: int) -> None:
         self.pack, self.k = pack, k
+        self.isolation = pack.isolation
 
     def info(self) -> dict[str, Any]:
         return self.pack.info()

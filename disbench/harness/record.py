@@ -60,6 +60,18 @@ class TrainingRecord(_Strict):
     num_parameters: int = Field(ge=0)
 
 
+class IsolationRecord(_Strict):
+    """The walls the run's child had (``disbench.harness.sandbox``); all three make it official."""
+
+    namespaces: bool
+    separate_user: bool
+    cgroup: bool
+
+    @property
+    def official(self) -> bool:
+        return self.namespaces and self.separate_user and self.cgroup
+
+
 class RunResult(_Strict):
     """The schema of a result file; the leaderboard reads records only through this model."""
 
@@ -79,6 +91,7 @@ class RunResult(_Strict):
     off_protocol_reasons: list[str] = Field(default_factory=list)  # why on_protocol is false, when it is
     error: str | None = None
     checkpoint_sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")  # of the final checkpoint file
+    isolation: IsolationRecord | None = None  # the child's sandbox; None: it ran in this process, or before records said
     signature: str | None = None  # base64 Ed25519 signature by the official runner (disbench.harness.signing)
 
     @model_validator(mode="after")
@@ -142,7 +155,8 @@ def load_records(results_dir: str | Path = DEFAULT_RESULTS_DIR) -> list[RunResul
     return [load_record(p) for p in sorted(Path(results_dir).rglob("seed-*.json"))]
 
 
-def off_protocol_reasons(task, protocol, seed: int, submission: SubmissionRecord, optimizer_overridden: bool = False) -> list[str]:
+def off_protocol_reasons(task, protocol, seed: int, submission: SubmissionRecord, optimizer_overridden: bool = False,
+                         optimizer_problem: str | None = None) -> list[str]:
     """Every way a run departs from its task's registered protocol (empty: on-protocol)."""
     reasons = []
     if task.off_protocol:
@@ -155,16 +169,18 @@ def off_protocol_reasons(task, protocol, seed: int, submission: SubmissionRecord
         reasons.append("the code is not a submission folder with a content hash")
     if optimizer_overridden:
         reasons.append("the method replaces the protocol's optimizer (configure_optimizer)")
+    elif optimizer_problem:
+        reasons.append(f"the harness's check of the saved model: {optimizer_problem}")
     return reasons
 
 
 def build_record(task, protocol, seed: int, submission: SubmissionRecord, metrics: dict[str, float], *, steps: int, elapsed: float,
                  eval_time: float, device, final_loss: float | None, num_parameters: int, error: str | None = None,
-                 optimizer_overridden: bool = False, checkpoint_sha256: str | None = None,
-                 curve: list[dict[str, float]] = (), curve_time: float = 0.0) -> RunResult:
+                 optimizer_overridden: bool = False, optimizer_problem: str | None = None, checkpoint_sha256: str | None = None,
+                 curve: list[dict[str, float]] = (), curve_time: float = 0.0, isolation: Any = None, code_sha256: str | None = None) -> RunResult:
     """The record of one run, completed (``metrics``) or failed (``error``); ``curve`` is the
     protocol's curve as scored during training (kept for a failed run too: it happened)."""
-    reasons = off_protocol_reasons(task, protocol, seed, submission, optimizer_overridden)
+    reasons = off_protocol_reasons(task, protocol, seed, submission, optimizer_overridden, optimizer_problem)
     by_metric = curve_by_metric(list(curve))
     return RunResult(
         status="failed" if error else "completed",
@@ -177,10 +193,11 @@ def build_record(task, protocol, seed: int, submission: SubmissionRecord, metric
         max_during_training=running_max(by_metric),
         training=TrainingRecord(steps=steps, wall_time_s=elapsed, steps_per_s=steps / elapsed if elapsed else 0.0, evaluation_time_s=eval_time,
                                 curve_time_s=curve_time, device=device_name(device), final_loss=final_loss, num_parameters=num_parameters),
-        environment=environment(),
+        environment={**environment(), "code_sha256": code_sha256},
         created=datetime.now(timezone.utc),
         on_protocol=error is None and not reasons,
         off_protocol_reasons=reasons,
         error=error,
         checkpoint_sha256=checkpoint_sha256,
+        isolation=IsolationRecord(**vars(isolation)) if isolation is not None else None,
     )

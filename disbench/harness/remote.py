@@ -4,9 +4,13 @@
 submission's code (its import, ``build``, ``loss``, ``encode``, ``decode``) runs only in
 ``python -m disbench.harness.child``, started with
 
+* the operating system's walls of ``sandbox.py`` where this machine has them (namespaces, a
+  read-only view of the code, no network, a separate user, cgroup limits for its whole tree), and
+  Python's own switches off: no bytecode written, no user site-packages;
 * a scrubbed environment: an allowlist of harmless variables, never a token, key or credential
   (``HF_*``, ``DISBENCH_RUNNER_KEY``, ``*_TOKEN`` ...);
-* a scratch working directory, removed afterwards;
+* a scratch working directory, the only place it can write, removed afterwards: it saves models
+  there and the harness moves them into the run folder (and copies them back in to load);
 * resource limits: address space (CPU runs), open files, and a timeout on every request, so a
   model that hangs, leaks or explodes ends the run with a recorded reason.
 
@@ -36,7 +40,9 @@ import torch
 
 import disbench
 from disbench.error import SubmissionError
+from disbench.files import atomic_path
 from disbench.harness.channel import Channel, ChannelClosed, ChannelTimeout, SharedTensor
+from disbench.harness.sandbox import Cgroup, bwrap_command, isolation, sandbox_user
 from disbench.methods.base import TaskInfo
 from disbench.protocol import Protocol
 from disbench.supervision import TRACKS
@@ -62,6 +68,7 @@ class Limits:
     startup_timeout_s: float = 300.0  # import + build
     request_timeout_s: float = 600.0  # any one step, save, load or encoding chunk
     wall_time_s: float = 72 * 3600.0  # the child's whole life (a standard run on a CPU takes about 7 h)
+    max_processes: int = 512  # processes and threads of the child's whole tree (cgroup isolation only)
 
 
 def make_non_dumpable() -> bool:
@@ -108,10 +115,11 @@ class RemoteLearner:
         self.log_path = Path(log_path) if log_path else self._scratch / "child.log"
         to_child, from_child = os.pipe(), os.pipe()
         child_fds = (to_child[0], from_child[1], self._obs.fd, self._codes.fd)
+        argv = [sys.executable, "-B", "-s", "-m", "disbench.harness.child", str(to_child[0]), str(from_child[1])]
+        argv, join = self._walls(argv, Path(submission_path), limits)
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "disbench.harness.child", str(to_child[0]), str(from_child[1])],
-                pass_fds=child_fds, env=child_environment(self._scratch), cwd=self._scratch,
+                argv, pass_fds=child_fds, env=child_environment(self._scratch), cwd=self._scratch, preexec_fn=join,
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
             )
         os.close(to_child[0])
@@ -133,6 +141,20 @@ class RemoteLearner:
         except BaseException:
             self.close()
             raise
+
+    def _walls(self, argv: list[str], submission: Path, limits: Limits) -> tuple[list[str], Any]:
+        """``argv`` inside the walls this machine gives (``self.isolation`` records which), and the
+        function that puts the new process into its cgroup before it starts anything."""
+        self.isolation, self._cgroup = isolation(), None
+        if not self.isolation.namespaces:
+            return argv, None
+        user = sandbox_user() if self.isolation.separate_user else None
+        if user is not None:
+            os.chown(self._scratch, user.pw_uid, user.pw_gid)
+        if self.isolation.cgroup:
+            memory = limits.memory_bytes if self.device.type == "cpu" else None
+            self._cgroup = Cgroup(self._scratch.name, memory, limits.max_processes)
+        return bwrap_command(argv, submission, self._scratch, str(self.device), user), self._cgroup.join if self._cgroup else None
 
     # --- the learner interface ---------------------------------------------------------------
 
@@ -166,10 +188,23 @@ class RemoteLearner:
         return checked_window(self._expect("window", self.limits.request_timeout_s, "reporting losses"))
 
     def save(self, path: str | Path, **member: int) -> None:
-        self._request("save", "saving the model", path=str(Path(path).resolve()), **member)
+        """The child saves into its scratch folder; the harness moves the file to ``path`` (which
+        the child cannot see)."""
+        inside = self._scratch / "save.pt"
+        self._request("save", "saving the model", path=str(inside), **member)
+        if not inside.is_file() or inside.is_symlink():
+            raise SubmissionError("The submission process said it saved the model but wrote no model file.")
+        with atomic_path(path) as tmp:
+            shutil.copyfile(inside, tmp)
+        inside.unlink()
 
     def load(self, path: str | Path, **member: int) -> None:
-        self._request("load", "loading the model", path=str(Path(path).resolve()), **member)
+        inside = self._scratch / "load.pt"
+        shutil.copyfile(path, inside)  # readable by the sandbox's user: the scratch folder is its own
+        try:
+            self._request("load", "loading the model", path=str(inside), **member)
+        finally:
+            inside.unlink(missing_ok=True)
 
     def encode(self, x: torch.Tensor, **member: int) -> torch.Tensor:
         """Codes of ``x`` in chunks that fit the shared buffer; checked before they are used.
@@ -217,6 +252,8 @@ class RemoteLearner:
             if self.process.poll() is None:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
+        if getattr(self, "_cgroup", None) is not None:
+            self._cgroup.remove()  # anything the child left running dies here
         if getattr(self, "channel", None) is not None:
             self.channel.close()
         self._obs.close()
@@ -281,6 +318,8 @@ class RemoteLearner:
         except subprocess.TimeoutExpired:
             self._kill()
             return "it stopped answering"
+        if getattr(self, "_cgroup", None) is not None and self._cgroup.out_of_memory():
+            return f"killed for going over its memory limit of {self.limits.memory_bytes / 2**30:.0f} GiB"
         if code < 0:
             name = signal.Signals(-code).name
             return f"killed by {name}" + (" (out of memory?)" if name == "SIGKILL" else "")

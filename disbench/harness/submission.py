@@ -1,8 +1,11 @@
 """Submissions: a folder with ``submission.toml`` and a ``model.py`` that builds a ``Method``.
 
 ``submission.toml`` is parsed with a pydantic schema, so every wrong field is reported with
-its name, the value found and what is allowed. The content hash (sha256 over the folder's
-files) goes into every result record, so a score can be traced to the exact code that made it.
+its name, the value found and what is allowed. A folder holds only source and small data files
+(:data:`ALLOWED_FILES`): compiled bytecode, native libraries, ``.pth`` files and symlinks could
+run code that no reviewer reads, so a folder with any of them is refused. The content hash
+(sha256 over every file) goes into every result record, so a score can be traced to the exact
+code that made it.
 """
 
 from __future__ import annotations
@@ -26,7 +29,50 @@ try:
 except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
-IGNORED = {"__pycache__", ".DS_Store", ".ipynb_checkpoints"}
+# suffix -> the largest file allowed (bytes): source, its config and docs, and small data files
+ALLOWED_FILES = {".py": 1 << 20, ".toml": 64 << 10, ".md": 1 << 20, ".json": 64 << 10, ".txt": 64 << 10}
+MAX_FILES = 200
+
+
+def file_problem(relative: str, size: int, kind: str = "file") -> str | None:
+    """Why one entry of a submission folder is refused (``None``: allowed). ``kind`` is ``"file"``,
+    ``"symlink"`` or ``"other"``; the PR check applies the same rule to the files of a git tree."""
+    parts = relative.split("/")
+    if kind == "symlink":
+        return f"{relative} is a symlink; commit the file itself"
+    if kind != "file":
+        return f"{relative} is not a regular file"
+    if "__pycache__" in parts or relative.endswith((".pyc", ".pyo")):
+        return f"{relative} is compiled bytecode, which runs instead of the reviewed source; delete it"
+    suffix = "." + parts[-1].rsplit(".", 1)[-1] if "." in parts[-1] else ""
+    if suffix not in ALLOWED_FILES:
+        allowed = ", ".join(ALLOWED_FILES)
+        return f"{relative}: {suffix or 'files without a suffix'} not allowed in a submission (only {allowed}); remove it"
+    if size > ALLOWED_FILES[suffix]:
+        return f"{relative} is {size:,} bytes; {suffix} files may be at most {ALLOWED_FILES[suffix]:,}"
+    return None
+
+
+def folder_problems(path: Path) -> list[str]:
+    """Every entry of a submission folder that :func:`file_problem` refuses."""
+    problems = []
+    entries = sorted(path.rglob("*"))
+    if len(entries) > MAX_FILES:
+        return [f"{path} holds {len(entries)} entries; a submission may hold at most {MAX_FILES}"]
+    for entry in entries:
+        relative = entry.relative_to(path).as_posix()
+        if entry.is_symlink():
+            problems.append(file_problem(relative, 0, "symlink"))
+        elif entry.is_dir():
+            if entry.name == "__pycache__":
+                problems.append(file_problem(relative + "/", 0))
+        elif entry.is_file():
+            problem = file_problem(relative, entry.stat().st_size)
+            if problem and not (entry.parent.name == "__pycache__"):
+                problems.append(problem)
+        else:
+            problems.append(file_problem(relative, 0, "other"))
+    return problems
 
 
 class SubmissionConfig(BaseModel):
@@ -37,6 +83,7 @@ class SubmissionConfig(BaseModel):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]*$", description="lower-case slug, e.g. 'beta-vae'")
     version: str = Field(pattern=r"^\d+(\.\d+){0,2}$", description="e.g. '1.0.0'")
     authors: list[str] = Field(min_length=1)
+    maintainers: list[str] = Field(default_factory=list, description="GitHub logins allowed to change this folder in a pull request")
     description: str = Field(min_length=1)
     licence: str = Field(min_length=1)
     entry_point: str = Field(pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$", description="'module:function' inside the folder")
@@ -88,6 +135,9 @@ class Submission:
             self.config = SubmissionConfig.model_validate(raw)
         except ValidationError as e:
             raise SubmissionError(format_validation_error(e, str(toml))) from None
+        problems = folder_problems(self.path)
+        if problems:
+            raise SubmissionError(f"{self.path} holds files a submission may not hold:\n" + "\n".join(f"  - {p}" for p in problems))
 
     @property
     def name(self) -> str:
@@ -120,7 +170,7 @@ class Submission:
     def content_hash(self) -> str:
         """sha256 over every file of the folder (relative path and bytes, in sorted order)."""
         digest = hashlib.sha256()
-        for file in sorted(p for p in self.path.rglob("*") if p.is_file() and not IGNORED & set(p.relative_to(self.path).parts) and p.suffix != ".pyc"):
+        for file in sorted(p for p in self.path.rglob("*") if p.is_file()):
             digest.update(str(file.relative_to(self.path).as_posix()).encode() + b"\0")
             digest.update(file.read_bytes() + b"\0")
         return digest.hexdigest()
@@ -134,12 +184,14 @@ class Submission:
         spec = importlib.util.spec_from_file_location(unique, file)
         module = importlib.util.module_from_spec(spec)
         sys.path.insert(0, str(self.path))
+        writes_bytecode, sys.dont_write_bytecode = sys.dont_write_bytecode, True  # a __pycache__ would make the folder invalid
         try:
             spec.loader.exec_module(module)
         except Exception as e:
             raise SubmissionError(f"Importing {file} failed: {type(e).__name__}: {e}") from e
         finally:
             sys.path.remove(str(self.path))
+            sys.dont_write_bytecode = writes_bytecode
         if not callable(getattr(module, attr, None)):
             raise SubmissionError(f"{file} has no function {attr!r} (entry_point {self.config.entry_point!r}).")
         return getattr(module, attr)

@@ -37,13 +37,14 @@ import torch
 from disbench.data.base import DeviceLike
 from disbench.error import SubmissionError, TrainingError
 from disbench.files import sha256_file
-from disbench.harness.checkpoint import save_checkpoint
+from disbench.harness.checkpoint import optimizer_problem, save_checkpoint
 from disbench.harness.evaluation import check_representation, evaluate_curve, evaluate_learner, load_run_state
+from disbench.harness.integrity import code_digest, preload
 from disbench.harness.learner import Learner
 from disbench.harness.loop import NonFiniteLoss, TrainState, fit
 from disbench.harness.record import DEFAULT_RESULTS_DIR, RunResult, SubmissionRecord, build_record, record_path, write_record
 from disbench.harness.run_folder import RunFolder, check_writable, run_dir
-from disbench.harness.signing import KEY_ENV, load_private_key, sign
+from disbench.harness.signing import KEY_ENV
 from disbench.methods.base import Method
 from disbench.task import Task
 
@@ -99,6 +100,9 @@ def run_training(
     protocol = task.get_protocol(protocol)
     device = default_device() if device is None else torch.device(device)
     check_seed(seed)
+    if os.environ.get(KEY_ENV):
+        raise TrainingError(f"{KEY_ENV} is set: the signing key must never be in the environment of a training run. "
+                            f"Unset it for the run (env -u {KEY_ENV} disbench run ...), then sign its records in a separate step: disbench sign RECORD.")
     folder = RunFolder(out_dir if out_dir is not None else run_dir("runs", task.id, submission.name, protocol.name, seed))
     published = published_path(task, protocol, seed, submission, results_dir)
 
@@ -135,7 +139,7 @@ def _train(book: RunBook, learner: Any, resume: bool, log_every: int, checkpoint
     try:
         fit(book.task, learner, book.protocol, book.generator, book.folder, book.state, book.save, log_every=log_every,
             checkpoint_every=checkpoint_every, progress=progress, desc=f"{book.submission.name} {book.task.id} seed {book.seed}",
-            score=book.score if evaluate else None)
+            score=book.score if evaluate else None, supervision=book.submission.supervision)
     except NonFiniteLoss as e:
         raise TrainingError(book.fail(e.step).error) from None
     except SubmissionError as e:
@@ -169,12 +173,17 @@ class RunBook:
         self.info: dict[str, Any] = {}
         self.result: RunResult | None = None
         self.failure: Exception | None = None
+        preload()  # nothing is imported once the learner's child has run
+        self.code_sha256 = code_digest()
 
     def begin(self, learner: Any, resume: bool) -> None:
         """Check ``learner`` against the protocol (supervision track, representation), and continue
         from the folder's checkpoint when resuming."""
         task, protocol, folder = self.task, self.protocol, self.folder
         self.learner, self.info = learner, learner.info()
+        if self.info["supervision"] != self.submission.supervision:  # the track is submission.toml's, as the harness read it
+            raise SubmissionError(f"The model says its supervision is {self.info['supervision']!r}, but submission.toml declares "
+                                  f"{self.submission.supervision!r}; the harness feeds the declared track only. Make them agree.")
         if self.info["supervision"] not in protocol.supervision:
             raise SubmissionError(f"Protocol {protocol.name!r} of {task.id} has no {self.info['supervision']!r} track; it allows {protocol.supervision}.")
         check_representation(task, learner, protocol)
@@ -213,15 +222,20 @@ class RunBook:
         self.state.curve_time += time.perf_counter() - started
 
     def record(self, metrics: dict[str, float], eval_time: float = 0.0, error: str | None = None) -> RunResult:
-        """Write the run's record (signed by the official runner) to the folder and, if published, the results folder."""
+        """Write the run's record to the folder and, if published, the results folder (unsigned:
+        ``disbench sign`` signs in a separate process). If the harness's own code changed during
+        the run, the run is failed: a child must not have reached it."""
         state = self.state
+        if error is None and code_digest() != self.code_sha256:
+            metrics, error = {}, ("The harness's own code (the disbench package or a Python start-up file such as a .pth) changed while this run "
+                                  "was going; its scores are not trusted. Reinstall disbench, remove unknown .pth files, and run again.")
         result = build_record(self.task, self.protocol, self.seed, self.submission, metrics, steps=state.step, elapsed=state.elapsed, eval_time=eval_time,
                               curve=state.curve, curve_time=state.curve_time,
                               device=self.device, final_loss=state.final_loss if error is None else None, num_parameters=self.info["num_parameters"],
                               error=error, optimizer_overridden=self.info["optimizer_overridden"],
-                              checkpoint_sha256=sha256_file(self.folder.path / self.model_file) if self.model_file else None)
-        if os.environ.get(KEY_ENV):  # the official runner: its records carry its signature
-            result.signature = sign(result, load_private_key())
+                              optimizer_problem=optimizer_problem(self.folder.path / self.model_file, self.protocol.lr) if self.model_file else "no model was saved",
+                              checkpoint_sha256=sha256_file(self.folder.path / self.model_file) if self.model_file else None,
+                              isolation=getattr(self.learner, "isolation", None), code_sha256=self.code_sha256)
         write_record(result, self.folder.result)
         if self.published is not None:
             write_record(result, self.published)

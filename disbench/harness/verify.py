@@ -4,9 +4,12 @@ The checks, each reported with what was expected and found:
 
 1. the record loads through the schema;
 2. its protocol hash is the registered tier's hash (the budget and metric suite are unchanged);
-3. the run's checkpoint exists and its model file's sha256 is the one in the record;
-4. a signature, if the record has one, is the runner's (``leaderboards/runner-key.pub``);
-5. the checkpoint's model (only if it is the record's), re-scored in a fresh ``disbench eval``
+3. its signature is the runner's (``leaderboards/runner-key.pub``), or it says the record has none;
+4. the run's checkpoint exists, names a model file inside its own folder, and that file's sha256
+   is the one in the record;
+5. the submission folder the checkpoint names has the record's content hash (otherwise re-scoring
+   would score other code);
+6. the checkpoint's model (only if all of the above hold), re-scored in a fresh ``disbench eval``
    process, gives every metric in the record exactly (evaluation is deterministic on one machine).
 
 ``retrain=True`` also re-runs training from scratch in a scratch folder and requires the same
@@ -43,9 +46,12 @@ class Verification:
         self.checks.append((name, ok, detail))
         return ok
 
+    signed: bool = False
+
     def render(self) -> str:
         lines = [f"verify {self.record}"] + [f"  [{'ok' if ok else 'FAIL'}] {name}: {detail}" for name, ok, detail in self.checks]
-        return "\n".join(lines + ["VERIFIED" if self.ok else "NOT VERIFIED"])
+        verdict = "NOT VERIFIED" if not self.ok else "VERIFIED" if self.signed else "VERIFIED (unsigned: not from the official runner)"
+        return "\n".join(lines + [verdict])
 
 
 def rescore(checkpoint: Path, record: RunResult) -> dict[str, float]:
@@ -79,12 +85,14 @@ def verify_record(path: str | Path, runs_dir: str | Path = "runs", checkpoint: s
     tier = disbench.spec(record.task.id).protocols.get(record.protocol.name)  # no data needed
     report.add("protocol hash", tier is not None and tier.hash() == record.protocol.hash,
                "matches the registered tier" if tier is not None and tier.hash() == record.protocol.hash else "differs from the registered tier (the protocol was changed)")
-    if record.signature is not None:
+    if record.signature is None:
+        report.add("signature", True, "none: the record is unsigned, so it is not an official record")
+    else:
         from disbench.harness.signing import load_public_key, verify
 
         try:
-            genuine = verify(record, load_public_key(public_key))
-            report.add("signature", genuine, "the runner's" if genuine else "does not match the runner's key: the record was edited or signed elsewhere")
+            report.signed = verify(record, load_public_key(public_key))
+            report.add("signature", report.signed, "the runner's" if report.signed else "does not match the runner's key: the record was edited or signed elsewhere")
         except SigningError as e:
             report.add("signature", False, f"cannot be checked: {e}")
     ckpt = Path(checkpoint) if checkpoint else run_dir(runs_dir, record.task.id, record.submission.name, record.protocol.name, record.seed) / "checkpoint.pt"
@@ -92,9 +100,13 @@ def verify_record(path: str | Path, runs_dir: str | Path = "runs", checkpoint: s
         report.add("checkpoint", False, f"no checkpoint at {ckpt}; pass --checkpoint PATH or --runs-dir")
         return report
     try:
-        model = ckpt.parent / load_run_state(ckpt)["model_file"]
-    except (DisbenchError, KeyError) as e:
+        state = load_run_state(ckpt)
+        model = (ckpt.parent / state["model_file"]).resolve()
+    except (DisbenchError, KeyError, TypeError) as e:
         report.add("checkpoint", False, f"{ckpt} is not a run checkpoint ({e})")
+        return report
+    if model.parent != ckpt.parent.resolve():
+        report.add("checkpoint", False, f"{ckpt} names the model file {state['model_file']!r}, outside its run folder; refused")
         return report
     digest = sha256_file(model) if model.is_file() else "missing"
     if record.checkpoint_sha256 is None:
@@ -104,11 +116,29 @@ def verify_record(path: str | Path, runs_dir: str | Path = "runs", checkpoint: s
         report.add("checkpoint hash", same, "matches" if same else f"record {record.checkpoint_sha256[:12]}…, file {digest[:12]}…: not the record's model, so not re-scored")
         if not same:
             return report
+    if not report.add("content hash", *_same_code(state, record)):
+        return report
     diffs = compare_metrics(record.metrics, rescore(ckpt, record))
     report.add("re-scored metrics", not diffs, f"all {len(record.metrics)} identical" if not diffs else "; ".join(diffs[:5]) + (f"; and {len(diffs) - 5} more" if len(diffs) > 5 else ""))
     if retrain:
         report.add("retrained", *_retrain(record, ckpt))
     return report
+
+
+def _same_code(state: dict, record: RunResult) -> tuple[bool, str]:
+    """Whether the submission folder the checkpoint names is the code the record was made with."""
+    from disbench.harness.submission import Submission
+
+    folder = state.get("submission_path")
+    if not folder:
+        return False, "the checkpoint names no submission folder, so nothing can re-score it"
+    try:
+        found = Submission(folder).content_hash()
+    except DisbenchError as e:
+        return False, f"the checkpoint's submission folder {folder} cannot be read as a submission ({str(e).splitlines()[0]})"
+    if found != record.submission.content_hash:
+        return False, f"{folder} is not the code the record was made with (content hash {found[:12]}…, record {str(record.submission.content_hash)[:12]}…); not re-scored"
+    return True, f"{folder} is the record's code"
 
 
 def _retrain(record: RunResult, checkpoint: Path) -> tuple[bool, str]:

@@ -1,11 +1,23 @@
-"""``disbench ci check-pr``: what a submission pull request may change, and whether its submissions validate.
+"""``disbench ci check-pr``: may a pull request change what it changes, and do its submissions validate?
 
-A submission PR changes only ``submissions/<name>/``. Records and tables under
-``leaderboards/`` come from the official runner, so any change there is refused, as is any
-file outside a submission folder, a symlink, or the deletion of a submission. Every changed
-submission that still exists is then checked with ``disbench validate``. The report is
-Markdown, printed and appended to ``$GITHUB_STEP_SUMMARY`` when that is set (GitHub's job
-summary); the workflow file only calls this command.
+The policy is decided from git data alone: ``git diff --raw base...head`` lists the changes,
+``git cat-file`` gives blob sizes and the ``submission.toml`` files. The head need not be checked
+out and nothing of it is imported or run, so the check-submission-policy workflow runs the *base*
+branch's disbench on a fetched head, and a PR cannot change the check that judges it. The rules:
+
+- nothing under ``leaderboards/`` (records and the runner's key come only from the runner) and no
+  key file (``*.pub``, ``*.pem``, ``*.key``, ``*.p12``, ``*runner-key*``) anywhere, in any pull request;
+- a PR that changes nothing under ``submissions/`` is not a submission PR: it passes, and the
+  maintainers review it as code;
+- a submission PR changes exactly one ``submissions/<name>/`` and nothing outside it;
+- a folder that exists on the base branch may be changed only by a login listed in the base
+  version's ``maintainers``; the head's ``submission.toml`` must parse and declare ``name = "<name>"``;
+- every added or changed file passes :func:`disbench.harness.submission.file_problem`, and
+  ``submission.toml`` is never deleted.
+
+``disbench validate`` imports the submission's model, so it runs separately (``--validate-only``,
+in the untrusted validate-submission workflow), on the checked-out working tree. The report is
+Markdown, printed and appended to ``$GITHUB_STEP_SUMMARY`` when that is set.
 """
 
 from __future__ import annotations
@@ -17,22 +29,32 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from disbench.harness.submission import file_problem
 from disbench.leaderboard.errors import PullRequestError
 
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
+
 SUBMISSION_PATH = re.compile(r"^submissions/(?P<name>[^/]+)/(?P<rest>.+)$")
+KINDS = {"100644": "file", "100755": "file", "120000": "symlink"}  # git's modes; a submodule (160000) is "other"
+COMMIT_FIRST = "git switch -c my-submission && git add submissions/<name> && git commit"
 
 
 @dataclass(frozen=True)
 class Change:
-    status: str  # git's letter: A, M, D, T, ...
+    status: str  # git's letter: A, M, D, T
     path: str
     mode: str  # the new file mode ("000000" when deleted)
+    size: int = 0  # the new blob's size in bytes (regular files only)
 
 
 @dataclass
 class PRReport:
     changes: list[Change]
     refusals: list[tuple[str, str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
     validations: dict[str, tuple[bool, str]] = field(default_factory=dict)
 
     @property
@@ -40,94 +62,161 @@ class PRReport:
         return not self.refusals and all(ok for ok, _ in self.validations.values())
 
     def markdown(self) -> str:
+        """Refusals, notes and validation output first; the verdict is the last line."""
         lines = ["## disbench submission check", ""]
-        lines.append(f"**{'PASSED' if self.ok else 'FAILED'}**: {len(self.changes)} changed file(s), "
-                     f"{len(self.refusals)} refused, {len(self.validations)} submission(s) validated.")
-        lines.append("")
         if self.refusals:
             lines += ["### Refused changes", "", "| file | why |", "|---|---|"]
-            lines += [f"| `{p}` | {why} |" for p, why in self.refusals]
+            lines += [f"| `{_cell(p)}` | {_cell(why)} |" for p, why in self.refusals]
             lines.append("")
+        if self.notes:
+            lines += [f"- {_cell(note)}" for note in self.notes] + [""]
         for name, (ok, text) in sorted(self.validations.items()):
             lines += [f"### `disbench validate submissions/{name}`: {'ok' if ok else 'FAILED'}", "", "```text", text, "```", ""]
-        if not self.changes:
-            lines += ["This pull request changes no files relative to its base.", ""]
+        lines.append(f"**{'PASSED' if self.ok else 'FAILED'}**: {len(self.changes)} changed file(s), "
+                     f"{len(self.refusals)} refused, {len(self.validations)} submission(s) validated.")
         return "\n".join(lines)
 
 
-def _git(repo: Path, *args: str) -> str:
+def _cell(text: str) -> str:
+    """``text`` on one line, without breaking a table (paths come from the PR)."""
+    return text.replace("\n", "\\n").replace("|", "\\|")
+
+
+def _run(repo: Path, *args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess:
     try:
-        done = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, check=False)
+        return subprocess.run(["git", "-C", str(repo), *args], input=stdin, capture_output=True, check=False)
     except FileNotFoundError:
         raise PullRequestError("git is not installed; check-pr needs git to list the pull request's changes.") from None
+
+
+def _git(repo: Path, *args: str, stdin: bytes | None = None) -> bytes:
+    """git's output; a failure is a :class:`PullRequestError` with git's message."""
+    done = _run(repo, *args, stdin=stdin)
     if done.returncode != 0:
-        raise PullRequestError(f"git {' '.join(args)} failed: {done.stderr.strip()}")
+        raise PullRequestError(f"git {' '.join(args)} failed: {done.stderr.decode(errors='replace').strip()}")
     return done.stdout
 
 
+def _commit(repo: Path, ref: str) -> str | None:
+    """The sha of the commit ``ref`` names, or ``None``."""
+    done = _run(repo, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
+    return done.stdout.decode().strip() if done.returncode == 0 else None
+
+
+def _toml(repo: Path, spec: str) -> dict | None:
+    """The blob ``rev:path`` parsed as TOML (``None``: no such blob); ``ValueError`` when it does not parse."""
+    done = _run(repo, "cat-file", "blob", spec)
+    return tomllib.loads(done.stdout.decode()) if done.returncode == 0 else None
+
+
 def resolve_base(repo: Path, base: str) -> str:
-    """``base`` or ``origin/<base>``, whichever git knows."""
-    for candidate in (base, f"origin/{base}"):
-        ok = subprocess.run(["git", "-C", str(repo), "rev-parse", "--verify", "--quiet", f"{candidate}^{{commit}}"], capture_output=True)
-        if ok.returncode == 0:
-            return candidate
-    raise PullRequestError(f"git knows no branch {base!r} or 'origin/{base}'; fetch it first (actions/checkout with fetch-depth: 0), or pass --base.")
+    """The commit of ``base`` or ``origin/<base>``, whichever git knows."""
+    sha = _commit(repo, base) or _commit(repo, f"origin/{base}")
+    if sha is None:
+        raise PullRequestError(f"git knows no branch {base!r} or 'origin/{base}'; fetch it first (actions/checkout with fetch-depth: 0), or pass --base.")
+    return sha
 
 
-def changed_files(repo: Path, base: str, head: str = "HEAD") -> list[Change]:
-    """Files changed on ``head`` since it left ``base`` (renames split into a delete and an add)."""
-    base_ref = resolve_base(repo, base)
-    out = _git(repo, "diff", "--raw", "--no-renames", "-z", f"{base_ref}...{head}")
-    parts = out.split("\0")
-    changes = []
-    i = 0
-    while i < len(parts) - 1:
-        meta = parts[i]
-        if not meta.startswith(":"):
-            i += 1
-            continue
-        fields = meta[1:].split()
-        changes.append(Change(status=fields[4][0], path=parts[i + 1], mode=fields[1]))
-        i += 2
-    return sorted(changes, key=lambda c: c.path)
+def changed_files(repo: Path, base: str, head: str) -> list[Change]:
+    """Files changed on ``head`` since it left ``base`` (renames split into a delete and an add), with blob sizes."""
+    parts = _git(repo, "diff", "--raw", "--no-renames", "--no-abbrev", "-z", f"{base}...{head}").decode(errors="replace").split("\0")
+    raw = [(meta[1:].split(), path) for meta, path in zip(parts[0::2], parts[1::2])]  # ":old new oldsha newsha status"
+    blobs = "".join(f"{f[3]}\n" for f, _ in raw if KINDS.get(f[1]) == "file")
+    sizes = {}
+    for line in _git(repo, "cat-file", "--batch-check=%(objectname) %(objectsize)", stdin=blobs.encode()).decode().splitlines():
+        sha, size = line.split()
+        if size == "missing":
+            raise PullRequestError(f"git has no blob {sha}; fetch the pull request's whole head (no shallow or partial clone).")
+        sizes[sha] = int(size)
+    return sorted((Change(f[4][0], path, f[1], sizes.get(f[3], 0)) for f, path in raw), key=lambda c: c.path)
 
 
 def classify(changes: list[Change]) -> tuple[list[tuple[str, str]], list[str]]:
-    """``(refusals, submission names)``: why each refused path is refused, and the submissions touched."""
-    refusals: list[tuple[str, str]] = []
-    names: list[str] = []
+    """``(refusals, names)``: why each refused path is refused (path rules only), and the submission folders touched."""
+    names = sorted({m["name"] for c in changes if (m := SUBMISSION_PATH.match(c.path))})
+    submission_pr = any(c.path.startswith("submissions/") for c in changes)
+    refusals = []
     for c in changes:
-        if c.path == "leaderboards" or c.path.startswith("leaderboards/"):
-            refusals.append((c.path, "records and tables under leaderboards/ come from the official runner; remove this change from the PR"))
-            continue
-        m = SUBMISSION_PATH.match(c.path)
-        if not m:
-            refusals.append((c.path, "a submission PR may change only submissions/<name>/; open a separate PR for other changes"))
-            continue
-        if c.mode == "120000":
-            refusals.append((c.path, "symlinks are not allowed in a submission; commit the file itself"))
-            continue
-        if c.status == "D" and m["rest"] == "submission.toml":
-            refusals.append((c.path, f"deletes the submission {m['name']!r}; removing a submission is done by maintainers"))
-            continue
-        if m["name"] not in names:
-            names.append(m["name"])
+        why = _path_problem(c, submission_pr)
+        if why:
+            refusals.append((c.path, why))
+    if len(names) > 1:
+        folders = ", ".join(f"submissions/{n}/" for n in names)
+        refusals.append(("submissions/", f"this pull request changes {len(names)} submission folders ({folders}); a pull request may change exactly one: split it"))
     return refusals, names
 
 
-def check_pr(repo: Path, base: str = "main", validate: Callable[[Path], tuple[bool, str]] | None = None) -> PRReport:
-    """Classify the PR's changes and validate each changed submission folder that still exists."""
+def _path_problem(c: Change, submission_pr: bool) -> str | None:
+    filename = c.path.rsplit("/", 1)[-1].lower()
+    if c.status != "D" and (filename.endswith((".pub", ".pem", ".key", ".p12")) or "runner-key" in filename):
+        return "keys are never added by pull request"
+    if c.path.split("/")[0] == "leaderboards":
+        return "records and tables under leaderboards/ come from the official runner; remove this change from the PR"
+    m = SUBMISSION_PATH.match(c.path)
+    if not m:
+        return "a submission PR may change only submissions/<name>/; open a separate PR for other changes" if submission_pr else None
+    if c.status == "D":
+        return f"deletes the submission {m['name']!r}; removing a submission is done by maintainers" if m["rest"] == "submission.toml" else None
+    return file_problem(m["rest"], c.size, KINDS.get(c.mode, "other"))
+
+
+def check_folder(repo: Path, base: str, head: str, name: str, author: str | None) -> tuple[list[tuple[str, str]], list[str]]:
+    """``(refusals, notes)`` for ``submissions/<name>``: who may change it (the base branch's
+    ``maintainers``), and whether the head's ``submission.toml`` parses and names the folder."""
+    folder = f"submissions/{name}"
+    refusals, notes = [], []
+    existed = _run(repo, "cat-file", "-e", f"{base}:{folder}").returncode == 0
+    if existed:
+        try:
+            maintainers = (_toml(repo, f"{base}:{folder}/submission.toml") or {}).get("maintainers", [])
+        except ValueError:  # an unreadable base version: only disbench maintainers may mend it
+            maintainers = []
+        if author is None:
+            notes.append(f"{folder} exists on the base branch: ownership not checked (no --author)")
+        elif author.casefold() in {m.casefold() for m in maintainers}:
+            notes.append(f"{folder}: {author} is one of its maintainers")
+        else:
+            refusals.append((f"{folder}/", f"{folder} belongs to its maintainers [{', '.join(maintainers) or 'none listed'}]; "
+                                           "ask one of them, or a disbench maintainer, to make this change"))
+    try:
+        config = _toml(repo, f"{head}:{folder}/submission.toml")
+    except ValueError as e:
+        return refusals + [(f"{folder}/submission.toml", f"does not parse as TOML: {e}")], notes
+    if config is None and not existed:
+        refusals.append((f"{folder}/", "a new submission needs a submission.toml"))
+    elif config is not None and config.get("name") != name:
+        refusals.append((f"{folder}/submission.toml", f"declares name = {config.get('name')!r}; it must equal the folder name {name!r}"))
+    return refusals, notes
+
+
+def check_pr(repo: Path, base: str = "main", head: str = "HEAD", author: str | None = None,
+             validate: Callable[[Path], tuple[bool, str]] | None = None, policy: bool = True) -> PRReport:
+    """The policy verdict on ``base...head``, read from git (``policy``), then ``validate(folder)`` on each
+    changed submission folder of the working tree (``None``: no validation)."""
     repo = Path(repo)
-    changes = changed_files(repo, base)
+    base_sha = resolve_base(repo, base)
+    head_sha = _commit(repo, head)
+    if head_sha is None:
+        raise PullRequestError(f"git knows no commit {head!r}; fetch the pull request's head first (git fetch origin pull/<number>/head).")
+    changes = changed_files(repo, base_sha, head_sha)
+    if not changes:
+        raise PullRequestError(f"{head} has no committed changes since {base} (a pull request holds commits, not the working tree); "
+                               f"commit your submission on a branch first: {COMMIT_FIRST}")
     refusals, names = classify(changes)
-    report = PRReport(changes, refusals)
-    validate = validate or validate_folder
-    for name in names:
-        folder = repo / "submissions" / name
-        if not (folder / "submission.toml").is_file():
-            continue
-        ok, text = validate(folder)
-        report.validations[name] = (ok, text)
+    report = PRReport(changes)
+    if policy:
+        report.refusals = refusals
+        for name in names:
+            more, notes = check_folder(repo, base_sha, head_sha, name, author)
+            report.refusals += more
+            report.notes += notes
+    if not names and not report.refusals:
+        report.notes.append("no submission changed; nothing to check")
+    if validate:
+        for name in names:
+            folder = repo / "submissions" / name
+            if (folder / "submission.toml").is_file():
+                report.validations[name] = validate(folder)
     return report
 
 

@@ -150,8 +150,12 @@ def _cmd_site_publish(args: argparse.Namespace) -> int:
 
 def _cmd_check_pr(args: argparse.Namespace) -> int:
     from disbench.leaderboard.ci import check_pr, validate_folder, write_step_summary
+    from disbench.leaderboard.errors import PullRequestError
 
-    report = check_pr(Path(args.repo), args.base, validate=lambda folder: validate_folder(folder, smoke_run=not args.no_smoke))
+    if args.head != "HEAD" and not args.no_validate:
+        raise PullRequestError("validation runs on the checked-out files, so it needs --head HEAD; add --no-validate to check another head's policy")
+    validate = None if args.no_validate else (lambda folder: validate_folder(folder, smoke_run=not args.no_smoke))
+    report = check_pr(Path(args.repo), args.base, args.head, args.author, validate=validate, policy=not args.validate_only)
     markdown = report.markdown()
     print(markdown)
     target = write_step_summary(markdown)
@@ -211,8 +215,13 @@ def add_commands(sub: Any) -> None:
 
     ci = sub.add_parser("ci", help="checks run by the GitHub workflows")
     ci_sub = ci.add_subparsers(dest="ci_command", required=True, metavar="ACTION")
-    p = ci_sub.add_parser("check-pr", help="refuse changes outside submissions/<name>/ and validate changed submissions")
-    p.add_argument("--base", default="main", help="the branch the PR targets (default: main)")
+    p = ci_sub.add_parser("check-pr", help="check a pull request's changes (read from git, never run), then validate its submission")
+    p.add_argument("--base", default="main", help="the branch or commit the PR targets (default: main)")
+    p.add_argument("--head", default="HEAD", help="the PR's head commit; read with git, never checked out (default: HEAD)")
+    p.add_argument("--author", default=None, metavar="LOGIN", help="the PR author's GitHub login, checked against an existing submission's maintainers")
     p.add_argument("--repo", default=".", help="the git checkout (default: .)")
     p.add_argument("--no-smoke", action="store_true", help="skip validate's short training run")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--no-validate", action="store_true", help="the policy only; imports and runs nothing from the PR")
+    mode.add_argument("--validate-only", action="store_true", help="only disbench validate on each changed submission of the working tree")
     p.set_defaults(handler=_cmd_check_pr)

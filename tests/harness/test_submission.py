@@ -82,10 +82,11 @@ def test_missing_files_and_bad_models(beta_vae, tmp_path, xysquares):
         Submission(beta_vae).build(info)
 
 
-def test_content_hash_tracks_files_but_not_caches(beta_vae):
+def test_content_hash_covers_every_file_and_bytecode_is_refused(beta_vae):
     first = Submission(beta_vae).content_hash()
+    (beta_vae / "notes.txt").write_text("more\n")
+    assert Submission(beta_vae).content_hash() != first
     (beta_vae / "__pycache__").mkdir(exist_ok=True)
     (beta_vae / "__pycache__" / "model.cpython-311.pyc").write_bytes(b"\0junk")
-    assert Submission(beta_vae).content_hash() == first
-    (beta_vae / "model.py").write_text((beta_vae / "model.py").read_text() + "\n# changed\n")
-    assert Submission(beta_vae).content_hash() != first
+    with pytest.raises(SubmissionError, match="__pycache__/ is compiled bytecode"):
+        Submission(beta_vae)

@@ -1,5 +1,5 @@
 """``disbench verify``: a genuine record checks out; an edited record, a swapped checkpoint or a
-forged signature does not; the runner signs what it writes when its key is present."""
+forged signature does not; a checkpoint naming other code, or a model outside its folder, is refused."""
 
 import json
 import shutil
@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from disbench.cli import main as cli
-from disbench.harness.record import load_record
-from disbench.harness.signing import KEY_ENV, generate_keypair
+from disbench.harness.record import load_record, write_record
+from disbench.harness.signing import KEY_ENV, generate_keypair, load_private_key, sign
 
 ROOT = Path(__file__).resolve().parents[2]
 RECORD = Path("runs/results/xysquares-mse-v0/my-vae/smoke/seed-0.json")
@@ -18,7 +18,8 @@ RECORD = Path("runs/results/xysquares-mse-v0/my-vae/smoke/seed-0.json")
 
 @pytest.fixture(scope="module")
 def signed_run(tmp_path_factory):
-    """One smoke-tier run of a copied beta-vae, made with a throwaway runner key present."""
+    """One smoke-tier run of a copied beta-vae, then signed with a throwaway runner key (the
+    signing policy of ``disbench sign`` has its own tests in test_sign.py)."""
     folder = tmp_path_factory.mktemp("verify")
     shutil.copytree(ROOT / "submissions" / "beta-vae", folder / "my-vae")
     toml = folder / "my-vae" / "submission.toml"
@@ -27,8 +28,11 @@ def signed_run(tmp_path_factory):
     private, public = generate_keypair(folder / "keys" / "runner.pem", folder / "keys" / "runner.pub")
     with pytest.MonkeyPatch.context() as mp:
         mp.chdir(folder)
-        mp.setenv(KEY_ENV, str(private))
         assert cli(["run", "my-vae", "--task", "xysquares-mse", "--protocol", "smoke", "--device", "cpu", "--quiet"]) == 0
+        mp.setenv(KEY_ENV, str(private))
+        record = load_record(RECORD)
+        record.signature = sign(record, load_private_key())
+        write_record(record, RECORD)
     return folder, public
 
 
@@ -80,3 +84,38 @@ def test_retrain_reproduces_the_record_bit_for_bit(signed_run, monkeypatch, caps
     monkeypatch.chdir(folder)
     assert cli(["verify", str(RECORD), "--retrain", "--public-key", str(public)]) == 0
     assert "[ok] retrained: every metric identical after training again" in capsys.readouterr().out
+
+
+def test_a_checkpoint_naming_other_code_or_a_model_outside_its_folder_is_refused(signed_run, tmp_path, monkeypatch, capsys):
+    """Attack: keep the genuine record and model, but point the checkpoint at an oracle's folder
+    (re-scoring would run the oracle), or at a model file elsewhere."""
+    folder, public = signed_run
+    monkeypatch.chdir(folder)
+    oracle = tmp_path / "oracle"
+    shutil.copytree(folder / "my-vae", oracle)
+    (oracle / "model.py").write_text((oracle / "model.py").read_text() + "\n# an oracle's encode would be here\n")
+    run = tmp_path / "run"
+    shutil.copytree(folder / "runs" / "xysquares-mse-v0" / "my-vae" / "smoke" / "seed-0", run)
+    state = torch.load(run / "checkpoint.pt", weights_only=True)
+    torch.save({**state, "submission_path": str(oracle)}, run / "checkpoint.pt")
+    assert cli(["verify", str(RECORD), "--checkpoint", str(run / "checkpoint.pt"), "--public-key", str(public)]) == 1
+    out = capsys.readouterr().out
+    assert "[FAIL] content hash:" in out and "is not the code the record was made with" in out and "re-scored metrics" not in out
+    elsewhere = tmp_path / "elsewhere.pt"
+    shutil.copy(run / state["model_file"], elsewhere)
+    torch.save({**state, "model_file": "../elsewhere.pt"}, run / "checkpoint.pt")
+    assert cli(["verify", str(RECORD), "--checkpoint", str(run / "checkpoint.pt"), "--public-key", str(public)]) == 1
+    assert "outside its run folder; refused" in capsys.readouterr().out
+
+
+def test_an_unsigned_record_says_so(signed_run, tmp_path, monkeypatch, capsys):
+    folder, _ = signed_run
+    monkeypatch.chdir(folder)
+    data = json.loads(RECORD.read_text())
+    data["signature"] = None
+    unsigned = tmp_path / "seed-0.json"
+    unsigned.write_text(json.dumps(data))
+    checkpoint = folder / "runs" / "xysquares-mse-v0" / "my-vae" / "smoke" / "seed-0" / "checkpoint.pt"
+    assert cli(["verify", str(unsigned), "--checkpoint", str(checkpoint)]) == 0
+    out = capsys.readouterr().out
+    assert "[ok] signature: none: the record is unsigned" in out and out.rstrip().endswith("VERIFIED (unsigned: not from the official runner)")

@@ -1,0 +1,66 @@
+"""``disbench sign``: a step apart from training that signs only records it can vouch for."""
+
+import pytest
+
+from disbench.cli import main as cli
+from disbench.harness import sandbox
+from disbench.harness.record import load_record
+from disbench.harness.signing import KEY_ENV, generate_keypair, load_public_key, verify
+from tests.harness.test_attacks import walls  # noqa: F401 - the fixture
+from tests.harness.test_trust import smoke, submission
+
+
+def record_file(tmp_path, name):
+    return tmp_path / "runs" / "results" / "xysquares-mse-v0" / name / "smoke" / "seed-0.json"
+
+
+def sign(tmp_path, monkeypatch, *records):
+    if not (tmp_path / "runner.pem").exists():
+        generate_keypair(tmp_path / "runner.pem", tmp_path / "runner.pub")
+    monkeypatch.setenv(KEY_ENV, str(tmp_path / "runner.pem"))
+    try:
+        return cli(["sign", *map(str, records), "--submissions", str(tmp_path), "--runs-dir", str(tmp_path / "runs"), "--public-key", str(tmp_path / "runner.pub")])
+    finally:
+        monkeypatch.delenv(KEY_ENV)
+
+
+def test_an_official_run_is_signed_once_and_a_changed_submission_is_refused(walls, tmp_path, monkeypatch, capsys):  # noqa: F811
+    folder = submission(tmp_path, "honest")
+    smoke(folder, tmp_path, evaluate=True)
+    path = record_file(tmp_path, "honest")
+    assert sign(tmp_path, monkeypatch, path.parents[3]) == 0  # a folder of records
+    assert "signed  " in capsys.readouterr().out
+    assert verify(load_record(path), load_public_key(tmp_path / "runner.pub"))
+    assert sign(tmp_path, monkeypatch, path) == 0 and "already signed with this key" in capsys.readouterr().out
+    smoke(folder, tmp_path, evaluate=True, overwrite=True)  # a fresh, unsigned record of the same run ...
+    (folder / "README.md").write_text("changed after the run\n")  # ... whose code then changes
+    assert sign(tmp_path, monkeypatch, path) == 1
+    assert "has changed since the run (content hash differs)" in capsys.readouterr().out and load_record(path).signature is None
+
+
+def test_a_run_without_the_walls_is_never_signed(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr("disbench.harness.remote.isolation", lambda: sandbox.Isolation(True, False, False))
+    smoke(submission(tmp_path, "loose"), tmp_path, evaluate=True)
+    path = record_file(tmp_path, "loose")
+    assert sign(tmp_path, monkeypatch, path) == 1
+    out = capsys.readouterr().out
+    assert "refused" in out and "did not run with every wall of the sandbox" in out and "0 signed, 1 refused" in out
+    assert load_record(path).signature is None
+
+
+def test_sign_refuses_a_key_that_is_not_the_published_one(tmp_path, monkeypatch, capsys):
+    generate_keypair(tmp_path / "runner.pem", tmp_path / "runner.pub")
+    generate_keypair(tmp_path / "other.pem", tmp_path / "other.pub")
+    monkeypatch.setenv(KEY_ENV, str(tmp_path / "runner.pem"))
+    assert cli(["sign", str(tmp_path / "none.json"), "--public-key", str(tmp_path / "other.pub")]) == 2
+    assert "is not the pair of" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("missing", [True, False])
+def test_sign_without_the_key_is_one_line(tmp_path, monkeypatch, capsys, missing):
+    monkeypatch.delenv(KEY_ENV, raising=False)
+    if not missing:
+        monkeypatch.setenv(KEY_ENV, str(tmp_path / "nowhere.pem"))
+    assert cli(["sign", str(tmp_path / "seed-0.json")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and KEY_ENV in err and len(err.strip().splitlines()) == 1
