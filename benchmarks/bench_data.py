@@ -21,7 +21,7 @@ import torch
 from common import median_time, write_results
 
 import disbench
-from disbench.harness.allocator import tune_allocator
+from disbench.harness.child.allocator import tune_allocator
 
 BATCH, BATCHES = 256, 200
 

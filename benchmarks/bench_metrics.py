@@ -28,7 +28,7 @@ CHILD = textwrap.dedent('''
     import json, resource, sys, time
     import torch
     import disbench
-    from disbench.harness.learner import Learner
+    from disbench.harness.child.learner import Learner
     from disbench.methods import BetaVAE
     from disbench.metrics import evaluate
 

@@ -4,7 +4,7 @@ Three ways to train K models on one device, each timed as ``--steps`` optimiser 
 model, median of ``--repeats`` (after one warm-up), on batches rendered once before timing (so
 that only the training step is measured):
 
-* ``solo``: the K models one after another, each a plain learner (``disbench.harness.learner``),
+* ``solo``: the K models one after another, each a plain learner (``disbench.harness.child.learner``),
   as K solo runs do; its model-steps/s hardly depends on K;
 * ``packed``: ``disbench.harness.pack.PackedLearner``, what ``--pack K`` runs in the child: stacked
   parameters, ``vmap(functional_call(...))``, each model's noise drawn from its own stream;
@@ -40,14 +40,14 @@ from common import RESULTS, machine, median_time
 from torch import nn
 
 import disbench
-from disbench.harness.allocator import tune_allocator
-from disbench.harness.learner import Learner
+from disbench.harness.child.allocator import tune_allocator
+from disbench.harness.child.learner import Learner
 from disbench.harness.pack import PackedLearner
-from disbench.harness.pack_remote import RemotePack
-from disbench.harness.pack_train import run_packed_training
+from disbench.harness.pack.remote import RemotePack
+from disbench.harness.pack.train import run_packed_training
 from disbench.harness.record import SubmissionRecord
-from disbench.harness.remote import RemoteLearner
-from disbench.harness.train import run_training
+from disbench.harness.child.remote import RemoteLearner
+from disbench.harness.run.train import run_training
 from disbench.methods import BetaVAE
 from disbench.methods.conv64 import xavier_init
 from disbench.protocol import Protocol

@@ -15,7 +15,7 @@ from typing import Any
 
 import torch
 
-from disbench.harness.environment import cpu_model
+from disbench.harness.record.environment import cpu_model
 
 RESULTS = Path(__file__).resolve().parent / "results"
 

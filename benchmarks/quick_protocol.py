@@ -24,7 +24,7 @@ import torch
 
 import disbench
 from disbench.harness.submission import Submission
-from disbench.harness.train import train
+from disbench.harness.run.train import train
 from disbench.methods import TaskInfo
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -19,7 +19,7 @@ __version__ = "0.1.0"
 _LAZY = {
     "check_task": ("disbench.checker", "check_task"),
     "Method": ("disbench.methods.base", "Method"),
-    "train": ("disbench.harness.train", "train"),
+    "train": ("disbench.harness.run.train", "train"),
     "evaluate": ("disbench.metrics.suites", "evaluate"),
     "metrics": ("disbench.metrics", None),
     "analysis": ("disbench.analysis", None),

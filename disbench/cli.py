@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from disbench.error import DisbenchError
-from disbench.harness.sweep_cli import add_commands as add_sweep_commands
+from disbench.harness.sweep.cli import add_commands as add_sweep_commands
 from disbench.leaderboard.cli import add_commands as add_leaderboard_commands
 from disbench.protocol import TIERS
 from disbench.reproduction.cli import add_commands as add_reproduce_commands
@@ -142,7 +142,7 @@ def _print_scores(records, folder: Path) -> None:
 def _cmd_eval(args: argparse.Namespace) -> int:
     import json
 
-    from disbench.harness.evaluation import evaluate_checkpoint
+    from disbench.harness.run.evaluation import evaluate_checkpoint
 
     scores = evaluate_checkpoint(args.checkpoint, protocol=args.protocol, seed=args.seed, task_id=args.task)
     print(json.dumps(scores, indent=1, sort_keys=True))
@@ -150,7 +150,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 
 
 def _cmd_verify(args: argparse.Namespace) -> int:
-    from disbench.harness.verify import verify_record
+    from disbench.harness.record.verify import verify_record
 
     failed = 0
     for record in args.records:
@@ -182,14 +182,14 @@ def _cmd_data_status(args: argparse.Namespace) -> int:
 
 
 def _cmd_keys_generate(args: argparse.Namespace) -> int:
-    from disbench.harness.signing import keys_generate
+    from disbench.harness.record.signing import keys_generate
 
     print(keys_generate(args.private, args.public))
     return 0
 
 
 def _cmd_sign(args: argparse.Namespace) -> int:
-    from disbench.harness.sign import sign_records
+    from disbench.harness.record.sign import sign_records
 
     paths = [f for r in map(Path, args.records) for f in (sorted(r.rglob("seed-*.json")) if r.is_dir() else [r])]
     results = sign_records(paths, submissions_dir=args.submissions, runs_dir=args.runs_dir, public_key=args.public_key)
@@ -201,7 +201,7 @@ def _cmd_sign(args: argparse.Namespace) -> int:
 
 
 def _cmd_sandbox(args: argparse.Namespace) -> int:
-    from disbench.harness.sandbox import isolation, setup
+    from disbench.harness.child.sandbox import isolation, setup
 
     if args.sandbox_command == "setup":
         lines = setup()
@@ -325,7 +325,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from disbench.harness.allocator import tune_allocator
+    from disbench.harness.child.allocator import tune_allocator
 
     args = build_parser().parse_args(argv)
     tune_allocator()

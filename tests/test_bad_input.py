@@ -35,8 +35,7 @@ from pydantic import ValidationError
 
 import disbench
 from disbench.error import DisbenchError, LossError, RecordError, SubmissionError
-from disbench.harness import signing
-from disbench.harness.record import RunResult, load_record
+from disbench.harness.record import RunResult, load_record, signing
 from disbench.harness.submission import Submission
 from disbench.losses import BASES, MAX_KERNEL_RADIUS, ReconLoss, make_loss
 from disbench.methods import Method, TaskInfo

@@ -11,9 +11,9 @@ import torch
 
 import disbench
 from disbench.error import DisbenchError
-from disbench.harness.contract import check_learner
-from disbench.harness.learner import Learner
-from disbench.harness.remote import RemoteLearner
+from disbench.harness.child.contract import check_learner
+from disbench.harness.child.learner import Learner
+from disbench.harness.child.remote import RemoteLearner
 from disbench.harness.run import run_submission
 from disbench.harness.submission import Submission
 from disbench.methods.base import Method
@@ -47,7 +47,7 @@ class Report:
 
 
 def check_method(method: Method, task: disbench.Task, protocol: str = "smoke", n: int = 8) -> list[Check]:
-    """The method contract (``disbench.harness.contract``) for a ``Method`` object in this process."""
+    """The method contract (``disbench.harness.child.contract``) for a ``Method`` object in this process."""
     torch.manual_seed(0)
     learner = Learner(method, task.recon_loss, task.get_protocol(protocol).lr)
     return [Check(*c) for c in check_learner(learner, contract_observations(task, method.supervision, n), task.get_protocol(protocol).latent_dim)]

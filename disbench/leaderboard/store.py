@@ -12,7 +12,7 @@ The pipeline (``DEFAULT_CHECKS``):
 3. ``status``    a failed run is not a score;
 4. ``protocol``  on-protocol, a registered task with the same definition, the current hash
                  of the tier, a seed of the tier;
-5. ``signature`` the official runner's Ed25519 signature (``disbench.harness.signing``):
+5. ``signature`` the official runner's Ed25519 signature (``disbench.harness.record.signing``):
                  a bad signature is refused; a missing one is refused when the board
                  requires signatures and marked ``unverified`` otherwise;
 6. ``stale``     the submission folder's content hash still matches the record's;
@@ -106,7 +106,7 @@ class CheckContext:
             if self.verify_problem is not None:
                 return None
             try:
-                from disbench.harness import signing
+                from disbench.harness.record import signing
             except ImportError as e:
                 self.verify_problem = f"this disbench cannot verify signatures ({e})"
                 return None

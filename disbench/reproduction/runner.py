@@ -61,7 +61,7 @@ def run_missing(planned: Sequence[Planned], device: str | None = None, progress:
                 echo: Callable[[str], None] = print) -> list[Planned]:
     """Train every planned run without a record (one after another, through the sweep executor), then
     return the plan with the new records filled in; a failed run keeps ``record=None`` and its reason."""
-    from disbench.harness.executors import run_local
+    from disbench.harness.sweep.executors import run_local
 
     missing = [p for p in planned if p.record is None and p.state.state is not State.RUNNING]
     if missing:

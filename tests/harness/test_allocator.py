@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
-from disbench.harness import allocator
-from disbench.harness.allocator import M_MMAP_THRESHOLD, M_TRIM_THRESHOLD, tune_allocator
+from disbench.harness.child import allocator
+from disbench.harness.child.allocator import M_MMAP_THRESHOLD, M_TRIM_THRESHOLD, tune_allocator
 
 
 class FakeLibc:

@@ -14,9 +14,10 @@ import pytest
 import disbench
 from disbench.cli import main as cli
 from disbench.error import SubmissionError, TrainingError
-from disbench.harness import sandbox
+from disbench.harness.child import sandbox
+from disbench.harness.child.remote import Limits
 from disbench.harness.record import load_record
-from disbench.harness.signing import KEY_ENV
+from disbench.harness.record.signing import KEY_ENV
 from tests.harness.test_trust import smoke, submission
 
 TRAVERSALS = Path(disbench.__file__).parent / "viz" / "traversals.py"
@@ -64,7 +65,7 @@ def test_the_child_cannot_write_the_harness_code_or_drop_a_pth_file(walls, tmp_p
 def test_a_change_to_the_harness_code_during_a_run_fails_it(tmp_path, monkeypatch):
     """Attack 1 without the walls: the child (here unsandboxed) drops a .pth file on the harness's
     path. The harness's code digest differs at the end, so the run is failed, not scored."""
-    monkeypatch.setattr("disbench.harness.remote.isolation", lambda: sandbox.Isolation(False, False, False))
+    monkeypatch.setattr("disbench.harness.child.remote.isolation", lambda: sandbox.Isolation(False, False, False))
     monkeypatch.syspath_prepend(str(tmp_path / "site"))
     (tmp_path / "site").mkdir()
     dropper = submission(tmp_path, "dropper", f"""
@@ -189,3 +190,26 @@ def test_a_run_refuses_to_start_with_the_signing_key_in_its_environment(tmp_path
     monkeypatch.setenv(KEY_ENV, str(tmp_path / "runner.pem"))
     with pytest.raises(TrainingError, match="must never be in the environment of a training run.*disbench sign"):
         smoke(submission(tmp_path, "honest"), tmp_path)
+
+
+def test_memory_is_limited_for_the_whole_tree(walls, tmp_path):
+    """Attack 5b: stay under a per-process memory limit by spreading 2 GiB over helper processes.
+    The cgroup counts the whole tree, so with 2 GiB allowed the kernel kills one of them (a helper,
+    or the child itself, which then fails the run with that reason)."""
+    hoarder = submission(tmp_path, "hoarder", """
+        import subprocess, sys
+        hoard = "import time\\nx = bytearray(900 << 20)\\nfor i in range(0, len(x), 4096):\\n    x[i] = 1\\ntime.sleep(20)"
+        helpers = [subprocess.Popen([sys.executable, "-c", hoard]) for _ in range(3)]
+        print("HELPERS", [h.wait(timeout=60) for h in helpers])
+
+        class Model(BetaVAE):
+            pass
+    """)
+    try:
+        smoke(hoarder, tmp_path, limits=Limits(memory_bytes=2 << 30))  # each helper is within the 2 GiB per-process limit
+    except SubmissionError as e:
+        assert "killed for going over its memory limit of 2 GiB" in str(e)
+        return
+    log = (tmp_path / "runs" / "xysquares-mse-v0" / "hoarder" / "smoke" / "seed-0" / "child.log").read_text()
+    codes = [int(c) for c in log.split("HELPERS [", 1)[1].split("]", 1)[0].split(",")]
+    assert -9 in codes  # SIGKILLed by the kernel's OOM killer inside the cgroup

@@ -22,14 +22,14 @@ import torch
 import disbench
 from disbench.cli import main as cli
 from disbench.error import TrainingError
-from disbench.harness.child import build_learner
-from disbench.harness.learner import Learner
+from disbench.harness.child.learner import Learner
+from disbench.harness.child.serve import build_learner
 from disbench.harness.pack import PackedLearner
-from disbench.harness.pack_noise import Unpackable
+from disbench.harness.pack.noise import Unpackable
 from disbench.harness.record import load_record
 from disbench.harness.run import run_packed_submission, submission_record
+from disbench.harness.run.train import run_training
 from disbench.harness.submission import Submission
-from disbench.harness.train import run_training
 from disbench.methods import BetaVAE, TaskInfo
 from disbench.methods.adavae import AdaVAE
 from disbench.protocol import SUITES, Protocol
@@ -70,7 +70,7 @@ KILLED_PACK = f"""
 import os, signal, sys
 from disbench.protocol import SUITES, Protocol
 SUITES["mig-only"] = {MIG_ONLY!r}
-from disbench.harness import train
+from disbench.harness.run import train
 from disbench.harness.run import run_packed_submission
 
 save = train.RunBook.save

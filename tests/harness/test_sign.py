@@ -3,9 +3,9 @@
 import pytest
 
 from disbench.cli import main as cli
-from disbench.harness import sandbox
+from disbench.harness.child import sandbox
 from disbench.harness.record import load_record
-from disbench.harness.signing import KEY_ENV, generate_keypair, load_public_key, verify
+from disbench.harness.record.signing import KEY_ENV, generate_keypair, load_public_key, verify
 from tests.harness.test_attacks import walls  # noqa: F401 - the fixture
 from tests.harness.test_trust import smoke, submission
 
@@ -39,7 +39,7 @@ def test_an_official_run_is_signed_once_and_a_changed_submission_is_refused(wall
 
 
 def test_a_run_without_the_walls_is_never_signed(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr("disbench.harness.remote.isolation", lambda: sandbox.Isolation(True, False, False))
+    monkeypatch.setattr("disbench.harness.child.remote.isolation", lambda: sandbox.Isolation(True, False, False))
     smoke(submission(tmp_path, "loose"), tmp_path, evaluate=True)
     path = record_file(tmp_path, "loose")
     assert sign(tmp_path, monkeypatch, path) == 1

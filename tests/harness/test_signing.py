@@ -21,8 +21,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from disbench.cli import main
 from disbench.error import DisbenchError, SigningError, SigningKeyNotFound
-from disbench.harness import signing
-from disbench.harness.record import RunResult, load_record, write_record
+from disbench.harness.record import RunResult, load_record, signing, write_record
 
 REPO = Path(__file__).resolve().parents[2]
 RECORD = REPO / "leaderboards/results/xysquares-mse-v0/beta-vae/quick/seed-0.json"

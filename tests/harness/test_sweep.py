@@ -17,9 +17,8 @@ import pytest
 
 import disbench
 from disbench.cli import main
-from disbench.harness.executors import SlurmOptions, execute, execute_group, make_executor, run_local, submit, submitit_parameters, wait
 from disbench.harness.record import RunResult, load_record, write_record
-from disbench.harness.run_folder import RunFolder
+from disbench.harness.run.folder import RunFolder
 from disbench.harness.sweep import (
     Action,
     Run,
@@ -35,6 +34,16 @@ from disbench.harness.sweep import (
     parse_seeds,
     survey,
     to_do,
+)
+from disbench.harness.sweep.executors import (
+    SlurmOptions,
+    execute,
+    execute_group,
+    make_executor,
+    run_local,
+    submit,
+    submitit_parameters,
+    wait,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -129,7 +138,7 @@ def test_grid_is_submission_task_seed_in_order_with_notes_on_off_protocol_seeds(
 
 def test_sweep_file_is_read_and_options_given_override_it(tmp_path):
     from disbench.cli import build_parser
-    from disbench.harness.sweep_cli import settings
+    from disbench.harness.sweep.cli import settings
 
     root = make_workspace(tmp_path)
     file = root / "overlap.toml"

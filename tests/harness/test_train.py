@@ -11,7 +11,7 @@ import disbench
 from disbench.cli import main as cli
 from disbench.error import TrainingError
 from disbench.harness.record import RunResult, SubmissionRecord, load_record, load_records
-from disbench.harness.train import train
+from disbench.harness.run.train import train
 from disbench.methods import BetaVAE
 from disbench.protocol import Protocol
 
@@ -218,7 +218,7 @@ def test_a_loss_without_the_loss_key_is_explained_by_run(tmp_path, monkeypatch, 
 
 
 def test_a_run_folder_in_use_is_refused_naming_the_first_run(tmp_path):
-    from disbench.harness.run_folder import RunFolder
+    from disbench.harness.run.folder import RunFolder
 
     with RunFolder(tmp_path / "busy").lock():
         with pytest.raises(TrainingError, match=r"is in use by a run that is still going \(pid \d+ on "):

@@ -19,10 +19,10 @@ import torch
 
 import disbench
 from disbench.error import SubmissionError, TrainingError
+from disbench.harness.child.remote import Limits
+from disbench.harness.child.sandbox import isolation
 from disbench.harness.record import load_record
-from disbench.harness.remote import Limits
 from disbench.harness.run import run_submission
-from disbench.harness.sandbox import isolation
 from disbench.leaderboard.store import CheckContext, Source, load_board
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -10,7 +10,7 @@ import torch
 
 from disbench.cli import main as cli
 from disbench.harness.record import load_record, write_record
-from disbench.harness.signing import KEY_ENV, generate_keypair, load_private_key, sign
+from disbench.harness.record.signing import KEY_ENV, generate_keypair, load_private_key, sign
 
 ROOT = Path(__file__).resolve().parents[2]
 RECORD = Path("runs/results/xysquares-mse-v0/my-vae/smoke/seed-0.json")

@@ -94,7 +94,7 @@ def test_missing_results_folder_is_an_error_naming_the_fix(workspace):
 
 @pytest.fixture
 def keys(tmp_path):
-    from disbench.harness import signing
+    from disbench.harness.record import signing
 
     folder = tmp_path / "keys"
     folder.mkdir()
@@ -104,8 +104,7 @@ def keys(tmp_path):
 def _signed(workspace, keys, metrics):
     from cryptography.hazmat.primitives import serialization
 
-    from disbench.harness import signing
-    from disbench.harness.record import RunResult
+    from disbench.harness.record import RunResult, signing
 
     private = serialization.load_pem_private_key(keys[0].read_bytes(), password=None)
     raw = record_dict("xysquares-mse-v0", "alpha", 0, metrics, workspace["hashes"]["alpha"])

@@ -15,7 +15,7 @@ PACKAGES = ("disbench", "torch", "numpy", "scipy", "scikit-learn", "gymnasium")
 
 def git_commit() -> str | None:
     """The disbench checkout's commit (with ``-dirty`` if it has local changes), if it is one."""
-    root = Path(__file__).resolve().parents[2]
+    root = Path(__file__).resolve().parents[3]
     try:
         commit = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, check=True).stdout.strip()
         dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True, timeout=5).stdout.strip()

@@ -28,7 +28,7 @@ from typing import Any
 import torch
 from torch.overrides import TorchFunctionMode
 
-from disbench.harness.learner import capture_torch_rng, restore_torch_rng
+from disbench.harness.child.learner import capture_torch_rng, restore_torch_rng
 
 LIKE = (torch.randn_like, torch.rand_like, torch.randint_like)
 FACTORIES = (torch.randn, torch.rand, torch.randint, torch.randperm)

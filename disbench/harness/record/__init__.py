@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from disbench.error import RecordError
 from disbench.files import write_json_atomic
-from disbench.harness.environment import device_name, environment
+from disbench.harness.record.environment import device_name, environment
 from disbench.supervision import Supervision
 
 SCHEMA_VERSION = 1
@@ -61,7 +61,7 @@ class TrainingRecord(_Strict):
 
 
 class IsolationRecord(_Strict):
-    """The walls the run's child had (``disbench.harness.sandbox``); all three make it official."""
+    """The walls the run's child had (``disbench.harness.child.sandbox``); all three make it official."""
 
     namespaces: bool
     separate_user: bool
@@ -92,7 +92,7 @@ class RunResult(_Strict):
     error: str | None = None
     checkpoint_sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")  # of the final checkpoint file
     isolation: IsolationRecord | None = None  # the child's sandbox; None: it ran in this process, or before records said
-    signature: str | None = None  # base64 Ed25519 signature by the official runner (disbench.harness.signing)
+    signature: str | None = None  # base64 Ed25519 signature by the official runner (disbench.harness.record.signing)
 
     @model_validator(mode="after")
     def _status_consistent(self) -> RunResult:

@@ -12,7 +12,7 @@ element by element. ``vmap`` turns each convolution into one grouped convolution
 models (``groups = K``), which is what a hand-written grouped-convolution pack would run.
 
 Before training, :meth:`PackedLearner.probe` proves the method packable on a stand-in batch and
-raises :class:`~disbench.harness.pack_noise.Unpackable` otherwise: a method that replaces the
+raises :class:`~disbench.harness.pack.noise.Unpackable` otherwise: a method that replaces the
 protocol's optimiser, changes buffers while training (BatchNorm's running statistics), branches
 on tensor values, calls ``.item()``, or draws random numbers packing cannot reproduce.
 
@@ -35,8 +35,15 @@ from torch import nn
 from torch.func import functional_call, vmap
 
 from disbench.files import atomic_path
-from disbench.harness.learner import CHANNELS_LAST, as_batch, capture_torch_rng, encode_observations, restore_torch_rng, traverse_latents
-from disbench.harness.pack_noise import Recorder, Replayer, Unpackable, draw
+from disbench.harness.child.learner import (
+    CHANNELS_LAST,
+    as_batch,
+    capture_torch_rng,
+    encode_observations,
+    restore_torch_rng,
+    traverse_latents,
+)
+from disbench.harness.pack.noise import Recorder, Replayer, Unpackable, draw
 from disbench.methods.base import Method, ReconLossFn, loss_value
 
 

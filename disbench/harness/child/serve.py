@@ -1,6 +1,6 @@
-"""The submission's side of the process boundary: ``python -m disbench.harness.child``.
+"""The submission's side of the process boundary, run as ``python -m disbench.harness.child``.
 
-Started by :class:`disbench.harness.remote.RemoteLearner` with a scrubbed environment, a scratch
+Started by :class:`disbench.harness.child.remote.RemoteLearner` with a scrubbed environment, a scratch
 working directory and two pipes; it applies its resource limits, imports the submission, builds
 its model under the seed, and then serves the harness's requests (``step``, ``end_window``,
 ``save``, ``load``, ``encode``, ``traverse``, ``check``, ``close``) until told to close. Any
@@ -16,18 +16,17 @@ Only observations ever arrive here: the harness keeps the factors, the metrics a
 from __future__ import annotations
 
 import resource
-import sys
 import traceback
 from typing import Any
 
 import torch
 
-from disbench.harness.allocator import tune_allocator
-from disbench.harness.channel import Channel, SharedTensor
-from disbench.harness.contract import check_learner
-from disbench.harness.learner import Learner
+from disbench.harness.child.allocator import tune_allocator
+from disbench.harness.child.channel import Channel, SharedTensor
+from disbench.harness.child.contract import check_learner
+from disbench.harness.child.learner import Learner
 from disbench.harness.pack import PackedLearner
-from disbench.harness.pack_noise import Unpackable
+from disbench.harness.pack.noise import Unpackable
 from disbench.harness.submission import Submission
 from disbench.losses import make_loss
 from disbench.methods.base import TaskInfo
@@ -144,7 +143,3 @@ def main(argv: list[str]) -> int:
         except Exception:  # noqa: BLE001 - the harness is gone; nothing left to tell
             pass
         return 1
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

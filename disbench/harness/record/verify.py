@@ -28,9 +28,9 @@ from pathlib import Path
 import disbench
 from disbench.error import DisbenchError, SigningError, SubmissionError
 from disbench.files import sha256_file
-from disbench.harness.evaluation import load_run_state
 from disbench.harness.record import RunResult, load_record
-from disbench.harness.run_folder import run_dir
+from disbench.harness.run.evaluation import load_run_state
+from disbench.harness.run.folder import run_dir
 
 
 @dataclass
@@ -88,7 +88,7 @@ def verify_record(path: str | Path, runs_dir: str | Path = "runs", checkpoint: s
     if record.signature is None:
         report.add("signature", True, "none: the record is unsigned, so it is not an official record")
     else:
-        from disbench.harness.signing import load_public_key, verify
+        from disbench.harness.record.signing import load_public_key, verify
 
         try:
             report.signed = verify(record, load_public_key(public_key))

@@ -1,7 +1,7 @@
 """The harness's side of a pack: several seeds of one submission trained in one child process.
 
 :class:`RemotePack` starts one child (``python -m disbench.harness.child``, with every guarantee of
-:class:`~disbench.harness.remote.RemoteLearner`: scrubbed environment, scratch folder, limits,
+:class:`~disbench.harness.child.remote.RemoteLearner`: scrubbed environment, scratch folder, limits,
 timeouts) that builds one model per seed and trains them as one batched computation
 (``disbench.harness.pack``). Each step the harness writes every training member's batch, one after
 another, into the shared slot; the child still sees observations only. :meth:`RemotePack.member`
@@ -17,7 +17,7 @@ from typing import Any
 import torch
 
 from disbench.error import SubmissionError
-from disbench.harness.remote import Limits, RemoteLearner, checked_window
+from disbench.harness.child.remote import Limits, RemoteLearner, checked_window
 from disbench.protocol import Protocol
 from disbench.task import Task
 

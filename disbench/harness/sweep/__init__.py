@@ -3,7 +3,7 @@ stands, and what a sweep does about it.
 
 Everything here is a pure function of its arguments and the files under the results and runs
 folders, so the decisions can be tested with fabricated records. Executing runs is
-``disbench.harness.executors``; the command line is ``disbench.harness.sweep_cli``.
+``disbench.harness.sweep.executors``; the command line is ``disbench.harness.sweep.cli``.
 
 A run is **done** when its record is valid, completed, and carries the tier's current protocol
 hash and the submission's current content hash; **stale** when a record exists for another
@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from disbench.error import DisbenchError, RecordError, did_you_mean
 from disbench.harness.record import RunResult, load_record, record_path
-from disbench.harness.run_folder import RunFolder, run_dir
+from disbench.harness.run.folder import RunFolder, run_dir
 from disbench.harness.submission import Submission, format_validation_error
 from disbench.protocol import TIERS
 from disbench.registration import load_plugins, parse_task_id, registry, spec

@@ -22,7 +22,7 @@ from typing import Any
 
 import torch
 
-from disbench.harness.run_folder import RunFolder
+from disbench.harness.run.folder import RunFolder
 from disbench.protocol import Protocol
 from disbench.task import Task
 

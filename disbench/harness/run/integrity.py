@@ -17,7 +17,7 @@ import site
 import sys
 from pathlib import Path
 
-PACKAGE = Path(__file__).resolve().parents[1]
+PACKAGE = Path(__file__).resolve().parents[2]
 # what a run imports after its child has started: the metric suite, the curve, the pictures, the bars
 LATE_MODULES = ("disbench.metrics", "disbench.metrics.suites", "disbench.viz.traversals", "tqdm.auto", "matplotlib.pyplot")
 

@@ -11,17 +11,50 @@ a crashed run never blocks ``--resume``.
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
 import shutil
 import socket
+import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from disbench.error import TrainingError
+
+
+@contextmanager
+def hold(lock_file: Path, busy: str) -> Iterator[None]:
+    """An ``flock`` on ``lock_file`` for the block, naming its holder inside; if another process
+    holds it, a ``TrainingError`` of ``busy`` (with ``{holder}`` filled in) at once."""
+    handle = lock_file.open("a+")
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            raise TrainingError(busy.format(holder=handle.read().strip() or "another process")) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()} on {socket.gethostname()}, started {datetime.now(timezone.utc):%Y-%m-%d %H:%M:%S} UTC\n")
+        handle.flush()
+        yield
+    finally:
+        handle.close()
+
+
+def record_lock(record: Path | None) -> AbstractContextManager[None]:
+    """Hold a published record's path for one run: two runs (from different run folders) writing the
+    same record at once are refused. The lock lives in the temporary folder, never beside records."""
+    if record is None:
+        return nullcontext()
+    folder = Path(tempfile.gettempdir()) / "disbench-locks"
+    folder.mkdir(exist_ok=True)
+    key = hashlib.sha256(str(record.resolve()).encode()).hexdigest()[:32]
+    return hold(folder / f"{key}.lock", f"{record} is being written by another run that is still going ({{holder}}); wait for it to finish.")
 
 
 def run_dir(runs_dir: str | Path, task_id: str, name: str, protocol: str, seed: int) -> Path:
@@ -81,28 +114,10 @@ class RunFolder:
                 if child.name != self.lock_file.name:
                     shutil.rmtree(child) if child.is_dir() else child.unlink()
 
-    @contextmanager
-    def lock(self) -> Iterator[None]:
+    def lock(self) -> AbstractContextManager[None]:
         """Hold the folder's lock for the block; fail at once if another process holds it."""
         self.path.mkdir(parents=True, exist_ok=True)
-        handle = self.lock_file.open("a+")
-        try:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                handle.seek(0)
-                holder = handle.read().strip() or "another process"
-                raise TrainingError(
-                    f"{self.path} is in use by a run that is still going ({holder}); wait for it to finish, "
-                    "or stop it and pass --resume."
-                ) from None
-            handle.seek(0)
-            handle.truncate()
-            handle.write(f"pid {os.getpid()} on {socket.gethostname()}, started {datetime.now(timezone.utc):%Y-%m-%d %H:%M:%S} UTC\n")
-            handle.flush()
-            yield
-        finally:
-            handle.close()
+        return hold(self.lock_file, f"{self.path} is in use by a run that is still going ({{holder}}); wait for it to finish, or stop it and pass --resume.")
 
     def append_curve(self, row: dict[str, Any]) -> None:
         with self.curves.open("a") as f:

@@ -37,14 +37,14 @@ import torch
 from disbench.data.base import DeviceLike
 from disbench.error import SubmissionError, TrainingError
 from disbench.files import sha256_file
-from disbench.harness.checkpoint import optimizer_problem, save_checkpoint
-from disbench.harness.evaluation import check_representation, evaluate_curve, evaluate_learner, load_run_state
-from disbench.harness.integrity import code_digest, preload
-from disbench.harness.learner import Learner
-from disbench.harness.loop import NonFiniteLoss, TrainState, fit
+from disbench.harness.child.learner import Learner
 from disbench.harness.record import DEFAULT_RESULTS_DIR, RunResult, SubmissionRecord, build_record, record_path, write_record
-from disbench.harness.run_folder import RunFolder, check_writable, run_dir
-from disbench.harness.signing import KEY_ENV
+from disbench.harness.record.signing import KEY_ENV
+from disbench.harness.run.checkpoint import optimizer_problem, save_checkpoint
+from disbench.harness.run.evaluation import check_representation, evaluate_curve, evaluate_learner, load_run_state
+from disbench.harness.run.folder import RunFolder, check_writable, record_lock, run_dir
+from disbench.harness.run.integrity import code_digest, preload
+from disbench.harness.run.loop import NonFiniteLoss, TrainState, fit
 from disbench.methods.base import Method
 from disbench.task import Task
 
@@ -100,13 +100,11 @@ def run_training(
     protocol = task.get_protocol(protocol)
     device = default_device() if device is None else torch.device(device)
     check_seed(seed)
-    if os.environ.get(KEY_ENV):
-        raise TrainingError(f"{KEY_ENV} is set: the signing key must never be in the environment of a training run. "
-                            f"Unset it for the run (env -u {KEY_ENV} disbench run ...), then sign its records in a separate step: disbench sign RECORD.")
+    check_no_key()
     folder = RunFolder(out_dir if out_dir is not None else run_dir("runs", task.id, submission.name, protocol.name, seed))
     published = published_path(task, protocol, seed, submission, results_dir)
 
-    with folder.lock():
+    with folder.lock(), record_lock(published):
         folder.prepare(resume, overwrite)
         book = RunBook(task, protocol, seed, folder, published, submission, submission_path, device)
         task.to(device if data_device is None else data_device)
@@ -117,6 +115,13 @@ def run_training(
             close = getattr(learner, "close", None)
             if close is not None:
                 close()
+
+
+def check_no_key() -> None:
+    """Signing is a step of its own (``disbench sign``): the key is never in a training process tree."""
+    if os.environ.get(KEY_ENV):
+        raise TrainingError(f"{KEY_ENV} is set: the signing key must never be in the environment of a training run. "
+                            f"Unset it for the run (env -u {KEY_ENV} disbench run ...), then sign its records in a separate step: disbench sign RECORD.")
 
 
 def check_seed(seed: Any) -> int:
@@ -145,6 +150,14 @@ def _train(book: RunBook, learner: Any, resume: bool, log_every: int, checkpoint
     except SubmissionError as e:
         book.record({}, error=f"During training: {e}")
         raise
+    except OSError as e:  # the harness could not write a checkpoint or a curve: its fault, not the submission's
+        error = (f"The harness could not write to {book.folder.path} during training ({e.strerror or e}); this is not the submission's fault. "
+                 "Free space or fix the folder, then continue with --resume.")
+        try:
+            book.record({}, error=error)
+        except OSError:
+            pass  # the disk refuses the record too: the message below is all that is left
+        raise TrainingError(error) from None
     if not evaluate:
         return None
     result = book.finish(progress)

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 KEY_ENV = "DISBENCH_RUNNER_KEY"
 DEFAULT_PUBLIC_KEY = Path("leaderboards/runner-key.pub")
 SIGNATURE_BYTES = 64  # every Ed25519 signature has this length
-_REPO_ROOT = Path(__file__).resolve().parents[2]
+_REPO_ROOT = Path(__file__).resolve().parents[3]
 
 
 def canonical_payload(record: RunResult) -> bytes:

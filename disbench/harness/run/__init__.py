@@ -7,13 +7,13 @@ from pathlib import Path
 
 import disbench
 from disbench.data.base import DeviceLike
-from disbench.harness.pack_remote import RemotePack
-from disbench.harness.pack_train import run_packed_training
+from disbench.harness.child.remote import Limits, RemoteLearner
+from disbench.harness.pack.remote import RemotePack
+from disbench.harness.pack.train import run_packed_training
 from disbench.harness.record import DEFAULT_RESULTS_DIR, RunResult, SubmissionRecord
-from disbench.harness.remote import Limits, RemoteLearner
-from disbench.harness.run_folder import run_dir
+from disbench.harness.run.folder import run_dir
+from disbench.harness.run.train import default_device, run_training
 from disbench.harness.submission import Submission
-from disbench.harness.train import default_device, run_training
 from disbench.protocol import Protocol
 from disbench.task import Task
 

@@ -1,6 +1,6 @@
 """The harness's side of the process boundary: a learner whose submission runs in a child process.
 
-:class:`RemoteLearner` has the interface of :class:`~disbench.harness.learner.Learner`, but the
+:class:`RemoteLearner` has the interface of :class:`~disbench.harness.child.learner.Learner`, but the
 submission's code (its import, ``build``, ``loss``, ``encode``, ``decode``) runs only in
 ``python -m disbench.harness.child``, started with
 
@@ -41,8 +41,8 @@ import torch
 import disbench
 from disbench.error import SubmissionError
 from disbench.files import atomic_path
-from disbench.harness.channel import Channel, ChannelClosed, ChannelTimeout, SharedTensor
-from disbench.harness.sandbox import Cgroup, bwrap_command, isolation, sandbox_user
+from disbench.harness.child.channel import Channel, ChannelClosed, ChannelTimeout, SharedTensor
+from disbench.harness.child.sandbox import Cgroup, bwrap_command, isolation, sandbox_user
 from disbench.methods.base import TaskInfo
 from disbench.protocol import Protocol
 from disbench.supervision import TRACKS
@@ -233,7 +233,7 @@ class RemoteLearner:
         return self._obs.tensor[1, : reply["n"]].clone()
 
     def check(self, x: torch.Tensor) -> list[tuple[str, bool, str]]:
-        """The method contract (``disbench.harness.contract``), run in the child on ``x``."""
+        """The method contract (``disbench.harness.child.contract``), run in the child on ``x``."""
         self._drain()
         self._obs.tensor[0, : x.shape[0]] = x
         reply = self._request("check", "checking the method contract", n=x.shape[0], latent_dim=self.latent_dim)

@@ -1,12 +1,12 @@
 """Packed training under a fixed protocol: several seeds of one learner trained as one batched
 computation, each seed a run of its own.
 
-:func:`run_packed_training` is :func:`~disbench.harness.train.run_training` for a list of seeds:
+:func:`run_packed_training` is :func:`~disbench.harness.run.train.run_training` for a list of seeds:
 every seed has its own run folder (locked for the whole pack), data generator, checkpoint pair,
 ``curves.jsonl``, protocol curve and record, written by its own
-:class:`~disbench.harness.train.RunBook` exactly as a solo run writes them. Only the training
+:class:`~disbench.harness.run.train.RunBook` exactly as a solo run writes them. Only the training
 steps are shared: ``make_pack(device, seeds)`` starts one learner for all of them (for a
-submission, :class:`~disbench.harness.pack_remote.RemotePack`: one child process).
+submission, :class:`~disbench.harness.pack.remote.RemotePack`: one child process).
 
 A seed whose loss becomes non-finite gets its failed record (the step named, its last good
 checkpoint kept) and leaves the pack; the others finish. A resumed pack whose members stopped at
@@ -25,11 +25,11 @@ import torch
 
 from disbench.data.base import DeviceLike
 from disbench.error import SubmissionError, TrainingError
-from disbench.harness.evaluation import load_run_state
-from disbench.harness.loop import fit_pack
 from disbench.harness.record import DEFAULT_RESULTS_DIR, RunResult, SubmissionRecord
-from disbench.harness.run_folder import RunFolder, run_dir
-from disbench.harness.train import RunBook, check_seed, default_device, published_path
+from disbench.harness.run.evaluation import load_run_state
+from disbench.harness.run.folder import RunFolder, record_lock, run_dir
+from disbench.harness.run.loop import fit_pack
+from disbench.harness.run.train import RunBook, check_no_key, check_seed, default_device, published_path
 from disbench.task import Task
 
 PackFactory = Callable[[torch.device, list[int]], Any]
@@ -57,7 +57,7 @@ def run_packed_training(
     """Train ``seeds`` packed under ``protocol``; one record per seed, in order (completed or
     failed; ``None`` for a seed that trained to the end with ``evaluate=False``).
 
-    The options are :func:`~disbench.harness.train.run_training`'s, per seed; ``out_dirs`` (default
+    The options are :func:`~disbench.harness.run.train.run_training`'s, per seed; ``out_dirs`` (default
     ``runs/<task>/<name>/<protocol>/seed-<n>``) gives each seed's run folder. Anything wrong before
     training (a seed, a folder, an unpackable method) raises for the whole pack, with nothing written;
     a submission that fails while training fails every seed still training, and raises.
@@ -65,6 +65,7 @@ def run_packed_training(
     protocol = task.get_protocol(protocol)
     device = default_device() if device is None else torch.device(device)
     seeds = [check_seed(seed) for seed in seeds]
+    check_no_key()
     if not seeds or len(set(seeds)) != len(seeds):
         raise TrainingError(f"A pack needs distinct seeds, got {seeds}.")
     out_dirs = list(out_dirs) if out_dirs is not None else [run_dir("runs", task.id, submission.name, protocol.name, seed) for seed in seeds]
@@ -73,6 +74,7 @@ def run_packed_training(
     with ExitStack() as locks:
         for book in books:
             locks.enter_context(book.folder.lock())
+            locks.enter_context(record_lock(book.published))
         for book in books:
             book.folder.prepare(resume, overwrite)
         task.to(device if data_device is None else data_device)

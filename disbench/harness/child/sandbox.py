@@ -167,7 +167,7 @@ class Cgroup:
 
 def readable_roots() -> list[Path]:
     """What the child may read: the interpreter and its libraries, site-packages, disbench itself."""
-    package = Path(__file__).resolve().parents[1]
+    package = Path(__file__).resolve().parents[2]
     paths = [Path(sys.base_prefix), Path(sys.prefix), Path(sys.executable).resolve().parent, package]
     paths += [Path(p) for p in site.getsitepackages()]
     out: list[Path] = []

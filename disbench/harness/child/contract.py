@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 
 from disbench.error import DisbenchError
-from disbench.harness.learner import Learner
+from disbench.harness.child.learner import Learner
 from disbench.methods.base import loss_value
 
 Check = tuple[str, bool, str]

@@ -31,9 +31,23 @@ def check_representation(task: Task, learner: Any, protocol: Protocol) -> int:
     return int(z.shape[1])
 
 
+def finite_codes(learner: Any) -> Any:
+    """``learner.encode``, refusing NaN or inf codes with the submission's error (a metric given
+    them would fail somewhere deep, or score noise)."""
+
+    def encode(x: torch.Tensor) -> torch.Tensor:
+        z = learner.encode(x)
+        if not bool(torch.isfinite(z).all()):
+            raise SubmissionError(f"encode(x) returned NaN or inf codes ({int((~torch.isfinite(z)).sum())} of {z.numel()} values); "
+                                  "the model has diverged or divides by zero.")
+        return z
+
+    return encode
+
+
 def evaluate_learner(task: Task, learner: Any, protocol: Protocol, seed: int, progress: bool = False) -> dict[str, float]:
     """The protocol's metric suite on the learner's representation."""
-    return task.evaluate(learner.encode, seed=seed, protocol=protocol, progress=progress)
+    return task.evaluate(finite_codes(learner), seed=seed, protocol=protocol, progress=progress)
 
 
 def evaluate_curve(task: Task, learner: Any, protocol: Protocol, seed: int, step: int, metrics: list[str]) -> dict[str, float]:
@@ -42,7 +56,7 @@ def evaluate_curve(task: Task, learner: Any, protocol: Protocol, seed: int, step
     from disbench.metrics import evaluate
     from disbench.metrics.utils import derive_seed
 
-    return evaluate(task, learner.encode, suite=protocol.curve_suite, seed=derive_seed(seed, f"curve-step-{step}"), metrics=metrics)
+    return evaluate(task, finite_codes(learner), suite=protocol.curve_suite, seed=derive_seed(seed, f"curve-step-{step}"), metrics=metrics)
 
 
 def load_run_state(checkpoint: str | Path) -> dict[str, Any]:
@@ -58,7 +72,7 @@ def load_run_state(checkpoint: str | Path) -> dict[str, Any]:
 
 def evaluate_checkpoint(checkpoint: str | Path, protocol: str = "standard", seed: int = 0, task_id: str | None = None, device: str = "cpu") -> dict[str, float]:
     """Rebuild a submission's model from a run checkpoint, in a child process, and score it with a tier's metric suite."""
-    from disbench.harness.remote import RemoteLearner
+    from disbench.harness.child.remote import RemoteLearner
 
     path = Path(checkpoint)
     state = load_run_state(path)

@@ -123,8 +123,8 @@ def _summary(states: list[RunState]) -> str:
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
-    from disbench.harness.executors import SlurmOptions, make_executor, run_local, submit, wait
     from disbench.harness.sweep import Action, action, expand, group_runs, survey, to_do
+    from disbench.harness.sweep.executors import SlurmOptions, make_executor, run_local, submit, wait
 
     sweep, executor, slurm, pack = settings(args)
     options = SlurmOptions(**slurm)
