@@ -198,7 +198,7 @@ def test_memory_is_limited_for_the_whole_tree(walls, tmp_path):
     or the child itself, which then fails the run with that reason)."""
     hoarder = submission(tmp_path, "hoarder", """
         import subprocess, sys
-        hoard = "import time\\nx = bytearray(900 << 20)\\nfor i in range(0, len(x), 4096):\\n    x[i] = 1\\ntime.sleep(20)"
+        hoard = "import time\\nx = bytearray(900 << 20)\\nfor i in range(0, len(x), 4096):\\n    x[i] = 1\\ntime.sleep(3)"
         helpers = [subprocess.Popen([sys.executable, "-c", hoard]) for _ in range(3)]
         print("HELPERS", [h.wait(timeout=60) for h in helpers])
 
