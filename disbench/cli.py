@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from datetime import datetime, timezone
 from pathlib import Path
 
 from disbench.error import DisbenchError
+from disbench.files import writable_folder
 from disbench.harness.sweep.cli import add_commands as add_sweep_commands
 from disbench.leaderboard.cli import add_commands as add_leaderboard_commands
 from disbench.protocol import TIERS
@@ -23,6 +25,8 @@ def non_negative_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
     if value < 0:
         raise argparse.ArgumentTypeError(f"{value} is negative; seeds are 0, 1, 2, ...")
+    if value > 2**32 - 1:
+        raise argparse.ArgumentTypeError(f"{value} is too large; seeds go from 0 to {2**32 - 1:,}")
     return value
 
 
@@ -56,6 +60,7 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     from disbench.analysis.report import format_report, save_report
 
     task = disbench.make(args.task)
+    writable_folder(args.out, "--out folder", DisbenchError)  # before the analysis's tens of seconds
     report = analyse(task, num_pairs=args.num_pairs, repeats=args.repeats, seed=args.seed, space=args.space)
     print(format_report(report))
     comparison = compare_losses(task, repeats=args.repeats, seed=args.seed, space=args.space)
@@ -107,6 +112,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     options = dict(protocol=args.protocol, device=args.device, resume=args.resume, overwrite=args.overwrite, results_dir=args.results_dir,
                    runs_dir=args.runs_dir, progress=not args.quiet, notify=note)
+    if len(set(args.seeds)) < len(args.seeds):
+        note(f"--seeds {' '.join(map(str, args.seeds))} names a seed twice; each runs once")
+        args.seeds = list(dict.fromkeys(args.seeds))
+    started = datetime.now(timezone.utc)
     records, failed = [], []
     for start in range(0, len(args.seeds), args.pack):
         seeds = args.seeds[start : start + args.pack]
@@ -119,7 +128,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
                 failed.append(f"seed {seed}: {record.error}")
                 continue
             records.append(record)
-            print(f"seed {seed}: {record.training.steps} steps in {record.training.wall_time_s:.0f}s, evaluated in {record.training.evaluation_time_s:.0f}s")
+            if record.created < started:
+                print(f"seed {seed}: finished earlier ({record.created:%Y-%m-%d %H:%M} UTC); --resume leaves a finished run as it is (re-score it with disbench eval)")
+            else:
+                print(f"seed {seed}: {record.training.steps} steps in {record.training.wall_time_s:.0f}s, evaluated in {record.training.evaluation_time_s:.0f}s")
     if records:
         _print_scores(records, Path(args.results_dir) / task_id / submission.name / args.protocol)
     for line in failed:
@@ -334,6 +346,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DisbenchError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        resumable = args.command in ("run", "sweep", "reproduce")
+        hint = "; its last checkpoint is kept: run the same command again with --resume to continue" if args.command == "run" else (
+            "; finished runs and checkpoints are kept: run the same command again to continue" if resumable else "")
+        print(f"\ninterrupted{hint}", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

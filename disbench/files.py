@@ -31,6 +31,20 @@ def atomic_path(path: str | os.PathLike[str], suffix: str = ".tmp") -> Iterator[
         tmp.unlink(missing_ok=True)
 
 
+def writable_folder(folder: str | os.PathLike[str], what: str, error: type[Exception] = OSError) -> Path:
+    """Create ``folder`` if needed and prove it writable now, before any work is spent on what goes
+    into it; else ``error`` naming the folder, the reason and the fix."""
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f".disbench-write-test-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as e:
+        raise error(f"The {what} {folder} is not writable ({e.strerror or e}); choose another folder or fix its permissions.") from None
+    return folder
+
+
 def write_text_atomic(path: str | os.PathLike[str], text: str) -> Path:
     with atomic_path(path) as tmp:
         tmp.write_text(text)

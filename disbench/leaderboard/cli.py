@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from disbench.files import writable_folder
 from disbench.leaderboard.errors import LeaderboardError
 
 OFFICIAL = Path("leaderboards/results")  # written only by the official runner
@@ -61,8 +62,8 @@ def _cmd_show(args: argparse.Namespace) -> int:
 def _cmd_build(args: argparse.Namespace) -> int:
     from disbench.leaderboard.tables import render_markdown, write_atomic, write_summary
 
+    out = writable_folder(args.out, "--out folder", LeaderboardError)
     agg = _board(args)
-    out = Path(args.out)
     readme = write_atomic(out / "README.md", render_markdown(agg).encode())
     written = [readme, *write_summary(agg, out)]
     print(f"{len(agg.board.accepted)} records accepted, {len(agg.board.refused)} refused; wrote " + ", ".join(map(str, written)))
@@ -88,6 +89,7 @@ def _site_options(args: argparse.Namespace):
 def _cmd_site_build(args: argparse.Namespace) -> int:
     from disbench.leaderboard.site import build_site
 
+    writable_folder(args.out, "--out folder", LeaderboardError)
     agg = _board(args)
     files = build_site(agg, Path(args.out), _site_options(args))
     pages = [f for f in files if f.endswith(".html")]

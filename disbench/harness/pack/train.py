@@ -29,7 +29,7 @@ from disbench.harness.record import DEFAULT_RESULTS_DIR, RunResult, SubmissionRe
 from disbench.harness.run.evaluation import load_run_state
 from disbench.harness.run.folder import RunFolder, record_lock, run_dir
 from disbench.harness.run.loop import fit_pack
-from disbench.harness.run.train import RunBook, check_no_key, check_seed, default_device, published_path
+from disbench.harness.run.train import RunBook, check_device, check_no_key, check_seed, default_device, finished_record, published_path
 from disbench.task import Task
 
 PackFactory = Callable[[torch.device, list[int]], Any]
@@ -63,7 +63,7 @@ def run_packed_training(
     a submission that fails while training fails every seed still training, and raises.
     """
     protocol = task.get_protocol(protocol)
-    device = default_device() if device is None else torch.device(device)
+    device = check_device(default_device() if device is None else torch.device(device))
     seeds = [check_seed(seed) for seed in seeds]
     check_no_key()
     if not seeds or len(set(seeds)) != len(seeds):
@@ -76,9 +76,12 @@ def run_packed_training(
             locks.enter_context(book.folder.lock())
             locks.enter_context(record_lock(book.published))
         for book in books:
+            book.result = finished_record(book.folder, protocol) if resume else None
+        to_train = [book for book in books if book.result is None]  # a finished run is left as it is
+        for book in to_train:
             book.folder.prepare(resume, overwrite)
         task.to(device if data_device is None else data_device)
-        for group in resume_groups(books, resume):
+        for group in resume_groups(to_train, resume):
             _train_pack(group, make_pack, resume, log_every, checkpoint_every, progress, evaluate)
     return [book.result for book in books]
 

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from disbench.error import TrainingError
+from disbench.files import writable_folder
 
 
 @contextmanager
@@ -64,15 +65,7 @@ def run_dir(runs_dir: str | Path, task_id: str, name: str, protocol: str, seed: 
 
 def check_writable(folder: str | Path, what: str) -> Path:
     """Create ``folder`` if needed and prove it writable now, before any training is spent."""
-    folder = Path(folder)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        probe = folder / f".disbench-write-test-{os.getpid()}"
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as e:
-        raise TrainingError(f"The {what} {folder} is not writable ({e.strerror or e}); choose another folder or fix its permissions.") from None
-    return folder
+    return writable_folder(folder, what, TrainingError)
 
 
 class RunFolder:
@@ -107,7 +100,7 @@ class RunFolder:
         if resume and overwrite:
             raise TrainingError("resume and overwrite exclude each other: continue the run in the folder, or start it again.")
         if self.has_run() and not (resume or overwrite):
-            raise TrainingError(f"{self.path} already holds a run; pass resume=True (--resume) to continue it or overwrite=True (--overwrite) to start again.")
+            raise TrainingError(f"{self.path} already holds a run; rerun with --resume to continue it (a finished run is left as it is) or --overwrite to start again (resume=True / overwrite=True in Python).")
         check_writable(self.path, "run folder")
         if overwrite:
             for child in self.path.iterdir():

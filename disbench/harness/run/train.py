@@ -35,10 +35,10 @@ from typing import Any
 import torch
 
 from disbench.data.base import DeviceLike
-from disbench.error import SubmissionError, TrainingError
+from disbench.error import DisbenchError, SubmissionError, TrainingError
 from disbench.files import sha256_file
 from disbench.harness.child.learner import Learner
-from disbench.harness.record import DEFAULT_RESULTS_DIR, RunResult, SubmissionRecord, build_record, record_path, write_record
+from disbench.harness.record import DEFAULT_RESULTS_DIR, RunResult, SubmissionRecord, build_record, load_record, record_path, write_record
 from disbench.harness.record.signing import KEY_ENV
 from disbench.harness.run.checkpoint import optimizer_problem, save_checkpoint
 from disbench.harness.run.evaluation import check_representation, evaluate_curve, evaluate_learner, load_run_state
@@ -98,13 +98,15 @@ def run_training(
     ``data_device`` is where observations are rendered (default: ``device``).
     """
     protocol = task.get_protocol(protocol)
-    device = default_device() if device is None else torch.device(device)
+    device = check_device(default_device() if device is None else torch.device(device))
     check_seed(seed)
     check_no_key()
     folder = RunFolder(out_dir if out_dir is not None else run_dir("runs", task.id, submission.name, protocol.name, seed))
     published = published_path(task, protocol, seed, submission, results_dir)
 
     with folder.lock(), record_lock(published):
+        if resume and (done := finished_record(folder, protocol)) is not None:
+            return done
         folder.prepare(resume, overwrite)
         book = RunBook(task, protocol, seed, folder, published, submission, submission_path, device)
         task.to(device if data_device is None else data_device)
@@ -124,10 +126,36 @@ def check_no_key() -> None:
                             f"Unset it for the run (env -u {KEY_ENV} disbench run ...), then sign its records in a separate step: disbench sign RECORD.")
 
 
+MAX_SEED = 2**32 - 1  # every generator disbench seeds (torch, numpy, scikit-learn) takes this range
+
+
 def check_seed(seed: Any) -> int:
-    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-        raise TrainingError(f"A seed must be a non-negative integer, got {seed!r}.")
+    if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed <= MAX_SEED:
+        raise TrainingError(f"A seed must be an integer from 0 to {MAX_SEED:,}, got {seed!r}.")
     return seed
+
+
+def check_device(device: torch.device) -> torch.device:
+    """Refuse a CUDA device this machine does not have, before anything is locked or written."""
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise TrainingError(f"--device {device}: this machine has no usable CUDA GPU (torch {torch.__version__}, CUDA "
+                                f"{torch.version.cuda or 'not built in'}); use --device cpu, or leave --device out to use a GPU when there is one.")
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise TrainingError(f"--device {device}: this machine has {torch.cuda.device_count()} CUDA device(s), numbered from 0.")
+    return device
+
+
+def finished_record(folder: RunFolder, protocol: Any) -> RunResult | None:
+    """The folder's record if its run is complete (every step trained, scored): resuming it must
+    change nothing (re-scoring is ``disbench eval``, which writes elsewhere)."""
+    if not folder.result.is_file():
+        return None
+    try:
+        record = load_record(folder.result)
+    except DisbenchError:
+        return None
+    return record if record.status == "completed" and record.training.steps == protocol.steps else None
 
 
 def published_path(task: Task, protocol: Any, seed: int, submission: SubmissionRecord, results_dir: str | Path | None) -> Path | None:
