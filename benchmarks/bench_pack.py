@@ -42,11 +42,11 @@ from torch import nn
 import disbench
 from disbench.harness.child.allocator import tune_allocator
 from disbench.harness.child.learner import Learner
+from disbench.harness.child.remote import RemoteLearner
 from disbench.harness.pack import PackedLearner
 from disbench.harness.pack.remote import RemotePack
 from disbench.harness.pack.train import run_packed_training
 from disbench.harness.record import SubmissionRecord
-from disbench.harness.child.remote import RemoteLearner
 from disbench.harness.run.train import run_training
 from disbench.methods import BetaVAE
 from disbench.methods.conv64 import xavier_init

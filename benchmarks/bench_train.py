@@ -35,8 +35,8 @@ from common import write_results
 
 import disbench
 from disbench.harness.child.allocator import tune_allocator
-from disbench.harness.record import SubmissionRecord
 from disbench.harness.child.remote import RemoteLearner
+from disbench.harness.record import SubmissionRecord
 from disbench.harness.run.train import run_training
 from disbench.methods import BetaVAE, Observations
 from disbench.protocol import Protocol

@@ -29,8 +29,8 @@ import disbench
 from disbench.error import DisbenchError
 from disbench.files import write_json_atomic
 from disbench.harness.run.evaluation import load_run_state
-from disbench.harness.submission import Submission
 from disbench.harness.run.train import train
+from disbench.harness.submission import Submission
 from disbench.methods import TaskInfo
 
 ROOT = Path(__file__).resolve().parents[1]

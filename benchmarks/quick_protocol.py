@@ -23,8 +23,8 @@ from pathlib import Path
 import torch
 
 import disbench
-from disbench.harness.submission import Submission
 from disbench.harness.run.train import train
+from disbench.harness.submission import Submission
 from disbench.methods import TaskInfo
 
 ROOT = Path(__file__).resolve().parents[1]
