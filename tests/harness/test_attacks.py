@@ -25,7 +25,9 @@ TRAVERSALS = Path(disbench.__file__).parent / "viz" / "traversals.py"
 
 @pytest.fixture(scope="module")
 def walls():
-    """The sandbox's every wall, or a skip naming what this machine lacks."""
+    """The sandbox's every wall, or a skip naming what this machine lacks. As root it runs
+    ``disbench sandbox setup``, which creates the system user ``disbench-child`` if missing (on
+    purpose: CI runs as root, and these tests are the sandbox's evidence)."""
     if os.geteuid() == 0 and sandbox.shutil.which("bwrap"):
         sandbox.setup()
     missing = sandbox.isolation().missing()

@@ -200,7 +200,7 @@ def test_cli_refuses_negative_seeds_and_missing_checkpoints(tmp_path, capsys):
     assert cli(["eval", str(tmp_path / "nope.pt")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: No checkpoint at") and "Traceback" not in err
-    with pytest.raises(TrainingError, match="non-negative"):
+    with pytest.raises(TrainingError, match="A seed must be an integer from 0 to"):
         train(disbench.make("xysquares-mse"), fresh(), seed=-1, protocol=TINY, device="cpu", out_dir=tmp_path / "neg", results_dir=None)
 
 
