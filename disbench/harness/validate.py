@@ -68,6 +68,9 @@ def validate_submission(path: str | Path, task_id: str = "xysquares-mse", smoke_
         report.add("submission.toml", False, str(e))
         return report
     report.add("submission.toml", True, f"{submission.name} {submission.config.version}, {submission.config.supervision}")
+    folder = submission.path.name  # a mismatch is reported, and the other checks still run
+    report.add("folder name", folder == submission.name, folder if folder == submission.name else
+               f"the folder {folder!r} declares name = {submission.name!r}; records are filed under the name, so rename the folder or the name so they agree")
     task = disbench.make(task_id)
     tier = task.get_protocol("smoke")
     try:

@@ -69,3 +69,11 @@ def test_an_unwritable_out_folder_is_one_line_before_any_work(tmp_path, capsys, 
     assert cli([*argv, str(blocker / "out")]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith(f"error: The --out folder {blocker / 'out'} is not writable (Not a directory)") and len(err.splitlines()) == 1
+
+
+def test_validate_catches_a_folder_named_other_than_its_submission(tmp_path, capsys):
+    folder = submission(tmp_path, "renamed")
+    folder.rename(tmp_path / "other-folder")
+    assert cli(["validate", str(tmp_path / "other-folder"), "--no-smoke"]) == 1
+    out = capsys.readouterr().out.strip().splitlines()
+    assert "[FAIL] folder name: the folder 'other-folder' declares name = 'renamed'" in "\n".join(out) and out[-1] == "FAILED"
