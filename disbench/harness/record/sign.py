@@ -21,7 +21,7 @@ import disbench
 from disbench.error import DisbenchError
 from disbench.files import sha256_file
 from disbench.harness.record import RunResult, load_record, write_record
-from disbench.harness.record.signing import load_private_key, sign, verify
+from disbench.harness.record.signing import load_private_key, load_public_key, sign, verify
 from disbench.harness.run.evaluation import load_run_state
 from disbench.harness.run.folder import run_dir
 from disbench.harness.run.integrity import code_digest
@@ -71,8 +71,6 @@ def refusal(record: RunResult, submissions_dir: Path, runs_dir: Path, own_code: 
 def sign_records(paths: list[str | Path], submissions_dir: str | Path = "submissions", runs_dir: str | Path = "runs",
                  public_key: str | Path | None = None) -> list[Signed]:
     """Sign each record that passes every check, in place; the key comes from ``DISBENCH_RUNNER_KEY``."""
-    from disbench.harness.record.signing import load_public_key
-
     key, own_code = load_private_key(), code_digest()
     if public_key is not None and load_public_key(public_key).public_bytes_raw() != key.public_key().public_bytes_raw():
         raise DisbenchError(f"The private key in $DISBENCH_RUNNER_KEY is not the pair of {public_key}; records signed with it would be refused.")

@@ -27,8 +27,8 @@ def optimizer_problem(model_file: str | Path, lr: float) -> str | None:
         return f"the model file holds no readable optimizer state ({type(e).__name__})"
     expected = {"lr": lr, **ADAM}
     for group in groups:
-        found = {k: tuple(v) if isinstance(v, (list, tuple)) else v for k, v in ((k, group.get(k)) for k in expected)}
-        wrong = {k: v for k, v in found.items() if v != expected[k]}
+        found = {k: group.get(k) for k in expected}
+        wrong = {k: v for k, v in found.items() if (tuple(v) if isinstance(v, list) else v) != expected[k]}
         if wrong:
             return f"the optimizer state is not the protocol's Adam at lr {lr}: found {wrong}"
     if not per_parameter or any(set(values) != ADAM_STATE for values in per_parameter.values()):
