@@ -35,7 +35,7 @@ def test_an_official_run_is_signed_once_and_a_changed_submission_is_refused(wall
     smoke(folder, tmp_path, evaluate=True, overwrite=True)  # a fresh, unsigned record of the same run ...
     (folder / "README.md").write_text("changed after the run\n")  # ... whose code then changes
     assert sign(tmp_path, monkeypatch, path) == 1
-    assert "has changed since the run (content hash differs)" in capsys.readouterr().out and load_record(path).signature is None
+    assert "has changed since the run (content hash " in capsys.readouterr().out and load_record(path).signature is None
 
 
 def test_a_run_without_the_walls_is_never_signed(tmp_path, monkeypatch, capsys):
