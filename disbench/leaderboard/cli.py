@@ -126,20 +126,22 @@ def _send(args: argparse.Namespace, plan, repo_type: str, message: str, **create
     if args.dry_run:
         print("dry run: nothing was sent")
         return 0
-    info = commit(default_client(token), repo, plan, repo_type, message, **create)
-    print(f"committed {len(plan)} files to {repo}: {getattr(info, 'commit_url', info)}")
+    done = commit(default_client(token), repo, plan, repo_type, message, **create)
+    gone = f"; deleted {len(done.deleted)} files it no longer has: {', '.join(done.deleted)}" if done.deleted else ""
+    print(f"committed {len(plan)} files to {repo}{gone}: {getattr(done.info, 'commit_url', done.info)}")
     return 0
 
 
 def _cmd_publish(args: argparse.Namespace) -> int:
-    from disbench.leaderboard.hub import check_repo_id, records_plan, require_token
-    from disbench.leaderboard.tables import render_markdown
+    from disbench.leaderboard.hub import check_repo_id, dataset_plan, require_token, write_plan
 
     check_repo_id(args.repo)
     if not args.dry_run:
         require_token()  # fail before the work, not after
     agg = _board(args)
-    plan = records_plan(agg.board, runs_dir=Path(args.runs) if args.runs else None, readme=render_markdown(agg))
+    plan = dataset_plan(agg, args.repo, runs_dir=Path(args.runs) if args.runs else None)
+    if args.out:
+        print(f"wrote the dataset to {write_plan(plan, Path(args.out))}; load it with datasets.load_dataset({str(args.out)!r}, 'scores')")
     return _send(args, plan, "dataset", args.message)
 
 
@@ -207,11 +209,12 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--message", default="Update the disbench leaderboard site")
     p.set_defaults(handler=_cmd_site_publish)
 
-    p = sub.add_parser("publish", help="upload accepted official records to a Hub dataset repo, in one commit")
+    p = sub.add_parser("publish", help="upload the board to a Hub dataset repo (parquet configs, card, records), in one commit")
     _add_board_options(p)
     p.add_argument("--repo", required=True, help="ORG/NAME of the dataset repo")
     p.add_argument("--runs", default=None, help="runs folder holding the records' checkpoints, to publish them too")
     p.add_argument("--dry-run", action="store_true", help="print the plan, send nothing")
+    p.add_argument("--out", default=None, metavar="DIR", help="also write the dataset into this new folder, exactly as the repo will hold it")
     p.add_argument("--message", default="Update disbench leaderboard records")
     p.set_defaults(handler=_cmd_publish)
 
