@@ -159,7 +159,8 @@ def _cmd_check_pr(args: argparse.Namespace) -> int:
     if args.head != "HEAD" and not args.no_validate:
         raise PullRequestError("validation runs on the checked-out files, so it needs --head HEAD; add --no-validate to check another head's policy")
     validate = None if args.no_validate else (lambda folder: validate_folder(folder, smoke_run=not args.no_smoke))
-    report = check_pr(Path(args.repo), args.base, args.head, args.author, validate=validate, policy=not args.validate_only)
+    report = check_pr(Path(args.repo), args.base, args.head, args.author, validate=validate, policy=not args.validate_only,
+                      association=args.author_association)
     markdown = report.markdown()
     print(markdown)
     target = write_step_summary(markdown)
@@ -224,6 +225,8 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--base", default="main", help="the branch or commit the PR targets (default: main)")
     p.add_argument("--head", default="HEAD", help="the PR's head commit; read with git, never checked out (default: HEAD)")
     p.add_argument("--author", default=None, metavar="LOGIN", help="the PR author's GitHub login, checked against an existing submission's maintainers")
+    p.add_argument("--author-association", default=None, metavar="ASSOCIATION",
+                   help="GitHub's author_association of the PR's author; OWNER, MEMBER or COLLABORATOR is a disbench maintainer, whose PR no path rule restricts")
     p.add_argument("--repo", default=".", help="the git checkout (default: .)")
     p.add_argument("--no-smoke", action="store_true", help="skip validate's short training run")
     mode = p.add_mutually_exclusive_group()
