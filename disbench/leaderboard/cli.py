@@ -70,6 +70,14 @@ def _cmd_build(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_signatures(args: argparse.Namespace) -> int:
+    from disbench.leaderboard.signatures import check_signatures
+
+    report = check_signatures(Path(args.official), Path(args.public_key) if args.public_key else None)
+    print(report.render())
+    return 0 if report.ok else 1
+
+
 def _cmd_pull(args: argparse.Namespace) -> int:
     from disbench.leaderboard.hub import pull
 
@@ -183,6 +191,10 @@ def add_commands(sub: Any) -> None:
     _add_board_options(p)
     p.add_argument("--out", default="leaderboards", help="folder to write to (default: leaderboards)")
     p.set_defaults(handler=_cmd_build)
+    p = lb_sub.add_parser("signatures", help="which official records the runner's key verifies; fails on a signature that does not match")
+    p.add_argument("--official", default=str(OFFICIAL), help="folder of official records (default: leaderboards/results)")
+    p.add_argument("--public-key", default=None, help="the runner's public key (default: leaderboards/runner-key.pub)")
+    p.set_defaults(handler=_cmd_signatures)
     p = lb_sub.add_parser("pull", help="download published records from a Hub dataset repo")
     p.add_argument("--repo", required=True, help="ORG/NAME of the dataset repo")
     p.add_argument("--out", default="runs/hub", help="where to put the snapshot (default: runs/hub, ignored by git)")
