@@ -209,6 +209,13 @@ def _cmd_keys_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_keys_init(args: argparse.Namespace) -> int:
+    from disbench.harness.record.keys import init_keys
+
+    print(init_keys(args.private, args.public, rotate=args.rotate).report())
+    return 0
+
+
 def _cmd_sign(args: argparse.Namespace) -> int:
     from disbench.harness.record.sign import sign_records
 
@@ -343,6 +350,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--private", required=True, help="where to write the private key (outside the repository)")
     p.add_argument("--public", required=True, help="where to write the public key, e.g. leaderboards/runner-key.pub")
     p.set_defaults(handler=_cmd_keys_generate)
+    p = keys_sub.add_parser("init", help="the official runner's key: private file outside any git clone (0600), public key to leaderboards/runner-key.pub")
+    p.add_argument("--private", default=None, help="where to write the private key (default: ~/.config/disbench/runner-key.pem; never inside a git work tree)")
+    p.add_argument("--public", default="leaderboards/runner-key.pub", help="where to write the public key (default: leaderboards/runner-key.pub)")
+    p.add_argument("--rotate", action="store_true", help="replace an existing public key (a lost or leaked key; see docs/trust.md)")
+    p.set_defaults(handler=_cmd_keys_init)
     add_leaderboard_commands(sub)  # leaderboard, site, publish, ci
     add_sweep_commands(sub)  # sweep, sweep status
     return parser
