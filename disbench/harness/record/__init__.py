@@ -192,7 +192,7 @@ def build_record(task, protocol, seed: int, submission: SubmissionRecord, metric
                  eval_time: float, device, final_loss: float | None, num_parameters: int, error: str | None = None,
                  optimizer_overridden: bool = False, optimizer_problem: str | None = None, checkpoint_sha256: str | None = None,
                  curve: list[dict[str, float]] = (), curve_time: float = 0.0, isolation: Any = None, code_sha256: str | None = None,
-                 seal: dict[str, Any] | None = None) -> RunResult:
+                 code_check: str | None = None, seal: dict[str, Any] | None = None) -> RunResult:
     """The record of one run, completed (``metrics``) or failed (``error``); ``curve`` is the
     protocol's curve as scored during training (kept for a failed run too: it happened)."""
     reasons = off_protocol_reasons(task, protocol, seed, submission, optimizer_overridden, optimizer_problem)
@@ -208,7 +208,7 @@ def build_record(task, protocol, seed: int, submission: SubmissionRecord, metric
         max_during_training=running_max(by_metric),
         training=TrainingRecord(steps=steps, wall_time_s=elapsed, steps_per_s=steps / elapsed if elapsed else 0.0, evaluation_time_s=eval_time,
                                 curve_time_s=curve_time, device=device_name(device), final_loss=final_loss, num_parameters=num_parameters),
-        environment={**environment(), "code_sha256": code_sha256},
+        environment={**environment(), "code_sha256": code_sha256, "code_check": code_check},
         created=datetime.now(timezone.utc),
         on_protocol=error is None and not reasons,
         off_protocol_reasons=reasons,

@@ -48,6 +48,9 @@ def refusal(record: RunResult, submissions_dir: Path, runs_dir: Path, own_code: 
     tier = disbench.spec(record.task.id).protocols.get(record.protocol.name)
     if tier is None or tier.hash() != record.protocol.hash:
         return "its protocol hash is not the registered tier's"
+    if not (record.environment.get("code_check") or "").startswith("matches"):
+        return (f"its harness code was not checked clean at the run's start ({record.environment.get('code_check') or 'no check recorded'}); "
+                "run it from a clean checkout or an installed wheel")
     if record.environment.get("code_sha256") != own_code:
         return "it was made by harness code other than this signer's (code digests differ); run it with this installation"
     if record.seal is None or not record.seal.secret:

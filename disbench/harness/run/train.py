@@ -43,7 +43,7 @@ from disbench.harness.record.signing import KEY_ENV
 from disbench.harness.run.checkpoint import optimizer_problem, save_checkpoint
 from disbench.harness.run.evaluation import check_representation, evaluate_curve, evaluate_learner, load_run_state
 from disbench.harness.run.folder import RunFolder, check_writable, record_lock, run_dir
-from disbench.harness.run.integrity import code_digest, preload
+from disbench.harness.run.integrity import code_check, code_digest, preload
 from disbench.harness.run.loop import NonFiniteLoss, TrainState, fit
 from disbench.harness.run.seal import choose_seal, sealed
 from disbench.methods.base import Method
@@ -220,7 +220,7 @@ class RunBook:
         self.result: RunResult | None = None
         self.failure: Exception | None = None
         preload()  # nothing is imported once the learner's child has run
-        self.code_sha256 = code_digest()
+        self.code_sha256, self.code_check = code_digest(), code_check()
 
     def begin(self, learner: Any, resume: bool) -> None:
         """Seal the task, check ``learner`` against the protocol (supervision track, representation),
@@ -285,7 +285,7 @@ class RunBook:
                               optimizer_problem=optimizer_problem(self.folder.path / self.model_file, self.protocol.lr) if self.model_file else "no model was saved",
                               checkpoint_sha256=sha256_file(self.folder.path / self.model_file) if self.model_file else None,
                               isolation=getattr(self.learner, "isolation", None), code_sha256=self.code_sha256,
-                              seal=self.seal.to_dict() if self.seal else None)
+                              code_check=self.code_check, seal=self.seal.to_dict() if self.seal else None)
         write_record(result, self.folder.result)
         if self.published is not None:
             write_record(result, self.published)
