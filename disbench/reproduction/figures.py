@@ -60,7 +60,7 @@ def figure(experiment: Experiment, frame: pd.DataFrame, tier: str, out: Path, av
     for ax in (axes[0][0], axes[0][-1]):
         handles, names = ax.get_legend_handles_labels()
         unique = dict(zip(names, handles))  # one legend entry per kind of mark
-        ax.legend(unique.values(), unique.keys(), fontsize=6, loc="upper right")
+        ax.legend(unique.values(), unique.keys(), fontsize=6, loc="upper right" if experiment.ladder else "upper left")  # where scores are low
     title = f"{experiment.figure} reproduced ({tier} tier{averaging}) vs the paper: every run, median and IQR"
     return save_figure(fig, out, title=title)
 
