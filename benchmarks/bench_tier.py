@@ -69,7 +69,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--steps", type=int, default=40)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--note", default="", help="what else the machine was doing, kept in the results file")
     args = parser.parse_args()
+    load_at_start = list(os.getloadavg())
     task = disbench.make("xysquares-mse")
     tier, quick = task.get_protocol("extended"), task.get_protocol("quick")
     curve_factor = sum(tier.steps // every for _, every in tier.curve) / sum(quick.steps // every for _, every in quick.curve)
@@ -88,7 +90,8 @@ def main() -> None:
         print(name, {k: round(v, 3) if isinstance(v, float) else v for k, v in results[name].items()}, flush=True)
     write_results("tier_cpu", {"tier": "extended", "steps": tier.steps, "batch_size": tier.batch_size, "curve": dict(tier.curve),
                                "curve_points_vs_quick": curve_factor, "steps_per_run": args.steps, "repeats": args.repeats,
-                               "load_average_at_end": list(os.getloadavg()), "results": results})
+                               "load_average_at_start": load_at_start, "load_average_at_end": list(os.getloadavg()), "note": args.note,
+                               "results": results})
 
 
 if __name__ == "__main__":
