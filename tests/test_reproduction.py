@@ -70,10 +70,12 @@ def test_records_are_reused_from_any_folder_and_only_the_rest_would_train(tmp_pa
     arms = [a for a in OVERLAP.arms(("ada-gvae",)) if a.condition in (1, 8)]
     fabricate(tmp_path / "committed", arms[0], "quick", 0, 0.9, 0.95)
     fabricate(tmp_path / "committed", arms[0], "quick", 5, 0.8, 0.9)  # a seed beyond the tier's, trained with --seeds
+    (tmp_path / "committed" / "xysquares-mse-v0" / "ada-gvae" / "quick").mkdir(parents=True)
+    (tmp_path / "committed" / "xysquares-mse-v0" / "ada-gvae" / "quick" / "seed-6.json").write_text("{}")  # not a valid record
     planned = plan(arms, "quick", (0, 1), tmp_path / "new", tmp_path / "runs", reuse=[tmp_path / "committed"])
     found = {(p.arm.condition, p.run.seed): p.found_in for p in planned}
     assert found == {(1, 0): tmp_path / "committed", (1, 1): None, (8, 0): None, (8, 1): None}
-    # a report shows every recorded seed of each arm, beyond the ones asked for
+    # a report shows every validly recorded seed of each arm, beyond the ones asked for; an invalid one is neither shown nor trained
     every = plan(arms, "quick", (0, 1), tmp_path / "new", tmp_path / "runs", reuse=[tmp_path / "committed"], every_recorded=True)
     assert {(p.arm.condition, p.run.seed): p.found_in for p in every} == {**found, (1, 5): tmp_path / "committed"}
 

@@ -36,8 +36,8 @@ class Planned:
 def plan(arms: Sequence[Arm], tier: str, seeds: tuple[int, ...] | str, results_dir: Path, runs_dir: Path,
          reuse: Sequence[Path] = DEFAULT_REUSE, every_recorded: bool = False) -> list[Planned]:
     """Every run of ``arms`` × seeds under ``tier``, each with the done record found for it, if any;
-    ``every_recorded`` adds, per arm, every other seed with a record file in ``results_dir`` or ``reuse``
-    (a report shows every run there is, not only the seeds asked for)."""
+    ``every_recorded`` adds, per arm, every other seed with a valid record in ``results_dir`` or ``reuse``
+    (a report shows every run there is, not only the seeds asked for; nothing else is added to train)."""
     import disbench
 
     planned, content_hashes = [], {}
@@ -46,8 +46,8 @@ def plan(arms: Sequence[Arm], tier: str, seeds: tuple[int, ...] | str, results_d
         if tier not in spec.protocols:
             raise ReproductionError(f"Task {arm.task} has no {tier!r} tier; its tiers are {', '.join(spec.protocols)}.")
         grid = expand(Sweep((str(arm.submission),), (arm.task,), seeds, tier, results_dir=results_dir, runs_dir=runs_dir))
+        asked = {run.seed for run in grid.runs}
         if every_recorded:
-            asked = {run.seed for run in grid.runs}
             extra = sorted(_recorded_seeds([results_dir, *reuse], spec.id, Submission(arm.submission).name, tier) - asked)
             if extra:
                 grid = expand(Sweep((str(arm.submission),), (arm.task,), tuple(sorted(asked | set(extra))), tier,
@@ -62,7 +62,8 @@ def plan(arms: Sequence[Arm], tier: str, seeds: tuple[int, ...] | str, results_d
                     candidate = classify(dataclasses.replace(run, results_dir=Path(other).resolve()), *hashes)
                     if candidate.state is State.DONE:
                         found, folder = candidate, Path(other)
-            planned.append(Planned(arm, run, found.record if found else None, folder, state))
+            if found or run.seed in asked:  # a seed not asked for is shown when it has a valid record, never trained
+                planned.append(Planned(arm, run, found.record if found else None, folder, state))
     return planned
 
 
