@@ -15,7 +15,8 @@ from disbench.leaderboard.cli import add_commands as add_leaderboard_commands
 from disbench.protocol import TIERS
 from disbench.reproduction.cli import add_commands as add_reproduce_commands
 
-SHOWN_METRICS = ("mig", "dci.disentanglement", "dci.completeness", "sap", "factor_vae.eval_accuracy", "beta_vae.eval_accuracy", "irs")
+SHOWN_METRICS = ("mig", "dci.disentanglement", "dci.completeness", "dci.informativeness_test", "sap", "factor_vae.eval_accuracy",
+                 "beta_vae.eval_accuracy", "irs")  # DCI beside the informativeness its gate read
 
 
 def non_negative_int(text: str) -> int:

@@ -169,7 +169,7 @@ def ladder_gaps(ladder_frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=cols)
 
 
-TIER_ORDER = {"standard": 0, "quick": 1, "smoke": 2}
+TIER_ORDER = {"standard": 0, "extended": 1, "quick": 2, "smoke": 3}
 
 
 def tier_sort_key(tier: str) -> tuple[int, str]:

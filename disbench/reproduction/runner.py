@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from disbench.harness.record import RunResult
+from disbench.harness.submission import Submission
 from disbench.harness.sweep import Run, RunState, State, Sweep, classify, current_hashes, expand, group_runs
 from disbench.reproduction.experiments import ROOT, Arm, ReproductionError
 
@@ -33,16 +34,24 @@ class Planned:
 
 
 def plan(arms: Sequence[Arm], tier: str, seeds: tuple[int, ...] | str, results_dir: Path, runs_dir: Path,
-         reuse: Sequence[Path] = DEFAULT_REUSE) -> list[Planned]:
-    """Every run of ``arms`` × seeds under ``tier``, each with the done record found for it, if any."""
+         reuse: Sequence[Path] = DEFAULT_REUSE, every_recorded: bool = False) -> list[Planned]:
+    """Every run of ``arms`` × seeds under ``tier``, each with the done record found for it, if any;
+    ``every_recorded`` adds, per arm, every other seed with a valid record in ``results_dir`` or ``reuse``
+    (a report shows every run there is, not only the seeds asked for; nothing else is added to train)."""
     import disbench
 
     planned, content_hashes = [], {}
     for arm in arms:
-        tiers = disbench.spec(arm.task).protocols
-        if tier not in tiers:
-            raise ReproductionError(f"Task {arm.task} has no {tier!r} tier; its tiers are {', '.join(tiers)}.")
+        spec = disbench.spec(arm.task)
+        if tier not in spec.protocols:
+            raise ReproductionError(f"Task {arm.task} has no {tier!r} tier; its tiers are {', '.join(spec.protocols)}.")
         grid = expand(Sweep((str(arm.submission),), (arm.task,), seeds, tier, results_dir=results_dir, runs_dir=runs_dir))
+        asked = {run.seed for run in grid.runs}
+        if every_recorded:
+            extra = sorted(_recorded_seeds([results_dir, *reuse], spec.id, Submission(arm.submission).name, tier) - asked)
+            if extra:
+                grid = expand(Sweep((str(arm.submission),), (arm.task,), tuple(sorted(asked | set(extra))), tier,
+                                    results_dir=results_dir, runs_dir=runs_dir))
         for run in grid.runs:
             hashes = current_hashes(run, content_hashes)  # each submission folder hashed once
             state = classify(run, *hashes)
@@ -53,8 +62,20 @@ def plan(arms: Sequence[Arm], tier: str, seeds: tuple[int, ...] | str, results_d
                     candidate = classify(dataclasses.replace(run, results_dir=Path(other).resolve()), *hashes)
                     if candidate.state is State.DONE:
                         found, folder = candidate, Path(other)
-            planned.append(Planned(arm, run, found.record if found else None, folder, state))
+            if found or run.seed in asked:  # a seed not asked for is shown when it has a valid record, never trained
+                planned.append(Planned(arm, run, found.record if found else None, folder, state))
     return planned
+
+
+def _recorded_seeds(folders: Sequence[Path], task_id: str, submission: str, tier: str) -> set[int]:
+    """Seeds with a record file ``<folder>/<task>/<submission>/<tier>/seed-<n>.json`` in any of ``folders``."""
+    seeds = set()
+    for folder in folders:
+        for path in (Path(folder) / task_id / submission / tier).glob("seed-*.json"):
+            number = path.name.removeprefix("seed-").removesuffix(".json")
+            if number.isdigit():
+                seeds.add(int(number))
+    return seeds
 
 
 def run_missing(planned: Sequence[Planned], device: str | None = None, progress: bool = True,
