@@ -82,3 +82,23 @@ def workspace(tmp_path):
     for name, sup in (("alpha", "unsupervised"), ("beta", "weak-pairs")):
         hashes[name] = Submission(make_submission(subs, name, sup)).content_hash()
     return {"results": results, "submissions": subs, "hashes": hashes, "root": tmp_path}
+
+
+@pytest.fixture(scope="session")
+def runner_key(tmp_path_factory):
+    """A throwaway runner key pair: (private key object, public key PEM path). Never the real runner's key."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    private = Ed25519PrivateKey.generate()
+    public = tmp_path_factory.mktemp("runner-key") / "runner.pub"
+    public.write_bytes(private.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+    return private, public
+
+
+def signed(raw: dict, private) -> dict:
+    """``raw`` with the runner's signature made by ``private``, as the official runner signs a record."""
+    from disbench.harness.record import RunResult, signing
+
+    record = RunResult.model_validate(raw)
+    return record.model_copy(update={"signature": signing.sign(record, private)}).model_dump(mode="json")
