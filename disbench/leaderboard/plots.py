@@ -174,26 +174,29 @@ def loss_curve(seed: int, path: Path, unverified: bool = False) -> Curve | None:
 
 
 def curves_plot(curves: dict[str, list[Curve]], ylabel: str, title: str, out: Path) -> Path | None:
-    """One panel per task (three to a row), one line per seed (dashed when unverified), and the final score as a
-    cross after the last step where there is one."""
+    """One panel per task (three to a row), one line per seed (a colour per seed, dashed when unverified), and the
+    final score as a cross after the last step where there is one; one legend for the figure."""
     curves = {k: v for k, v in curves.items() if v}
     if not curves:
         return None
     plt = pyplot()
     cols = min(3, len(curves))
     rows = math.ceil(len(curves) / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(3.6 * cols, 2.7 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.4 * cols, 2.3 * rows + 0.5), squeeze=False)
     for ax in axes.flat[len(curves):]:
         ax.set_visible(False)
-    for ax, (task, runs) in zip(axes.flat, sorted(curves.items())):
-        for i, c in enumerate(sorted(runs, key=lambda c: c.seed)):
+    legend = {}
+    for i, (ax, (task, runs)) in enumerate(zip(axes.flat, sorted(curves.items()))):
+        for c in runs:
             label = f"seed {c.seed}" + (" [unverified]" if c.unverified else "")
-            line, = ax.plot(c.steps, c.values, lw=1, ls="--" if c.unverified else "-", color=f"C{i % 10}", label=label)
+            legend[label], = ax.plot(c.steps, c.values, lw=1, ls="--" if c.unverified else "-", color=f"C{c.seed % 10}", label=label)
             if c.final is not None and c.steps:
-                ax.plot([c.steps[-1] * 1.03], [c.final], marker="x", ms=6, color=line.get_color(), ls="none")
+                ax.plot([c.steps[-1] * 1.03], [c.final], marker="x", ms=6, color=f"C{c.seed % 10}", ls="none")
         ax.set_title(task, fontsize=8)
-        ax.set_xlabel("step", fontsize=8)
-        ax.set_ylabel(ylabel, fontsize=8)
         ax.tick_params(labelsize=7)
-        ax.legend(fontsize=6)
-    return save_figure(fig, out, title=title)
+        if i % cols == 0:
+            ax.set_ylabel(ylabel, fontsize=8)
+        if i >= len(curves) - cols:
+            ax.set_xlabel("step", fontsize=8)
+    fig.legend(list(legend.values()), list(legend), loc="lower center", ncol=min(len(legend), 4), fontsize=7, frameon=False)
+    return save_figure(fig, out, title=title, rect=(0, 0.45 / fig.get_figheight(), 1, 1))

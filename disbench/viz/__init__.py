@@ -29,11 +29,12 @@ def fit_title(fig, title: str, fontsize: int = 9):
     return text
 
 
-def save_figure(fig, out: str | Path, title: str = "", fontsize: int = 9, dpi: int = 100) -> Path:
-    """Title (wrapped to fit), tighten, write ``out`` (creating its folder) and close the figure."""
+def save_figure(fig, out: str | Path, title: str = "", fontsize: int = 9, dpi: int = 100, rect: tuple[float, ...] | None = None) -> Path:
+    """Title (wrapped to fit), tighten (the axes inside ``rect``, in figure fractions, when given), write ``out``
+    (creating its folder) and close the figure."""
     if title:
         fit_title(fig, title, fontsize)
-    fig.tight_layout()
+    fig.tight_layout(rect=rect)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=dpi)
