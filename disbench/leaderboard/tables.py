@@ -270,14 +270,16 @@ def wrap(text: str, first: str = "", rest: str = "") -> str:
     return "\n".join(textwrap.wrap(text, WIDTH, initial_indent=first, subsequent_indent=rest))
 
 
-def legend() -> str:
-    """The rank rule and the markers, once, at the top of text output."""
-    return "\n".join([wrap(RANK_RULE), *(wrap(f"[{m}] {help}", rest="    ") for m, help in MARKERS.items())])
+def legend(tables: list[Table]) -> str:
+    """The rank rule, and what each marker that ``tables`` use means, once, at the top of text output."""
+    used = {m for t in tables for r in t.rows for c in r.cells for m in c.markers}
+    used |= {m for t in tables for h in t.headers for m in MARKERS if f"[{m}" in h or f", {m}" in h}
+    return "\n".join([wrap(RANK_RULE), *(wrap(f"[{m}] {help}", rest="    ") for m, help in MARKERS.items() if m in used)])
 
 
 def render_text(tables: list[Table], fmt_name: str = "simple") -> str:
     """The legend, then each table with its title and (the first time it appears) its note, wrapped to 80 columns."""
-    parts, seen = [legend()], set()
+    parts, seen = [legend(tables)], set()
     for t in tables:
         note = f"\n{wrap(f'({t.note})')}" if t.note and t.note not in seen else ""
         seen.add(t.note)
