@@ -84,21 +84,25 @@ def workspace(tmp_path):
     return {"results": results, "submissions": subs, "hashes": hashes, "root": tmp_path}
 
 
-@pytest.fixture(scope="session")
-def runner_key(tmp_path_factory):
-    """A throwaway runner key pair: (private key object, public key PEM path). Never the real runner's key."""
+def throwaway_key(folder: Path):
+    """A fresh runner key pair in ``folder``: (loaded private key, public key path)."""
     from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-    private = Ed25519PrivateKey.generate()
-    public = tmp_path_factory.mktemp("runner-key") / "runner.pub"
-    public.write_bytes(private.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
-    return private, public
+    from disbench.harness.record import signing
+
+    private, public = signing.generate_keypair(folder / "runner.pem", folder / "runner.pub")
+    return serialization.load_pem_private_key(private.read_bytes(), password=None), public
 
 
-def signed(raw: dict, private) -> dict:
-    """``raw`` with the runner's signature made by ``private``, as the official runner signs a record."""
+def signed(raw: dict, private_key) -> dict:
+    """``raw`` with the runner's signature made by ``private_key``."""
     from disbench.harness.record import RunResult, signing
 
     record = RunResult.model_validate(raw)
-    return record.model_copy(update={"signature": signing.sign(record, private)}).model_dump(mode="json")
+    return record.model_copy(update={"signature": signing.sign(record, private_key)}).model_dump(mode="json")
+
+
+@pytest.fixture(scope="session")
+def runner_key(tmp_path_factory):
+    """A throwaway runner key pair for a whole session: (private key, public key path). Never the real runner's key."""
+    return throwaway_key(tmp_path_factory.mktemp("runner-key"))
