@@ -38,7 +38,7 @@ def _board(args: argparse.Namespace):
 
 def _cmd_show(args: argparse.Namespace) -> int:
     import disbench
-    from disbench.leaderboard.tables import board_tables, refused_table, render_text
+    from disbench.leaderboard.tables import board_tables, refused_entries, refused_text, render_text
 
     if args.task:
         args.task = disbench.spec(args.task).id
@@ -48,14 +48,14 @@ def _cmd_show(args: argparse.Namespace) -> int:
         raise LeaderboardError(f"No accepted records of tier {args.tier!r}; tiers with records: {', '.join(tiers) or 'none'}.")
     if args.task and args.task not in agg.tasks:
         raise LeaderboardError(f"No accepted records for {args.task}; tasks with records: {', '.join(agg.tasks) or 'none'}.")
-    tables = board_tables(agg, task=args.task, tier=args.tier, metric=args.metric)
     if args.metric and not agg.summary[agg.summary["metric"] == args.metric].shape[0]:
         known = sorted(agg.summary["metric"].unique())
         raise LeaderboardError(f"No record has metric {args.metric!r}; metrics include {', '.join(known[:12])}, ...")
+    tables = board_tables(agg, task=args.task, tier=args.tier, metric=args.metric)
     print(render_text(tables) if tables else "No accepted records.")
-    refused = refused_table(agg)
-    if refused.rows:
-        print(f"\n{refused.title}\n{refused.text()}")
+    refused = refused_entries(agg, task=args.task, tier=args.tier)
+    if refused:
+        print(f"\n{refused_text(refused)}")
     return 0
 
 

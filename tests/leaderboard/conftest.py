@@ -100,3 +100,9 @@ def signed(raw: dict, private_key) -> dict:
 
     record = RunResult.model_validate(raw)
     return record.model_copy(update={"signature": signing.sign(record, private_key)}).model_dump(mode="json")
+
+
+@pytest.fixture(scope="session")
+def runner_key(tmp_path_factory):
+    """A throwaway runner key pair for a whole session: (private key, public key path). Never the real runner's key."""
+    return throwaway_key(tmp_path_factory.mktemp("runner-key"))
