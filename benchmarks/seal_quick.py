@@ -5,16 +5,17 @@ The oracle is the test's (tests/harness/test_seal.py: exact lookup of the public
 images) with a training loss that touches one parameter only, so its 2,000 steps cost seconds.
 The honest learner is the beta-vae baseline on xysquares-s1-mse, where it learns something.
 
-    python seal_quick.py            # ~45 min on a 2-core CPU; writes results/seal_quick.json
+    python seal_quick.py            # ~45 min on a quiet 2-core CPU; resumable: results/seal_quick.json grows run by run
 """
 
 from __future__ import annotations
 
+import json
 import shutil
 import tempfile
 from pathlib import Path
 
-from common import write_results
+from common import RESULTS, write_results
 
 from disbench.harness.run import run_submission
 from tests.harness.test_seal import ORACLE
@@ -49,17 +50,19 @@ def one(folder: Path, task: str, seed: int, seal: bool | None, runs: Path) -> di
 
 
 def main() -> None:
-    rows = []
+    """Each run's row goes into the results file as it finishes; rows already there are not run again."""
+    path = RESULTS / "seal_quick.json"
+    rows = json.loads(path.read_text())["runs"] if path.is_file() else []
+    done = {(r["submission"], r["task"], r["seed"], r["sealed"]) for r in rows}
     with tempfile.TemporaryDirectory() as tmp:
         runs = Path(tmp)
-        oracle = oracle_folder(runs)
-        for seed in (0, 1):
-            for seal in (None, True):
-                rows.append(one(oracle, "xysquares-mse", seed, seal, runs))
-        for seed in (0, 1):
-            for seal in (None, True):
-                rows.append(one(ROOT / "submissions" / "beta-vae", "xysquares-s1-mse", seed, seal, runs))
-    write_results("seal_quick", {"runs": rows})
+        plan = [(oracle_folder(runs), "xysquares-mse"), (ROOT / "submissions" / "beta-vae", "xysquares-s1-mse")]
+        for folder, task in plan:
+            for seed in (0, 1):
+                for seal in (None, True):
+                    if (folder.name, task, seed, seal is True) not in done:
+                        rows.append(one(folder, task, seed, seal, runs))
+                        write_results("seal_quick", {"runs": rows})
 
 
 if __name__ == "__main__":

@@ -50,17 +50,22 @@ def smoke(folder, tmp_path, **options):
 def test_patching_the_metrics_from_model_py_changes_nothing(tmp_path):
     """Forgery 1: model.py replaces disbench's evaluate functions with ones that return 1.0."""
     forger = submission(tmp_path, "forger", """
-        import disbench.metrics, disbench.metrics.suites, disbench.task
         perfect = lambda *args, **kwargs: {"mig": 1.0, "dci.disentanglement": 1.0}
-        disbench.metrics.evaluate = disbench.metrics.suites.evaluate = perfect
-        disbench.task.Task.evaluate = perfect
+        try:  # the metrics need the data code, which the child may not import: patch what it can
+            import disbench.metrics, disbench.metrics.suites, disbench.task
+            disbench.metrics.evaluate = disbench.metrics.suites.evaluate = perfect
+            disbench.task.Task.evaluate = perfect
+        except ImportError as e:
+            print("REFUSED", e)
+        import disbench.methods.base
+        disbench.methods.base.Method.evaluate = perfect
 
         class Model(BetaVAE):
             pass
     """)
     honest = submission(tmp_path, "honest")
-    forged = smoke(forger, tmp_path, evaluate=True)
-    genuine = smoke(honest, tmp_path, evaluate=True)
+    forged = smoke(forger, tmp_path, evaluate=True, seal=3)  # one task variant for both, so their scores compare
+    genuine = smoke(honest, tmp_path, evaluate=True, seal=3)
     assert forged.metrics == genuine.metrics and forged.metrics["mig"] < 0.5 and len(forged.metrics) > 50
 
 
