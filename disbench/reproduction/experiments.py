@@ -68,7 +68,8 @@ class Experiment:
         if average == "paper" and "ada-gvae" not in methods:
             raise ReproductionError("The paper-era averaging is Ada-GVAE's alone, and ada-gvae is not among the methods: "
                                     "add it (--methods ... ada-gvae) or drop --average paper.")
-        arms = [Arm(method, folder, task, condition) for method in methods for folder, task, condition in self._cells(method, average)]
+        arms = [Arm(method, folder, task, condition) for method in dict.fromkeys(methods)  # a method named twice is one arm
+                for folder, task, condition in self._cells(method, average)]
         for arm in arms:
             if not (arm.submission / "submission.toml").is_file():
                 raise ReproductionError(f"The submission folder {arm.submission} is missing; reproductions run from a disbench checkout (git clone).")
