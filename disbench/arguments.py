@@ -103,3 +103,17 @@ positive_int = _number(int, "a whole number", 1)
 non_negative_int = _number(int, "a whole number", 0)
 positive_float = _number(float, "a number", 0, above=True)
 port_number = _number(int, "a port number", 0, 65_535)
+
+
+def device_argument(text: str) -> str:
+    """argparse ``type`` of ``--device``: cpu, cuda or cuda:N, the devices disbench trains on (whether
+    this machine has that GPU is checked when the run starts)."""
+    import torch
+
+    try:
+        kind = torch.device(text).type
+    except (RuntimeError, ValueError):
+        kind = None
+    if kind not in ("cpu", "cuda"):
+        raise argparse.ArgumentTypeError(f"{text[:40]!r} is not a device disbench trains on; use cpu, cuda or cuda:N")
+    return text

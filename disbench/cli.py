@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 
-from disbench.arguments import Parser, positive_float, positive_int
+from disbench.arguments import Parser, device_argument, positive_float, positive_int
 from disbench.error import DisbenchError
 from disbench.files import writable_folder
 from disbench.harness.sweep.cli import add_commands as add_sweep_commands
@@ -338,7 +338,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="train up to K seeds together in one process as one batched computation (1: one at a time); see docs/sweeps.md")
     p.add_argument("--protocol", default=DEFAULT_TIER, choices=TIERS,
                    help="protocol tier (default: %(default)s, minutes a run on a CPU; standard is the leaderboard's, hours on a CPU)")
-    p.add_argument("--device", default=None, help="cpu, cuda, cuda:1, ... (default: cuda if available)")
+    p.add_argument("--device", type=device_argument, default=None, help="cpu, cuda, cuda:1, ... (default: cuda if available)")
     p.add_argument("--resume", action="store_true", help="continue interrupted runs from their checkpoints")
     p.add_argument("--overwrite", action="store_true", help="delete earlier runs of the same seeds and start again")
     p.add_argument("--results-dir", default="runs/results", help="where records go (default: the untracked runs/results)")

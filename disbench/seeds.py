@@ -44,9 +44,10 @@ def _token_seeds(token: str) -> list[int]:
     if number.isascii() and number.isdigit():
         if number != token:
             raise SeedError(f"{_shown(token)} is negative; seeds go from 0 to {MAX_SEED:,}.")
-        if _bounded(number) > MAX_SEED:
+        value = _bounded(number)
+        if value > MAX_SEED:
             raise SeedError(f"{_shown(token)} is too large; seeds go from 0 to {MAX_SEED:,}.")
-        return [int(number)]
+        return [value]
     match = _RANGE.fullmatch(token) if token.isascii() else None
     if match is None:
         raise SeedError(f"{_shown(token)!r} is not a seed: use {GRAMMAR}.")
@@ -62,7 +63,8 @@ def _token_seeds(token: str) -> list[int]:
 
 def _bounded(digits: str) -> int:
     """``int(digits)``, or ``MAX_SEED + 1`` for any longer number (Python refuses to convert very long ones)."""
-    return int(digits) if len(digits.lstrip("0")) <= 20 else MAX_SEED + 1
+    significant = digits.lstrip("0") or "0"
+    return int(significant) if len(significant) <= 20 else MAX_SEED + 1
 
 
 def _shown(token: str, limit: int = 40) -> str:

@@ -110,6 +110,8 @@ def test_every_tier_option_defaults_to_the_quick_tier_and_says_so():
     (["run", "s", "--task", "t", "--sed", "1"], "unrecognized arguments: --sed 1. Did you mean '--seeds'"),
     (["analyze", "xysquares-mse", "--num-pairs", "-3"], "argument --num-pairs: -3 is out of range; give a whole number 1 or more"),
     (["site", "serve", "--port", "70000"], "argument --port: 70000 is out of range; give a port number from 0 to 65535"),
+    (["run", "s", "--task", "t", "--device", "xysquares-mse"], "argument --device: 'xysquares-mse' is not a device disbench trains on; use cpu"),
+    (["sweep", "--device", "mps"], "argument --device: 'mps' is not a device disbench trains on; use cpu, cuda or cuda:N"),
 ])
 def test_a_mistyped_name_or_number_is_one_usage_line_with_the_fix(argv, hint, capsys):
     with pytest.raises(SystemExit) as exit_:

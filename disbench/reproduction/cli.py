@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from disbench.arguments import positive_int
+from disbench.arguments import device_argument, positive_int
 from disbench.seeds import seed_argument, seeds_argument
 
 LOCAL_RESULTS = Path("runs/results")  # where new runs' records go unless --results-dir says otherwise
@@ -131,6 +131,6 @@ def _experiment_parser(actions: Any, name: str, help_text: str) -> None:
     p.add_argument("--out", default="runs/reproduction", help="folder for the figure, the table (.md) and the scores (.csv)")
     p.add_argument("--report-only", action="store_true", help="train nothing: report the records that exist")
     p.add_argument("--dry-run", action="store_true", help="say what would be trained, and stop")
-    p.add_argument("--device", default=None, help="cpu, cuda, ... (default: cuda if available)")
+    p.add_argument("--device", type=device_argument, default=None, help="cpu, cuda, ... (default: cuda if available)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(handler=_cmd_experiment)

@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from disbench.arguments import non_negative_int, positive_float, positive_int
+from disbench.arguments import device_argument, non_negative_int, positive_float, positive_int
 from disbench.protocol import DEFAULT_TIER, TIERS
 from disbench.seeds import seeds_argument
 
@@ -53,7 +53,7 @@ def add_commands(sub: Any) -> None:
     _grid_options(p)
     p.add_argument("--executor", choices=EXECUTORS, default=argparse.SUPPRESS,
                    help="local (default): here, one run after another; slurm: a submitit job array; submitit-local: the same jobs as local subprocesses")
-    p.add_argument("--device", default=None, help="cpu, cuda, cuda:1, ... for every run (default: cuda where available)")
+    p.add_argument("--device", type=device_argument, default=None, help="cpu, cuda, cuda:1, ... for every run (default: cuda where available)")
     p.add_argument("--pack", type=positive_int, default=argparse.SUPPRESS, metavar="K",
                    help="train up to K seeds of one submission and task together in one process, as one batched computation (default 1; see docs/sweeps.md)")
     p.add_argument("--dry-run", action="store_true", help="show what would run, and why, without running anything")
