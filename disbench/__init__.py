@@ -12,11 +12,13 @@ from importlib import import_module
 from typing import Any
 
 from disbench.registration import TaskSpec, make, pprint_registry, register, registry, spec
-from disbench.task import Batch, PairBatch, Task
 
 __version__ = "0.1.0"
 
 _LAZY = {
+    "Task": ("disbench.task", "Task"),
+    "Batch": ("disbench.task", "Batch"),
+    "PairBatch": ("disbench.task", "PairBatch"),
     "check_task": ("disbench.checker", "check_task"),
     "Method": ("disbench.methods.base", "Method"),
     "train": ("disbench.harness.run.train", "train"),
@@ -29,7 +31,8 @@ _LAZY = {
 
 
 def __getattr__(name: str) -> Any:
-    """Import heavy parts (sklearn metrics, the harness) only when first used."""
+    """Import heavy parts (data, sklearn metrics, the harness) only when first used: a submission's
+    child process imports this package, and must not load the data code it may not see."""
     if name not in _LAZY:
         raise AttributeError(f"module 'disbench' has no attribute {name!r}")
     module_name, attr = _LAZY[name]

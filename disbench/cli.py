@@ -18,7 +18,17 @@ from disbench.protocol import DEFAULT_TIER, TIERS
 from disbench.reproduction.cli import add_commands as add_reproduce_commands
 from disbench.seeds import seed_argument, seeds_argument
 
-SHOWN_METRICS = ("mig", "dci.disentanglement", "dci.completeness", "sap", "factor_vae.eval_accuracy", "beta_vae.eval_accuracy", "irs")
+SHOWN_METRICS = ("mig", "dci.disentanglement", "dci.completeness", "dci.informativeness_test", "sap", "factor_vae.eval_accuracy",
+                 "beta_vae.eval_accuracy", "irs")  # DCI beside the informativeness its gate read
+
+
+def seal_choice(text: str) -> bool | int | None:
+    """``--seal``: 'secret' -> True, 'none' -> None, a seed -> that int."""
+    if text in ("secret", "none"):
+        return True if text == "secret" else None
+    if text.isdigit() and int(text) < 2**63:
+        return int(text)
+    raise argparse.ArgumentTypeError(f"{text!r} is not 'secret', 'none' or a seal seed (the integer 0 to 2**63-1 in a record's seal.seed)")
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
@@ -102,7 +112,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     seeds = _run_seeds(args.seeds, task_spec, args.protocol, note)
     options = dict(protocol=args.protocol, device=args.device, resume=args.resume, overwrite=args.overwrite, results_dir=args.results_dir,
-                   runs_dir=args.runs_dir, progress=not args.quiet, notify=note)
+                   runs_dir=args.runs_dir, progress=not args.quiet, notify=note, seal=args.seal)
     started = datetime.now(timezone.utc)
     records, failed = [], []
     for start in range(0, len(seeds), args.pack):
@@ -259,6 +269,13 @@ def _cmd_keys_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_keys_init(args: argparse.Namespace) -> int:
+    from disbench.harness.record.keys import init_keys
+
+    print(init_keys(args.private, args.public, rotate=args.rotate).report())
+    return 0
+
+
 def _cmd_sign(args: argparse.Namespace) -> int:
     from disbench.harness.record.sign import sign_records
 
@@ -343,6 +360,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true", help="delete earlier runs of the same seeds and start again")
     p.add_argument("--results-dir", default="runs/results", help="where records go (default: the untracked runs/results)")
     p.add_argument("--runs-dir", default="runs", help="checkpoints, curves and pictures")
+    p.add_argument("--seal", type=seal_choice, default="secret", metavar="secret|none|SEED",  # a string default goes through the type: True
+                   help="the task variant the run trains and is scored on: 'secret' (default: this runner's secret variant, see docs/trust.md), "
+                        "'none' (the public task; disbench sign refuses such records) or a record's seal seed, to replay it")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(handler=_cmd_run)
 
@@ -393,6 +413,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--private", required=True, help="where to write the private key (outside the repository)")
     p.add_argument("--public", required=True, help="where to write the public key, e.g. leaderboards/runner-key.pub")
     p.set_defaults(handler=_cmd_keys_generate)
+    p = keys_sub.add_parser("init", help="the official runner's key: private file outside any git clone (0600), public key to leaderboards/runner-key.pub")
+    p.add_argument("--private", default=None, help="where to write the private key (default: ~/.config/disbench/runner-key.pem; never inside a git work tree)")
+    p.add_argument("--public", default="leaderboards/runner-key.pub", help="where to write the public key (default: leaderboards/runner-key.pub)")
+    p.add_argument("--rotate", action="store_true", help="replace an existing public key (a lost or leaked key; see docs/trust.md)")
+    p.set_defaults(handler=_cmd_keys_init)
     add_leaderboard_commands(sub)  # leaderboard, site, publish, ci
     add_sweep_commands(sub)  # sweep, sweep status
     return parser

@@ -22,7 +22,7 @@ import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from disbench.entry_points import entry_point_name, load_entry_point
 from disbench.error import (
@@ -35,7 +35,9 @@ from disbench.error import (
     did_you_mean,
 )
 from disbench.protocol import Protocol, default_protocols
-from disbench.task import Task
+
+if TYPE_CHECKING:
+    from disbench.task import Task
 
 MODULE_RE = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
 TASK_ID_RE = re.compile(r"^(?:(?P<namespace>[\w.-]+)/)?(?P<name>[\w.-]+?)(?:-v(?P<version>\d+))?$")
@@ -271,6 +273,8 @@ def make(task_id: str | TaskSpec, **kwargs: Any) -> Task:
 
     The task gets its own deep copy of the spec: changing it never changes the registry.
     """
+    from disbench.task import Task  # here, not at import: the registry alone never loads data code (a child needs it without)
+
     task_spec = task_id if isinstance(task_id, TaskSpec) else spec(task_id)
     runtime = {k: kwargs.pop(k) for k in RUNTIME_KWARGS if k in kwargs}
     merged = {**task_spec.kwargs, **kwargs}

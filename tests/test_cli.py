@@ -103,7 +103,7 @@ def test_every_tier_option_defaults_to_the_quick_tier_and_says_so():
 
 
 @pytest.mark.parametrize("argv, hint", [
-    (["run", "s", "--task", "t", "--protocol", "quik"], "invalid choice: 'quik' (choose from 'standard', 'quick', 'smoke'). Did you mean 'quick'?"),
+    (["run", "s", "--task", "t", "--protocol", "quik"], "invalid choice: 'quik' (choose from 'standard', 'extended', 'quick', 'smoke'). Did you mean 'quick'?"),
     (["rnu"], "Did you mean 'run'?"),
     (["reproduce", "overlap", "--methods", "ada-gave"], "Did you mean 'ada-gvae'"),
     (["leaderboard", "show", "--tier", "standart"], "Did you mean 'standard'?"),

@@ -43,7 +43,10 @@ HEAVY = [  # (module, attribute): calling it is the real work, where an example 
     ("disbench.harness.sweep.executors", "run_local"),
     ("disbench.harness.sweep.executors", "submit"),  # submitit jobs
     ("disbench.reproduction.runner", "run_missing"),
-    ("disbench.reproduction.report", "figure"),  # matplotlib
+    ("disbench.reproduction.report", "report_text"),  # a report's statistics (bootstrap intervals, rank tests)
+    ("disbench.reproduction.summary", "summary_text"),
+    ("matplotlib.pyplot", "subplots"),  # every figure
+    ("matplotlib.pyplot", "figure"),
     ("disbench.leaderboard.site", "build_site"),
     ("disbench.harness.child.sandbox", "setup"),  # creates a user: never from a test
     ("disbench.data.stored", "StoredData.prepare"),  # downloads
@@ -180,11 +183,16 @@ def scratch(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr("disbench.cli.build_parser", lambda: PARSER)  # built once: argparse's set-up would be most of the time
     monkeypatch.delenv("DISBENCH_RUNNER_KEY", raising=False)
+    for name in ("HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME"):  # keys init, the sealing secret, caches: never the real ones
+        monkeypatch.setenv(name, str(tmp_path / "home"))
+    monkeypatch.delenv("DISBENCH_SEAL_SECRET_FILE", raising=False)
     for module, attribute in HEAVY:
         owner_name, _, name = attribute.rpartition(".")
         owner = importlib.import_module(module)
         for part in filter(None, owner_name.split(".")):
-            owner = getattr(owner, part)
+            owner = getattr(owner, part, None)
+        if not hasattr(owner, name):
+            pytest.fail(f"HEAVY names {module}.{attribute}, which no longer exists: name the function that does that work now")
         monkeypatch.setattr(owner, name, _stop)
     return tmp_path
 

@@ -15,6 +15,7 @@ from disbench.error import (
     UnregisteredTask,
     VersionNotFound,
 )
+from disbench.protocol import TIERS
 from disbench.registration import TaskSpec, parse_task_id, registry
 
 
@@ -130,11 +131,17 @@ def test_bad_entry_points_are_registration_errors(scratch_registry):
 
 def test_protocol_tiers_and_hash():
     spec = disbench.spec("xysquares-mse")
-    standard, quick, smoke = (spec.protocols[t] for t in ("standard", "quick", "smoke"))
+    assert tuple(spec.protocols) == TIERS == ("standard", "extended", "quick", "smoke")
+    standard, extended, quick, smoke = (spec.protocols[t] for t in TIERS)
     assert (standard.steps, standard.batch_size, standard.lr, standard.optimizer) == (57_600, 256, 1e-3, "adam")
     assert standard.seeds == (0, 1, 2, 3, 4) and standard.metric_suite == "standard"
-    assert quick.steps < standard.steps and smoke.steps < quick.steps
-    assert len({standard.hash(), quick.hash(), smoke.hash()}) == 3
+    assert smoke.steps < quick.steps < extended.steps < standard.steps
+    # extended is quick made 5x longer: the same batch and suite, its own curve and seeds, and its own hash
+    assert (extended.steps, extended.batch_size, extended.metric_suite, extended.seeds) == (10_000, 64, "fast", (0, 1, 2, 3, 4))
+    assert dict(extended.curve) == {"mig": 500, "dci": 1_000}
+    assert len({standard.hash(), extended.hash(), quick.hash(), smoke.hash()}) == 4
+    # the committed quick records' hash: adding a tier (or DCI's gate) leaves the others' hashes alone
+    assert quick.hash() == "950d4a3b42de982b732f0e2b1c0f2d5cee4e271a27e899eeab4770ab7ff6acf4"
     assert standard.hash() == disbench.spec("xysquares-mse-v0").protocols["standard"].hash()
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 
+import pandas as pd
 import pytest
 import torch
 
@@ -18,17 +19,22 @@ from disbench.cli import main as cli
 from disbench.harness.record import build_record, record_path, write_record
 from disbench.harness.run import submission_record
 from disbench.harness.submission import Submission
-from disbench.reproduction.experiments import BOXBLUR, OVERLAP, ReproductionError
+from disbench.reproduction.experiments import BOXBLUR, BOXBLUR_LOW_BETA, OVERLAP, ROOT, ReproductionError
+from disbench.reproduction.report import COLUMNS, claims
 from disbench.reproduction.runner import plan
+from disbench.reproduction.summary import BEGIN, END, generated_part, summary_text
 
 
-def fabricate(results, arm, tier: str, seed: int, mig: float, dci: float, peak: float = 0.0) -> None:
-    """A completed record for ``arm`` whose final MIG/DCI are given and whose curve peaks ``peak`` above them."""
+def fabricate(results, arm, tier: str, seed: int, mig: float, dci: float, peak: float = 0.0, informativeness: float = 0.9) -> None:
+    """A completed record for ``arm`` as made before the suite gated DCI: final MIG/DCI given, a curve that peaks ``peak``
+    above them, and the DCI informativeness the report gates on (0.9: far above XYSquares' majority baseline of about 0.15)."""
     task = disbench.make(arm.task)
     protocol = task.get_protocol(tier)
     submission = Submission(arm.submission)
-    curve = [{"step": protocol.steps // 2, "mig": mig + peak, "dci.disentanglement": 0.0}, {"step": protocol.steps, "mig": mig, "dci.disentanglement": dci + peak}]
-    record = build_record(task, protocol, seed, submission_record(submission, task.id), {"mig": mig, "dci.disentanglement": dci},
+    inf = {"dci.informativeness_test": informativeness}
+    curve = [{"step": protocol.steps // 2, "mig": mig + peak, "dci.disentanglement": 0.0, **inf},
+             {"step": protocol.steps, "mig": mig, "dci.disentanglement": dci + peak, **inf}]
+    record = build_record(task, protocol, seed, submission_record(submission, task.id), {"mig": mig, "dci.disentanglement": dci, **inf},
                           steps=protocol.steps, elapsed=1.0, eval_time=1.0, device=torch.device("cpu"), final_loss=0.1, num_parameters=1, curve=curve)
     write_record(record, record_path(results, task.id, submission.name, protocol.name, seed))
 
@@ -46,6 +52,14 @@ def test_grids_name_the_papers_settings():
         hp = Submission(arm.submission).hyperparameters("xysquares-mse-v0")
         assert hp["latent_dim"] == 25 and hp["beta"] in (0.0316, 0.0001)
         assert hp.get("average", "gvae") == "gvae"
+    # Fig. 11 at beta = 0.0001 alone, with either averaging: the grid of the eight-seed runs
+    assert {a.submission.name for a in BOXBLUR_LOW_BETA.arms()} == {"ada-gvae-z25-b0.0001", "beta-vae-z25-b0.0001"}
+    assert {a.submission.name for a in BOXBLUR_LOW_BETA.arms(("ada-gvae",), "paper")} == {"ada-gvae-paper-avg-z25-b0.0001"}
+    assert BOXBLUR_LOW_BETA.effect == ("boxblur", "mse") and OVERLAP.effect == (1, 8) and OVERLAP.ladder and not BOXBLUR.ladder
+    ends = OVERLAP.arms(conditions=("1", "2", "4", "8"))
+    assert len(ends) == 8 and {a.condition for a in ends} == {1, 2, 4, 8}
+    with pytest.raises(ReproductionError, match="overlap has no grid spacing '9'; its grid spacings are 1, 2, 3, 4, 5, 6, 7, 8"):
+        OVERLAP.arms(conditions=("1", "9"))
     assert OVERLAP.arms(("beta-vae", "beta-vae")) == OVERLAP.arms(("beta-vae",))  # a method named twice counts once
     with pytest.raises(ReproductionError, match="Unknown method 'vae'"):
         OVERLAP.arms(("vae",))
@@ -56,28 +70,41 @@ def test_grids_name_the_papers_settings():
 def test_records_are_reused_from_any_folder_and_only_the_rest_would_train(tmp_path):
     arms = [a for a in OVERLAP.arms(("ada-gvae",)) if a.condition in (1, 8)]
     fabricate(tmp_path / "committed", arms[0], "quick", 0, 0.9, 0.95)
+    fabricate(tmp_path / "committed", arms[0], "quick", 5, 0.8, 0.9)  # a seed beyond the tier's, trained with --seeds
+    (tmp_path / "committed" / "xysquares-mse-v0" / "ada-gvae" / "quick").mkdir(parents=True)
+    (tmp_path / "committed" / "xysquares-mse-v0" / "ada-gvae" / "quick" / "seed-6.json").write_text("{}")  # not a valid record
     planned = plan(arms, "quick", (0, 1), tmp_path / "new", tmp_path / "runs", reuse=[tmp_path / "committed"])
     found = {(p.arm.condition, p.run.seed): p.found_in for p in planned}
     assert found == {(1, 0): tmp_path / "committed", (1, 1): None, (8, 0): None, (8, 1): None}
+    # a report shows every validly recorded seed of each arm, beyond the ones asked for; an invalid one is neither shown nor trained
+    every = plan(arms, "quick", (0, 1), tmp_path / "new", tmp_path / "runs", reuse=[tmp_path / "committed"], every_recorded=True)
+    assert {(p.arm.condition, p.run.seed): p.found_in for p in every} == {**found, (1, 5): tmp_path / "committed"}
 
 
-def test_overlap_report_has_final_max_and_paper_values_with_known_effects(tmp_path, capsys):
+def test_overlap_report_has_medians_claims_and_informativeness_with_known_answers(tmp_path, capsys):
     results = tmp_path / "results"
     for arm in OVERLAP.arms():
         strong = arm.method == "ada-gvae"
-        for seed in (0, 1):
-            mig = (0.9 if strong else 0.2) * (8 - arm.condition) / 7 + 0.01 * seed
+        for seed in (0, 1, 2):
+            mig = (0.9 if strong else 0.2) * (8 - arm.condition) / 7 + 0.02 * seed
             fabricate(results, arm, "quick", seed, mig, mig, peak=0.05)
     out = tmp_path / "out"
-    assert cli(["reproduce", "overlap", "--report-only", "--results-dir", str(results), "--reuse", "--runs-dir", str(tmp_path / "runs"), "--out", str(out)]) == 0
+    args = ["reproduce", "overlap", "--report-only", "--results-dir", str(results), "--reuse", "--runs-dir", str(tmp_path / "runs"), "--out", str(out)]
+    assert cli(args) == 0  # the tier's seeds are 0 and 1; seed 2 has records, so the report shows it too
     text = capsys.readouterr().out
-    assert "32 runs, 32 with a record" in text and "before pooling" not in text  # one submission per method: nothing pooled
-    # spacing 1: mean of 0.90 and 0.91, std 0.007; max during training 0.05 higher; the paper's cell beside them
-    assert re.search(r"\|\s+1 \| 0\.905 ± 0\.007 \(2\)\s+\| 0\.955 ± 0\.007 \(2\)\s+\| 0\.72–0\.91 \(fit ≈0\.87\)", text)
-    assert "Ada-GVAE MIG, 1 minus 8: ours final +0.900, max during training +0.900; paper +0.855 (centres 0.87 and 0.015)" in text
-    # each record's own pair, final / max, one column per seed
-    assert re.search(r"\| ada-gvae\s+\|\s+1 \| 0\.900 / 0\.950 \| 0\.910 / 0\.960 \|", text)
-    assert re.search(r"\| beta-vae\s+\|\s+8 \| 0\.000 / 0\.050 \| 0\.010 / 0\.060 \|", text)
+    assert "32 runs, 48 with a record" not in text and "48 runs, 48 with a record" in text and "before pooling" not in text
+    # spacing 1, Ada-GVAE: finals 0.90, 0.92, 0.94 and maxima 0.05 higher: median [quartiles] (n), the paper's cell beside them
+    assert re.search(r"\|\s+1 \| 0\.970 \[0\.960, 0\.980\] \(3\)\s+\| 0\.920 \[0\.910, 0\.930\] \(3\)\s+\| 0\.72–0\.91 \(fit ≈0\.87\)", text)
+    # the claim at the ends: medians 0.97 and 0.07; 3 runs per arm cannot do better than p = 1/20, 0.4 after Holm's x 8
+    assert re.search(r"\| Ada-GVAE MIG, 1 minus 8\s+\| max during training \| 3\+3 \| \+0\.900 \[\+0\.860, \+0\.940\]\s+\| 0\.05 ", text)
+    assert "not shown (n = 3+3, p = 0.4)" in text
+    # the trend over all 24 runs is clear: rho near -1, permutation p at its floor 1/10,001, Holm over the report's 12 claims
+    assert re.search(r"\| Ada-GVAE MIG, falls as the spacing grows\s+\| max during training \| 24\s+\| Spearman ρ -0\.9\d", text)
+    assert "sign shown (p = 0.0012, n = 24)" in text
+    # informativeness beside the scores: 0.9 everywhere, against XYSquares' majority baseline, never gated, by the report
+    assert re.search(r"\| Ada-GVAE\s+\|\s+1 \| 0\.900 \[0\.900, 0\.900\] \(3\)\s+\| 0\.1\d\d \[.*\| 0 of 3; 0 of 6\s+\| report \(record predates the gate\)", text)
+    # each record's own pair, max / final, one column per seed
+    assert re.search(r"\| ada-gvae\s+\|\s+1 \| 0\.950 / 0\.900 \| 0\.970 / 0\.920 \| 0\.990 / 0\.940 \|", text)
     report = (out / "overlap-quick.md").read_text()
     # with every run recorded, --dry-run says so and writes nothing
     dry = tmp_path / "dry"
@@ -86,7 +113,36 @@ def test_overlap_report_has_final_max_and_paper_values_with_known_effects(tmp_pa
     assert report.strip() in text
     assert (out / "overlap-quick.png").stat().st_size > 10_000
     rows = (out / "overlap-quick.csv").read_text().splitlines()
-    assert len(rows) == 1 + 32 * 2 and rows[0].startswith("method,submission,average,condition")
+    assert len(rows) == 1 + 48 * 2 and rows[0].startswith("method,submission,average,condition")
+
+
+def test_a_collapsed_encoder_in_an_old_record_is_gated_by_the_report_and_its_ungated_dci_stays_visible(tmp_path, capsys):
+    results = tmp_path / "results"
+    for arm in BOXBLUR_LOW_BETA.arms(("ada-gvae",)):
+        collapsed = arm.condition == "mse"
+        fabricate(results, arm, "quick", 0, 0.0 if collapsed else 0.1, 0.4 if collapsed else 0.2, informativeness=0.12 if collapsed else 0.46)
+    out = tmp_path / "out"
+    assert cli(["reproduce", "boxblur-b0.0001", "--methods", "ada-gvae", "--report-only", "--seeds", "0", "--results-dir", str(results), "--reuse",
+                "--runs-dir", str(tmp_path / "runs"), "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert re.search(r"\| ada-gvae-z25-b0\.0001 \| mse\s+\| 0\.000 / 0\.000 \(ungated 0\.400 / 0\.400\) \|", text)
+    assert re.search(r"\| ada-gvae-z25-b0\.0001 \| boxblur\s+\| 0\.200 / 0\.200\s+\|", text)
+    assert re.search(r"\| Ada-GVAE\s+\| mse\s+\| 0\.120 \(1\)\s+\| 0\.1\d\d \(1\)\s+\| 1 of 1; 2 of 2 ", text)
+    assert re.search(r"\| Ada-GVAE DCI disentanglement, boxblur minus mse \| max during training \| 1\+1\s+\| \+0\.200", text)
+
+
+def test_claims_with_eight_runs_per_arm_show_the_sign_and_compare_the_size_with_the_papers():
+    rows = []
+    for seed in range(8):
+        for condition, mig in (("boxblur", 0.10 + 0.01 * seed), ("mse", 0.01 * seed / 8)):
+            rows.append({"method": "ada-gvae", "condition": condition, "seed": seed, "metric": "mig", "final": mig, "max": mig})
+    frame = pd.DataFrame(rows, columns=COLUMNS)
+    found = {c.quantity: c for c in claims(BOXBLUR_LOW_BETA, frame)}
+    assert set(found) == {"max during training", "final"}
+    c = found["max during training"]
+    assert (c.n, c.p_value, c.p_holm) == ("8+8", pytest.approx(1 / 12_870), pytest.approx(2 / 12_870))
+    assert c.estimate.startswith("+0.131 [") and c.paper == "+0.365"  # medians 0.135 and 0.0044; paper 0.37 - 0.005
+    assert c.verdict == "sign shown (p = 0.00016, n = 8+8); size below the paper's (+0.365)"
 
 
 def test_boxblur_pools_both_betas_and_reports_missing_runs(tmp_path, capsys):
@@ -100,13 +156,32 @@ def test_boxblur_pools_both_betas_and_reports_missing_runs(tmp_path, capsys):
     assert cli(["reproduce", "boxblur", "--tier", "smoke", "--seeds", "0", "1", "--report-only", "--results-dir", str(results), "--reuse", "--runs-dir", str(tmp_path / "runs"), "--out", str(out)]) == 0
     text = capsys.readouterr().out
     assert "16 runs, 5 with a record" in text and "Missing: 11 runs" in text
-    assert "Ada-GVAE MIG, boxblur minus mse: ours final +0.393" in text  # (0.5 + 0.3) / 2 - (0 + 0 + 0.02) / 3
-    assert re.search(r"\| ada-gvae-z25-b0\.0001 \| mse\s+\| 0\.000 / 0\.000 \| 0\.020 / 0\.050 \|", text)
+    # box blur: 0.5 and 0.3, median 0.4; MSE: 0, 0 and 0.02, median 0
+    assert re.search(r"\| Ada-GVAE MIG, boxblur minus mse\s+\| final\s+\| 2\+3\s+\| \+0\.400 \[", text)
+    assert re.search(r"\| ada-gvae-z25-b0\.0001 \| mse\s+\| 0\.000 / 0\.000 \| 0\.050 / 0\.020 \|", text)
     assert re.search(r"\| ada-gvae-z25-b0\.0316 \| boxblur\s+\| 0\.300 / 0\.300 \| –\s+\|", text)
-    # before pooling, each beta's own row: MIG final, MIG max, DCI final, DCI max
+    # before pooling, each beta's own row: MIG max, MIG final, DCI max, DCI final
     assert re.search(r"\| ada-gvae-z25-b0\.0001 \| boxblur\s+\| 0\.500 \(1\)\s+\| 0\.500 \(1\)\s+\| 0\.000 \(1\)", text)
     assert re.search(r"\| ada-gvae-z25-b0\.0316 \| boxblur\s+\| 0\.300 \(1\)", text)
     assert (out / "boxblur-smoke.png").stat().st_size > 10_000
+
+
+def test_the_generated_part_of_docs_reproduction_is_what_the_committed_records_give():
+    """docs/reproduction.md's numbers and verdicts are regenerated from the committed records; when a record lands
+    or a submission changes, run `disbench reproduce summary --write docs/reproduction.md`."""
+    page = ROOT / "docs" / "reproduction.md"
+    assert generated_part(page) == summary_text(), "docs/reproduction.md is stale: run disbench reproduce summary --write docs/reproduction.md"
+
+
+def test_summary_write_replaces_only_the_generated_part(tmp_path, monkeypatch, capsys):
+    page = tmp_path / "page.md"
+    page.write_text(f"# Title\n\nbefore\n\n{BEGIN}\nold numbers\n{END}\n\nafter\n")
+    monkeypatch.setattr("disbench.reproduction.summary.summary_text", lambda: f"{BEGIN}\nnew numbers\n{END}")
+    assert cli(["reproduce", "summary", "--write", str(page)]) == 0
+    assert page.read_text() == f"# Title\n\nbefore\n\n{BEGIN}\nnew numbers\n{END}\n\nafter\n"
+    page.write_text("no markers\n")
+    assert cli(["reproduce", "summary", "--write", str(page)]) == 2
+    assert "needs exactly one pair of the markers" in capsys.readouterr().err and page.read_text() == "no markers\n"
 
 
 def test_wrong_inputs_get_one_line_errors(tmp_path, capsys):
@@ -124,6 +199,8 @@ def test_wrong_inputs_get_one_line_errors(tmp_path, capsys):
     assert "invalid choice: 'vae'" in capsys.readouterr().err
     assert cli(["reproduce", "overlap", "--report-only", "--reuse", "--results-dir", str(tmp_path), "--runs-dir", str(tmp_path / "runs")]) == 1
     assert "no records yet" in capsys.readouterr().out
+    assert cli(["reproduce", "overlap", "--conditions", "0", "--dry-run"]) == 2
+    assert "overlap has no grid spacing '0'" in capsys.readouterr().err
     assert not json.dumps([str(p) for p in tmp_path.iterdir()]).count("overlap")  # nothing half-written
 
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError, field_validator
 
-from disbench.error import SubmissionError, did_you_mean
+from disbench.error import DisbenchError, SubmissionError, did_you_mean
 from disbench.methods.base import Method, TaskInfo
 from disbench.registration import parse_task_id, registry
 from disbench.supervision import Supervision
@@ -213,3 +213,15 @@ class Submission:
                 f"{method.supervision!r}; make them agree."
             )
         return method
+
+
+def code_mismatch(folder: str | Path, content_hash: str | None) -> str | None:
+    """Why ``folder`` is not the code a record with ``content_hash`` was made with (``None``: it is).
+    Re-scoring, re-training and signing all ask this before trusting a folder."""
+    try:
+        found = Submission(folder).content_hash()
+    except DisbenchError as e:
+        return f"{folder} cannot be read as a submission ({str(e).splitlines()[0]})"
+    if found != content_hash:
+        return f"{folder} has changed since the run (content hash {found[:12]}…, record {str(content_hash)[:12]}…)"
+    return None

@@ -15,6 +15,9 @@ from disbench.harness.child.contract import check_learner
 from disbench.harness.child.learner import Learner
 from disbench.harness.child.remote import RemoteLearner
 from disbench.harness.run import run_submission
+from disbench.harness.run.checkpoint import frozen_parameters
+from disbench.harness.run.evaluation import load_run_state
+from disbench.harness.run.folder import run_dir
 from disbench.harness.submission import Submission
 from disbench.methods.base import Method
 
@@ -92,6 +95,10 @@ def validate_submission(path: str | Path, task_id: str = "xysquares-mse", smoke_
         try:
             record = run_submission(submission, task.id, seed=0, protocol="smoke", device="cpu", results_dir=None, runs_dir=tmp, progress=False)
             report.add("smoke run", True, f"{record.training.steps} steps, {len(record.metrics)} metrics, mig = {record.metrics['mig']:.3f}")
+            run = run_dir(tmp, task.id, submission.name, "smoke", 0)
+            frozen = frozen_parameters(run / load_run_state(run / "checkpoint.pt")["model_file"])
+            report.add("learns from its data", frozen is None, "its parameters changed during the smoke run" if frozen is None else
+                       f"{frozen}. A model that reads no training data is flagged for the maintainers' review (docs/trust.md)")
         except DisbenchError as e:
             report.add("smoke run", False, str(e))
         except Exception as e:

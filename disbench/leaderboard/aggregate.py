@@ -3,26 +3,52 @@
 Groups never mix what must not be mixed: the key is (task, tier, submission, origin, stale),
 so local runs, stale runs and official runs of different tiers are summarised separately.
 ``std`` is the sample standard deviation over seeds (ddof=1; undefined, NaN, for one seed).
+A group is *unverified* if any of its records is, and *incomplete* if it has fewer seeds than
+its tier's protocol names.
 
-Ranks use only *current official* groups (origin ``official``, not stale): a per-task rank on
-the task's primary metric (higher is better, ties share the best rank) and, per tier and
-supervision track, an overall rank by the mean of the per-task ranks within that track; a
-submission covering more tasks comes first, so a method is not ranked above others by
-skipping tasks.
+One rule ranks everywhere (:data:`RANK_RULE`, :func:`order_ranks`): only current official
+groups (origin ``official``, not stale) take a rank, always within a tier and a supervision
+track; verified groups come before unverified ones, and within each, groups with every seed of
+the tier before incomplete ones; then the task's primary metric (higher is better; equal keys
+share the better rank). The overall rank per tier and track orders submissions by the same
+trust keys, then by the number of tasks covered (a method is not ranked above others by skipping
+tasks), then by the mean of its per-task ranks.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
 import pandas as pd
 
+from disbench.error import DisbenchError
 from disbench.leaderboard.store import Board
 
 GROUP = ["task", "tier", "submission", "origin", "stale"]
 DCI = "dci.disentanglement"
 MAX = "@max"  # suffix of a metric's running maximum during training (the paper's quantity): "mig@max"
+TRUST = ["unverified", "incomplete"]  # the keys that order ranks before the score: False (verified, complete) first
+MARKERS = {  # every marker a group can carry, in the order they are shown, with what it means to a reader
+    "unverified": "not signed by the official runner: shown, but its numbers are not verified",
+    "incomplete": "fewer seeds than the tier's protocol: its mean is less certain and may hide failed runs",
+    "stale": "the submission's code changed since this run: it needs a re-run",
+    "local": "a local run, not an official record",
+}
+
+RANK_RULE = ("Ranks are within a tier and a supervision track, by the task's primary metric: verified records before "
+             "unverified ones, all the tier's seeds before missing seeds; stale and local runs are not ranked.")
+RANK_WHY = ("An unsigned record is a claim the board cannot check, and a mean over fewer seeds is less certain (and may hide failed "
+            "seeds), so neither may outrank a complete, verified result; they are still ranked among themselves, each with its "
+            "marker, so the board stays useful while nothing is signed. Methods that see pairs (weak supervision) are not ranked "
+            "against methods that see single observations.")
+
+
+def trust_markers(unverified: bool, incomplete: bool, origin: str = "official", stale: bool = False) -> tuple[str, ...]:
+    """A group's markers in :data:`MARKERS` order (the ones that decide its rank first)."""
+    flags = {"unverified": unverified, "incomplete": incomplete, "stale": stale, "local": origin == "local"}
+    return tuple(m for m in MARKERS if flags[m])
 
 
 def max_key(metric: str) -> str:
@@ -38,6 +64,16 @@ def primary_metric(task_id: str) -> str:
         return getattr(disbench.spec(task_id), "primary_metric", None) or "mig"
     except Exception:
         return "mig"
+
+
+def tier_seed_count(task_id: str, tier: str) -> int | None:
+    """How many seeds the task's tier names (None for a task or tier not registered here)."""
+    import disbench
+
+    try:
+        return len(disbench.spec(task_id).protocols[tier].seeds)
+    except (DisbenchError, KeyError):
+        return None
 
 
 def records_frame(board: Board) -> pd.DataFrame:
@@ -57,45 +93,69 @@ def records_frame(board: Board) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns)
 
 
+SUMMARY_COLUMNS = [*GROUP, "supervision", "version", "unverified", "seeds", "expected", "incomplete", "metric", "mean", "std", "n"]
+
+
 def summarise(records: pd.DataFrame) -> pd.DataFrame:
-    """Mean, std (ddof=1) and n over seeds per task × tier × submission × origin × stale × metric."""
+    """Mean, std (ddof=1) and n over seeds per task × tier × submission × origin × stale × metric, with the group's
+    trust: ``unverified`` (any record unverified), ``seeds`` (records in the group), ``expected`` (the tier's seeds)
+    and ``incomplete`` (fewer seeds than expected)."""
     if records.empty:
-        return pd.DataFrame(columns=[*GROUP, "supervision", "version", "unverified", "metric", "mean", "std", "n"])
+        return pd.DataFrame(columns=SUMMARY_COLUMNS)
     grouped = records.groupby([*GROUP, "metric"], sort=True)
     out = grouped["value"].agg(mean="mean", std="std", n="count").reset_index()
     meta = records.groupby(GROUP, sort=True).agg(
-        supervision=("supervision", "first"), version=("version", lambda v: ", ".join(sorted(set(v)))), unverified=("unverified", "any")
+        supervision=("supervision", "first"), version=("version", lambda v: ", ".join(sorted(set(v)))), unverified=("unverified", "any"),
+        seeds=("seed", "nunique"),
     ).reset_index()
-    return out.merge(meta, on=GROUP, how="left")
+    expected = [tier_seed_count(t, tier) for t, tier in zip(meta["task"], meta["tier"])]
+    meta["expected"] = pd.array(expected, dtype="Int64")
+    meta["incomplete"] = [e is not None and s < e for s, e in zip(meta["seeds"], expected)]
+    return out.merge(meta, on=GROUP, how="left")[SUMMARY_COLUMNS]
 
 
 def current_official(summary: pd.DataFrame) -> pd.DataFrame:
     return summary[(summary["origin"] == "official") & (~summary["stale"].astype(bool))]
 
 
+def order_ranks(frame: pd.DataFrame, within: list[str], keys: list[str], ascending: list[bool]) -> pd.Series:
+    """1-based ranks of ``frame``'s rows within each ``within`` group, ordered by ``keys``; rows with equal keys
+    share the better rank. Every rank on the board is made here."""
+    ordered = frame.sort_values([*within, *keys], ascending=[True] * len(within) + ascending, kind="stable")
+    ranks = pd.Series(0, index=ordered.index, dtype=int)
+    previous, position, rank = None, 0, 0
+    for index, row in zip(ordered.index, ordered[[*within, *keys]].itertuples(index=False)):
+        group, key = tuple(row[: len(within)]), tuple(row)
+        position = position + 1 if previous is not None and group == previous[0] else 1
+        rank = rank if previous is not None and key == previous[1] else position
+        ranks[index] = rank
+        previous = (group, key)
+    return ranks.reindex(frame.index)
+
+
 def task_ranks(summary: pd.DataFrame) -> pd.DataFrame:
-    """Per task and tier: current official groups ranked on the task's primary metric (1 = best)."""
-    cols = ["task", "tier", "submission", "supervision", "metric", "mean", "std", "n", "rank"]
+    """Per task, tier and supervision track: current official groups ranked by :data:`RANK_RULE` (1 = best)."""
+    cols = ["task", "tier", "supervision", "submission", "metric", "mean", "std", "n", "seeds", "expected", *TRUST, "rank"]
     pool = current_official(summary)
     if pool.empty:
         return pd.DataFrame(columns=cols)
     primaries = {t: primary_metric(t) for t in pool["task"].unique()}
     pool = pool[pool["metric"] == pool["task"].map(primaries)].copy()
-    pool["rank"] = pool.groupby(["task", "tier"])["mean"].rank(ascending=False, method="min").astype(int)
-    return pool.sort_values(["tier", "task", "rank", "submission"])[cols].reset_index(drop=True)
+    pool["rank"] = order_ranks(pool, ["task", "tier", "supervision"], [*TRUST, "mean"], [True, True, False])
+    return pool.sort_values(["tier", "task", "supervision", "rank", "submission"])[cols].reset_index(drop=True)
 
 
 def overall_ranks(ranks: pd.DataFrame) -> pd.DataFrame:
-    """Per tier and supervision track: mean of per-task ranks within the track, more tasks first."""
-    cols = ["tier", "supervision", "rank", "submission", "tasks", "mean_task_rank"]
+    """Per tier and supervision track: trust first (any unverified or incomplete task counts), then more tasks
+    covered, then the lower mean of the per-task ranks."""
+    cols = ["tier", "supervision", "rank", "submission", "tasks", "mean_task_rank", *TRUST]
     if ranks.empty:
         return pd.DataFrame(columns=cols)
-    within = ranks.copy()
-    within["track_rank"] = within.groupby(["tier", "supervision", "task"])["mean"].rank(ascending=False, method="min")
-    out = within.groupby(["tier", "supervision", "submission"]).agg(tasks=("task", "nunique"), mean_task_rank=("track_rank", "mean")).reset_index()
-    out = out.sort_values(["tier", "supervision", "tasks", "mean_task_rank", "submission"], ascending=[True, True, False, True, True])
-    out["rank"] = out.groupby(["tier", "supervision"]).cumcount() + 1
-    return out[cols].reset_index(drop=True)
+    out = ranks.groupby(["tier", "supervision", "submission"]).agg(
+        tasks=("task", "nunique"), mean_task_rank=("rank", "mean"), unverified=("unverified", "any"), incomplete=("incomplete", "any")
+    ).reset_index()
+    out["rank"] = order_ranks(out, ["tier", "supervision"], [*TRUST, "tasks", "mean_task_rank"], [True, True, False, True])
+    return out.sort_values(["tier", "supervision", "rank", "submission"])[cols].reset_index(drop=True)
 
 
 def adversarial_pairs() -> list[tuple[str, str]]:
@@ -106,17 +166,24 @@ def adversarial_pairs() -> list[tuple[str, str]]:
 
 
 def adversarial_gaps(summary: pd.DataFrame) -> pd.DataFrame:
-    """Each current official method's score on the twin minus on the adversarial task (primary metric)."""
-    cols = ["tier", "submission", "task", "twin", "metric", "adversarial", "twin_score", "gap"]
+    """Each current official method's score on the twin minus on the adversarial task (primary metric): both
+    sides' mean, std and n, the gap's standard error sqrt(s_a²/n_a + s_t²/n_t) (NaN with a single seed on a side),
+    and the pair's trust (unverified or incomplete if either side is)."""
+    side = ["mean", "std", "n"]
+    cols = ["tier", "supervision", "submission", "task", "twin", "metric", *(f"adversarial_{c}" for c in side), *(f"twin_{c}" for c in side),
+            "gap", "gap_se", *TRUST]
     pool = current_official(summary)
     rows = []
     for task, twin in adversarial_pairs():
         metric = primary_metric(task)
-        a = pool[(pool["task"] == task) & (pool["metric"] == metric)].set_index(["tier", "submission"])["mean"]
-        b = pool[(pool["task"] == twin) & (pool["metric"] == metric)].set_index(["tier", "submission"])["mean"]
+        a = pool[(pool["task"] == task) & (pool["metric"] == metric)].set_index(["tier", "submission"])
+        b = pool[(pool["task"] == twin) & (pool["metric"] == metric)].set_index(["tier", "submission"])
         for key in sorted(set(a.index) & set(b.index)):
-            rows.append({"tier": key[0], "submission": key[1], "task": task, "twin": twin, "metric": metric,
-                         "adversarial": float(a[key]), "twin_score": float(b[key]), "gap": float(b[key] - a[key])})
+            x, y = a.loc[key], b.loc[key]
+            rows.append({"tier": key[0], "supervision": x["supervision"], "submission": key[1], "task": task, "twin": twin, "metric": metric,
+                         **{f"adversarial_{c}": x[c] for c in side}, **{f"twin_{c}": y[c] for c in side},
+                         "gap": float(y["mean"] - x["mean"]), "gap_se": float(math.sqrt(x["std"] ** 2 / x["n"] + y["std"] ** 2 / y["n"])),
+                         **{c: bool(x[c] or y[c]) for c in TRUST}})
     return pd.DataFrame(rows, columns=cols)
 
 
@@ -143,7 +210,7 @@ def ladder_tasks() -> list[LadderTask]:
 def ladder(summary: pd.DataFrame, metrics: tuple[str, ...] = ("mig", DCI)) -> pd.DataFrame:
     """Current official mean/std/n of ``metrics`` (final, and ``metric@max``: the maximum during
     training) per tier, submission and grid spacing."""
-    cols = ["tier", "submission", "metric", "spacing", "task", "mean", "std", "n"]
+    cols = ["tier", "submission", "supervision", "metric", "spacing", "task", "mean", "std", "n", "expected", *TRUST]
     spacing = {lt.task: lt.spacing for lt in ladder_tasks()}
     pool = current_official(summary)
     pool = pool[pool["task"].isin(spacing) & pool["metric"].isin([*metrics, *map(max_key, metrics)])].copy()
@@ -169,7 +236,7 @@ def ladder_gaps(ladder_frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=cols)
 
 
-TIER_ORDER = {"standard": 0, "quick": 1, "smoke": 2}
+TIER_ORDER = {"standard": 0, "extended": 1, "quick": 2, "smoke": 3}
 
 
 def tier_sort_key(tier: str) -> tuple[int, str]:

@@ -15,6 +15,14 @@ branch's disbench on a fetched head, and a PR cannot change the check that judge
 - every added or changed file passes :func:`disbench.harness.submission.file_problem`, and
   ``submission.toml`` is never deleted.
 
+A *disbench maintainer* (GitHub's ``author_association`` of the PR's author is OWNER, MEMBER or
+COLLABORATOR: set by GitHub, not by the PR) lands what the runner made and what the project needs:
+records and tables under ``leaderboards/``, the trust root ``leaderboards/runner-key.pub``, code with
+baseline changes, several or removed submissions. Such a PR is not restricted by path; its notes
+list what it changes of the board and the trust root, for the reviewers. What no PR may do, a
+maintainer's neither: add any other key file (a private key never enters git), or add a submission
+file outside the allowlist (the harness would refuse the folder anyway).
+
 ``disbench validate`` imports the submission's model, so it runs separately (``--validate-only``,
 in the untrusted validate-submission workflow), on the checked-out working tree. The report is
 Markdown, printed and appended to ``$GITHUB_STEP_SUMMARY`` when that is set.
@@ -40,6 +48,9 @@ except ModuleNotFoundError:  # Python 3.10
 SUBMISSION_PATH = re.compile(r"^submissions/(?P<name>[^/]+)/(?P<rest>.+)$")
 KINDS = {"100644": "file", "100755": "file", "120000": "symlink"}  # git's modes; a submodule (160000) is "other"
 COMMIT_FIRST = "git switch -c my-submission && git add submissions/<name> && git commit"
+MAINTAINER_ASSOCIATIONS = frozenset({"OWNER", "MEMBER", "COLLABORATOR"})  # GitHub's author_association of people given a role in the repo
+TRUST_ROOT = "leaderboards/runner-key.pub"
+KEY_SUFFIXES = (".pub", ".pem", ".key", ".p12")
 
 
 @dataclass(frozen=True)
@@ -131,28 +142,35 @@ def changed_files(repo: Path, base: str, head: str) -> list[Change]:
     return sorted((Change(f[4][0], path, f[1], sizes.get(f[3], 0)) for f, path in raw), key=lambda c: c.path)
 
 
-def classify(changes: list[Change]) -> tuple[list[tuple[str, str]], list[str]]:
+def is_maintainer(association: str | None) -> bool:
+    """Whether GitHub's ``author_association`` makes the PR's author a disbench maintainer."""
+    return (association or "").upper() in MAINTAINER_ASSOCIATIONS
+
+
+def classify(changes: list[Change], maintainer: bool = False) -> tuple[list[tuple[str, str]], list[str]]:
     """``(refusals, names)``: why each refused path is refused (path rules only), and the submission folders touched."""
     names = sorted({m["name"] for c in changes if (m := SUBMISSION_PATH.match(c.path))})
     submission_pr = any(c.path.startswith("submissions/") for c in changes)
     refusals = []
     for c in changes:
-        why = _path_problem(c, submission_pr)
+        why = _path_problem(c, submission_pr, maintainer)
         if why:
             refusals.append((c.path, why))
-    if len(names) > 1:
+    if len(names) > 1 and not maintainer:
         folders = ", ".join(f"submissions/{n}/" for n in names)
         refusals.append(("submissions/", f"this pull request changes {len(names)} submission folders ({folders}); a pull request may change exactly one: split it"))
     return refusals, names
 
 
-def _path_problem(c: Change, submission_pr: bool) -> str | None:
+def _path_problem(c: Change, submission_pr: bool, maintainer: bool) -> str | None:
     filename = c.path.rsplit("/", 1)[-1].lower()
-    if c.status != "D" and (filename.endswith((".pub", ".pem", ".key", ".p12")) or "runner-key" in filename):
+    if c.status != "D" and (filename.endswith(KEY_SUFFIXES) or "runner-key" in filename) and not (maintainer and c.path == TRUST_ROOT):
         return "keys are never added by pull request"
+    m = SUBMISSION_PATH.match(c.path)
+    if maintainer:
+        return file_problem(m["rest"], c.size, KINDS.get(c.mode, "other")) if m and c.status != "D" else None
     if c.path.split("/")[0] == "leaderboards":
         return "records and tables under leaderboards/ come from the official runner; remove this change from the PR"
-    m = SUBMISSION_PATH.match(c.path)
     if not m:
         return "a submission PR may change only submissions/<name>/; open a separate PR for other changes" if submission_pr else None
     if c.status == "D":
@@ -160,13 +178,26 @@ def _path_problem(c: Change, submission_pr: bool) -> str | None:
     return file_problem(m["rest"], c.size, KINDS.get(c.mode, "other"))
 
 
-def check_folder(repo: Path, base: str, head: str, name: str, author: str | None) -> tuple[list[tuple[str, str]], list[str]]:
+def maintainer_notes(changes: list[Change], association: str) -> list[str]:
+    """What a maintainer's PR changes of the board and its trust root, for the reviewers."""
+    notes = [f"the author is a disbench maintainer (GitHub: {association.upper()}): no path rule applies; review it as code"]
+    if any(c.path == TRUST_ROOT for c in changes):
+        notes.append(f"changes {TRUST_ROOT}, the key every official record is verified against: compare its fingerprint "
+                     "(`disbench leaderboard signatures`) with the one `disbench keys init` printed on the runner")
+    records = [c for c in changes if c.path.startswith("leaderboards/results/") and c.path.endswith(".json")]
+    if records:
+        notes.append(f"changes {len(records)} record file(s) under leaderboards/results/: each counts as verified only with the runner's "
+                     "signature, and a signature that does not match fails the publish job (`disbench leaderboard signatures`)")
+    return notes
+
+
+def check_folder(repo: Path, base: str, head: str, name: str, author: str | None, maintainer: bool = False) -> tuple[list[tuple[str, str]], list[str]]:
     """``(refusals, notes)`` for ``submissions/<name>``: who may change it (the base branch's
-    ``maintainers``), and whether the head's ``submission.toml`` parses and names the folder."""
+    ``maintainers``, or a disbench maintainer), and whether the head's ``submission.toml`` parses and names the folder."""
     folder = f"submissions/{name}"
     refusals, notes = [], []
     existed = _run(repo, "cat-file", "-e", f"{base}:{folder}").returncode == 0
-    if existed:
+    if existed and not maintainer:
         try:
             maintainers = (_toml(repo, f"{base}:{folder}/submission.toml") or {}).get("maintainers", [])
         except ValueError:  # an unreadable base version: only disbench maintainers may mend it
@@ -184,15 +215,18 @@ def check_folder(repo: Path, base: str, head: str, name: str, author: str | None
         return refusals + [(f"{folder}/submission.toml", f"does not parse as TOML: {e}")], notes
     if config is None and not existed:
         refusals.append((f"{folder}/", "a new submission needs a submission.toml"))
+    elif config is None and maintainer:
+        notes.append(f"{folder}: removed by a disbench maintainer")
     elif config is not None and config.get("name") != name:
         refusals.append((f"{folder}/submission.toml", f"declares name = {config.get('name')!r}; it must equal the folder name {name!r}"))
     return refusals, notes
 
 
 def check_pr(repo: Path, base: str = "main", head: str = "HEAD", author: str | None = None,
-             validate: Callable[[Path], tuple[bool, str]] | None = None, policy: bool = True) -> PRReport:
+             validate: Callable[[Path], tuple[bool, str]] | None = None, policy: bool = True, association: str | None = None) -> PRReport:
     """The policy verdict on ``base...head``, read from git (``policy``), then ``validate(folder)`` on each
-    changed submission folder of the working tree (``None``: no validation)."""
+    changed submission folder of the working tree (``None``: no validation). ``association`` is GitHub's
+    ``author_association`` of the PR's author: OWNER, MEMBER or COLLABORATOR make it a maintainer's PR."""
     repo = Path(repo)
     base_sha = resolve_base(repo, base)
     head_sha = _commit(repo, head)
@@ -202,12 +236,14 @@ def check_pr(repo: Path, base: str = "main", head: str = "HEAD", author: str | N
     if not changes:
         raise PullRequestError(f"{head} has no committed changes since {base} (a pull request holds commits, not the working tree); "
                                f"commit your submission on a branch first: {COMMIT_FIRST}")
-    refusals, names = classify(changes)
+    maintainer = is_maintainer(association)
+    refusals, names = classify(changes, maintainer)
     report = PRReport(changes)
     if policy:
         report.refusals = refusals
+        report.notes = maintainer_notes(changes, association) if maintainer else []
         for name in names:
-            more, notes = check_folder(repo, base_sha, head_sha, name, author)
+            more, notes = check_folder(repo, base_sha, head_sha, name, author, maintainer)
             report.refusals += more
             report.notes += notes
     if not names and not report.refusals:

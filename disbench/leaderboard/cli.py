@@ -41,7 +41,7 @@ def _board(args: argparse.Namespace):
 
 def _cmd_show(args: argparse.Namespace) -> int:
     import disbench
-    from disbench.leaderboard.tables import board_tables, refused_table, render_text
+    from disbench.leaderboard.tables import board_tables, refused_entries, refused_text, render_text
 
     if args.task:
         args.task = disbench.spec(args.task).id
@@ -56,9 +56,9 @@ def _cmd_show(args: argparse.Namespace) -> int:
         raise LeaderboardError(f"No record has metric {args.metric!r}.{did_you_mean(args.metric, known)} Metrics include {', '.join(known[:12])}, ...")
     tables = board_tables(agg, task=args.task, tier=args.tier, metric=args.metric)
     print(render_text(tables) if tables else "No accepted records.")
-    refused = refused_table(agg)
-    if refused.rows:
-        print(f"\n{refused.title}\n{refused.text()}")
+    refused = refused_entries(agg, task=args.task, tier=args.tier)
+    if refused:
+        print(f"\n{refused_text(refused)}")
     return 0
 
 
@@ -71,6 +71,14 @@ def _cmd_build(args: argparse.Namespace) -> int:
     written = [readme, *write_summary(agg, out)]
     print(f"{len(agg.board.accepted)} records accepted, {len(agg.board.refused)} refused; wrote " + ", ".join(map(str, written)))
     return 0
+
+
+def _cmd_signatures(args: argparse.Namespace) -> int:
+    from disbench.leaderboard.signatures import check_signatures
+
+    report = check_signatures(Path(args.official), Path(args.public_key) if args.public_key else None)
+    print(report.render())
+    return 0 if report.ok else 1
 
 
 def _cmd_pull(args: argparse.Namespace) -> int:
@@ -134,20 +142,22 @@ def _send(args: argparse.Namespace, plan, repo_type: str, message: str, **create
     if args.dry_run:
         print("dry run: nothing was sent")
         return 0
-    info = commit(default_client(token), repo, plan, repo_type, message, **create)
-    print(f"committed {len(plan)} files to {repo}: {getattr(info, 'commit_url', info)}")
+    done = commit(default_client(token), repo, plan, repo_type, message, **create)
+    gone = f"; deleted {len(done.deleted)} files it no longer has: {', '.join(done.deleted)}" if done.deleted else ""
+    print(f"committed {len(plan)} files to {repo}{gone}: {getattr(done.info, 'commit_url', done.info)}")
     return 0
 
 
 def _cmd_publish(args: argparse.Namespace) -> int:
-    from disbench.leaderboard.hub import check_repo_id, records_plan, require_token
-    from disbench.leaderboard.tables import render_markdown
+    from disbench.leaderboard.hub import check_repo_id, dataset_plan, require_token, write_plan
 
     check_repo_id(args.repo)
     if not args.dry_run:
         require_token()  # fail before the work, not after
     agg = _board(args)
-    plan = records_plan(agg.board, runs_dir=Path(args.runs) if args.runs else None, readme=render_markdown(agg))
+    plan = dataset_plan(agg, args.repo, runs_dir=Path(args.runs) if args.runs else None)
+    if args.out:
+        print(f"wrote the dataset to {write_plan(plan, Path(args.out))}; load it with datasets.load_dataset({str(args.out)!r}, 'scores')")
     return _send(args, plan, "dataset", args.message)
 
 
@@ -165,7 +175,8 @@ def _cmd_check_pr(args: argparse.Namespace) -> int:
     if args.head != "HEAD" and not args.no_validate:
         raise PullRequestError("validation runs on the checked-out files, so it needs --head HEAD; add --no-validate to check another head's policy")
     validate = None if args.no_validate else (lambda folder: validate_folder(folder, smoke_run=not args.no_smoke))
-    report = check_pr(Path(args.repo), args.base, args.head, args.author, validate=validate, policy=not args.validate_only)
+    report = check_pr(Path(args.repo), args.base, args.head, args.author, validate=validate, policy=not args.validate_only,
+                      association=args.author_association)
     markdown = report.markdown()
     print(markdown)
     target = write_step_summary(markdown)
@@ -188,6 +199,10 @@ def add_commands(sub: Any) -> None:
     _add_board_options(p)
     p.add_argument("--out", default="leaderboards", help="folder to write to (default: leaderboards)")
     p.set_defaults(handler=_cmd_build)
+    p = lb_sub.add_parser("signatures", help="which official records the runner's key verifies; fails on a signature that does not match")
+    p.add_argument("--official", default=str(OFFICIAL), help="folder of official records (default: leaderboards/results)")
+    p.add_argument("--public-key", default=None, help="the runner's public key (default: leaderboards/runner-key.pub)")
+    p.set_defaults(handler=_cmd_signatures)
     p = lb_sub.add_parser("pull", help="download published records from a Hub dataset repo")
     p.add_argument("--repo", required=True, help="ORG/NAME of the dataset repo")
     p.add_argument("--out", default="runs/hub", help="where to put the snapshot (default: runs/hub, ignored by git)")
@@ -215,11 +230,12 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--message", default="Update the disbench leaderboard site", help="the Space's commit message")
     p.set_defaults(handler=_cmd_site_publish)
 
-    p = sub.add_parser("publish", help="upload accepted official records to a Hub dataset repo, in one commit")
+    p = sub.add_parser("publish", help="upload the board to a Hub dataset repo (parquet configs, card, records), in one commit")
     _add_board_options(p)
     p.add_argument("--repo", required=True, help="ORG/NAME of the dataset repo")
     p.add_argument("--runs", default=None, help="runs folder holding the records' checkpoints, to publish them too")
     p.add_argument("--dry-run", action="store_true", help="print the plan, send nothing")
+    p.add_argument("--out", default=None, metavar="DIR", help="also write the dataset into this new folder, exactly as the repo will hold it")
     p.add_argument("--message", default="Update disbench leaderboard records", help="the dataset repo's commit message")
     p.set_defaults(handler=_cmd_publish)
 
@@ -229,6 +245,8 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--base", default="main", help="the branch or commit the PR targets (default: main)")
     p.add_argument("--head", default="HEAD", help="the PR's head commit; read with git, never checked out (default: HEAD)")
     p.add_argument("--author", default=None, metavar="LOGIN", help="the PR author's GitHub login, checked against an existing submission's maintainers")
+    p.add_argument("--author-association", default=None, metavar="ASSOCIATION",
+                   help="GitHub's author_association of the PR's author; OWNER, MEMBER or COLLABORATOR is a disbench maintainer, whose PR no path rule restricts")
     p.add_argument("--repo", default=".", help="the git checkout (default: .)")
     p.add_argument("--no-smoke", action="store_true", help="skip validate's short training run")
     mode = p.add_mutually_exclusive_group()

@@ -16,9 +16,10 @@ from pathlib import Path
 
 from disbench.error import DataError, DisbenchError
 from disbench.leaderboard.aggregate import safe_name
+from disbench.leaderboard.paths import public_text
 from disbench.leaderboard.tables import write_atomic
 
-SETTINGS = {"num_pairs": 2000, "repeats": 16, "seed": 777, "format": 1}
+SETTINGS = {"num_pairs": 2000, "repeats": 16, "seed": 777, "format": 2}  # format 2: titles wrapped to fit
 
 
 @dataclass
@@ -66,9 +67,9 @@ def task_facts(task_id: str, cache_dir: Path | None = None) -> TaskFacts:
     try:
         task = disbench.make(task_id)
     except DataError as e:
-        return TaskFacts(task_id, "data not prepared", str(e))
+        return TaskFacts(task_id, "data not prepared", _not_prepared(task_id, e))
     except DisbenchError as e:
-        return TaskFacts(task_id, "failed", str(e))
+        return TaskFacts(task_id, "failed", public_text(str(e)))
     from disbench.analysis import analyse
     from disbench.viz.distances import save_matrices_figure
     from disbench.viz.samples import save_samples_figure
@@ -85,6 +86,19 @@ def task_facts(task_id: str, cache_dir: Path | None = None) -> TaskFacts:
                       matrices_png="matrices.png", samples_png="samples.png")
     write_atomic(stored, json.dumps(asdict(facts), indent=1).encode())
     return _absolute(facts, cache)
+
+
+def _not_prepared(task_id: str, error: DataError) -> str:
+    """What a reader needs when a stored dataset is missing: the command that prepares it, not the folder
+    the build machine looked in."""
+    import disbench
+    from disbench.data import is_stored, make_dataset
+
+    spec = disbench.spec(task_id)
+    if not is_stored(spec.dataset):
+        return public_text(str(error))
+    data = make_dataset(spec.dataset, **{k: v for k, v in spec.kwargs.items() if k not in ("dataset", "loss")})
+    return f"{spec.dataset} was not prepared where this page was built; `{data.prepare_command}` prepares it"
 
 
 def _absolute(facts: TaskFacts, cache: Path) -> TaskFacts:

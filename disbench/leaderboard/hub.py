@@ -1,11 +1,13 @@
-"""The Hugging Face Hub: publish records to a dataset repo, pull them back, upload the site to a Space.
+"""The Hugging Face Hub: publish the board as a dataset repo, pull its records back, upload the site to a Space.
 
 What gets uploaded is decided by pure functions that return a :class:`PlannedFile` list (path
-in the repo, local file or bytes, size, sha256); ``operations`` turns a plan into
-``CommitOperationAdd`` objects and ``commit`` sends them in one ``create_commit`` through a
-client passed in, so tests check the exact paths and bytes offline and ``--dry-run`` prints the
-plan. Access is checked before anything is built: ``HF_HUB_OFFLINE=1`` or no token stops at
-once with what to set. A token is never printed.
+in the repo, exact bytes, size, sha256): the records with their pictures and curves, the
+dataset's parquet tables and its card (``disbench.leaderboard.dataset``). ``commit`` sends a
+plan as one ``create_commit`` through a client passed in, adding every planned file and deleting
+every file of the repo that the plan no longer has, so the repo is exactly the plan; tests check
+the paths, bytes and deletions offline, ``--dry-run`` prints the plan and ``--out`` writes it to a
+folder that ``datasets.load_dataset`` reads. Access is checked before anything is built:
+``HF_HUB_OFFLINE=1`` or no token stops at once with what to set. A token is never printed.
 """
 
 from __future__ import annotations
@@ -13,16 +15,19 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import shutil
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from disbench.leaderboard.aggregate import Aggregates
 from disbench.leaderboard.errors import HubError
 from disbench.leaderboard.store import Board
 
 REPO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
 TRUE = {"1", "true", "yes", "on"}
+KEPT = frozenset({".gitattributes", "README.md"})
 
 
 @dataclass(frozen=True)
@@ -46,6 +51,10 @@ class HubClient(Protocol):
     """The part of ``huggingface_hub.HfApi`` this module uses."""
 
     def create_repo(self, repo_id: str, **kwargs: Any) -> Any: ...
+
+    def repo_info(self, repo_id: str, **kwargs: Any) -> Any: ...
+
+    def list_repo_files(self, repo_id: str, **kwargs: Any) -> list[str]: ...
 
     def create_commit(self, repo_id: str, operations: Iterable[Any], **kwargs: Any) -> Any: ...
 
@@ -84,24 +93,23 @@ def _read(path: Path) -> bytes:
     return Path(path).read_bytes()
 
 
-def records_plan(board: Board, runs_dir: Path | None = None, readme: str | None = None) -> list[PlannedFile]:
-    """Every accepted record with its pictures and curves (and checkpoint, from ``runs_dir``), as a dataset repo.
+def records_plan(board: Board, runs_dir: Path | None = None) -> list[PlannedFile]:
+    """Every accepted official record with its pictures and curves (and checkpoint, from ``runs_dir``).
 
     Layout: ``results/<task>/<submission>/<tier>/seed-<n>.json`` (+ ``.traversals.png``,
-    ``.curves.jsonl``), ``checkpoints/<task>/<submission>/<tier>/seed-<n>.pt``, and ``README.md``.
+    ``.curves.jsonl``) and ``checkpoints/<task>/<submission>/<tier>/seed-<n>.pt``.
     Local records are never published; refused ones neither.
     """
-    plan: dict[str, PlannedFile] = {}
-    for e in board.accepted:
-        if e.origin != "official":
-            continue
-        r = e.record
-        stem = f"{r.task.id}/{r.submission.name}/{r.protocol.name}/seed-{r.seed}"
-        plan[f"results/{stem}.json"] = PlannedFile(f"results/{stem}.json", _read(e.path), str(e.path))
+    from disbench.leaderboard.dataset import published, record_stem
+
+    plan: list[PlannedFile] = []
+    for e in published(board):
+        r, stem = e.record, record_stem(e)
+        plan.append(PlannedFile(f"results/{stem}.json", _read(e.path), str(e.path)))
         for suffix in (".traversals.png", ".curves.jsonl"):
             side = e.sidecar(suffix)
             if side:
-                plan[f"results/{stem}{suffix}"] = PlannedFile(f"results/{stem}{suffix}", _read(side), str(side))
+                plan.append(PlannedFile(f"results/{stem}{suffix}", _read(side), str(side)))
         if runs_dir is not None:
             ckpt = Path(runs_dir) / r.task.id / r.submission.name / r.protocol.name / f"seed-{r.seed}" / "checkpoint.pt"
             if ckpt.is_file():
@@ -109,10 +117,46 @@ def records_plan(board: Board, runs_dir: Path | None = None, readme: str | None 
                 expected = getattr(r, "checkpoint_sha256", None)
                 if expected and hashlib.sha256(data).hexdigest() != expected:
                     raise HubError(f"{ckpt} does not match the record's checkpoint_sha256 ({expected[:12]}); publish the checkpoint that made {e.path}, or omit --runs.")
-                plan[f"checkpoints/{stem}.pt"] = PlannedFile(f"checkpoints/{stem}.pt", data, str(ckpt))
-    if readme is not None:
-        plan["README.md"] = PlannedFile("README.md", readme.encode(), "disbench leaderboard build")
-    return [plan[k] for k in sorted(plan)]
+                plan.append(PlannedFile(f"checkpoints/{stem}.pt", data, str(ckpt)))
+    return sorted(plan, key=lambda f: f.path_in_repo)
+
+
+def dataset_plan(agg: Aggregates, repo_id: str, runs_dir: Path | None = None) -> list[PlannedFile]:
+    """The whole dataset repo: the records (``records_plan``), one parquet file per config and the card."""
+    from disbench.leaderboard import dataset
+    from disbench.leaderboard.tables import render_markdown
+
+    if not dataset.published(agg.board):
+        raise HubError("Nothing to publish: no accepted official records (see `disbench leaderboard show`).")
+    tables = dataset.tables(agg)
+    files = [PlannedFile(dataset.data_path(name), dataset.parquet_bytes(table), f"disbench publish ({name})") for name, table in tables.items()]
+    card = dataset.card(agg, repo_id, {name: table.num_rows for name, table in tables.items()}, render_markdown(agg))
+    files.append(PlannedFile("README.md", card.encode(), "disbench publish (dataset card)"))
+    return sorted(records_plan(agg.board, runs_dir) + files, key=lambda f: f.path_in_repo)
+
+
+def write_plan(plan: list[PlannedFile], out: Path) -> Path:
+    """Write ``plan`` into the new or empty folder ``out``, as the repo would hold it (through a
+    temporary sibling folder, renamed into place: never half a dataset)."""
+    out = Path(out)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise HubError(f"{out} is not a new or empty folder; choose another --out, or delete it first.")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = out.with_name(f".{out.name}.tmp-{os.getpid()}")
+    shutil.rmtree(staging, ignore_errors=True)  # left by an earlier process of this pid that was killed
+    staging.mkdir()
+    try:
+        for f in plan:
+            target = staging / f.path_in_repo
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(f.data)
+        if out.exists():
+            out.rmdir()
+        os.replace(staging, out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return out
 
 
 def site_plan(site_dir: Path) -> list[PlannedFile]:
@@ -126,11 +170,30 @@ def site_plan(site_dir: Path) -> list[PlannedFile]:
     return [PlannedFile(p.relative_to(site_dir).as_posix(), _read(p), str(p)) for p in files]
 
 
-def operations(plan: list[PlannedFile]) -> list[Any]:
-    """``CommitOperationAdd`` for each planned file, carrying its exact bytes."""
-    from huggingface_hub import CommitOperationAdd
+def operations(plan: list[PlannedFile], gone: Iterable[str] = ()) -> list[Any]:
+    """``CommitOperationAdd`` for each planned file, carrying its exact bytes, then ``CommitOperationDelete`` for each path in ``gone``."""
+    from huggingface_hub import CommitOperationAdd, CommitOperationDelete
 
-    return [CommitOperationAdd(path_in_repo=f.path_in_repo, path_or_fileobj=f.data) for f in plan]
+    adds = [CommitOperationAdd(path_in_repo=f.path_in_repo, path_or_fileobj=f.data) for f in plan]
+    return adds + [CommitOperationDelete(path_in_repo=path) for path in gone]
+
+
+def deletions(existing: Iterable[str], plan: list[PlannedFile]) -> list[str]:
+    """Files of the repo that the plan no longer has (records that left the board, old layouts).
+
+    Kept: ``.gitattributes`` and ``README.md``, which every Hub repo keeps (a Space's README is its
+    configuration), and the checkpoint of every record still planned, so a publish without
+    ``--runs`` (the CI job has no checkpoints) never removes the checkpoints published with it.
+    """
+    planned = {f.path_in_repo for f in plan}
+
+    def kept(path: str) -> bool:
+        if path in planned or path in KEPT:
+            return True
+        stem = path.removeprefix("checkpoints/").removesuffix(".pt")
+        return path.startswith("checkpoints/") and f"results/{stem}.json" in planned
+
+    return sorted(p for p in existing if not kept(p))
 
 
 def render_plan(plan: list[PlannedFile], repo_id: str, repo_type: str) -> str:
@@ -142,12 +205,22 @@ def render_plan(plan: list[PlannedFile], repo_id: str, repo_type: str) -> str:
             + tabulate(rows, headers=["path in repo", "bytes", "sha256"], tablefmt="simple", disable_numparse=True))
 
 
-def commit(client: HubClient, repo_id: str, plan: list[PlannedFile], repo_type: str, message: str, **create: Any) -> Any:
-    """Create the repo if needed and upload the whole plan as one commit."""
+@dataclass(frozen=True)
+class Committed:
+    info: Any  # the client's CommitInfo
+    deleted: list[str]
+
+
+def commit(client: HubClient, repo_id: str, plan: list[PlannedFile], repo_type: str, message: str, **create: Any) -> Committed:
+    """Create the repo if needed, then one commit on its current head that adds the whole plan and
+    deletes what the plan no longer has (``parent_commit`` makes the Hub refuse it if the head moved)."""
     if not plan:
-        raise HubError("Nothing to publish: no accepted official records (see `disbench leaderboard show`).")
+        raise HubError(f"Nothing to publish to {repo_id}: the plan is empty.")
     client.create_repo(repo_id, repo_type=repo_type, exist_ok=True, **create)
-    return client.create_commit(repo_id, operations(plan), commit_message=message, repo_type=repo_type)
+    head = client.repo_info(repo_id, repo_type=repo_type).sha
+    gone = deletions(client.list_repo_files(repo_id, repo_type=repo_type, revision=head), plan)
+    info = client.create_commit(repo_id, operations(plan, gone), commit_message=message, repo_type=repo_type, parent_commit=head)
+    return Committed(info, gone)
 
 
 def default_client(token: str) -> HubClient:

@@ -1,47 +1,112 @@
-"""The site's plots (matplotlib, headless): score distributions, the overlap ladder, training curves."""
+"""The site's plots (matplotlib, headless): score distributions, the overlap ladder, curves during training.
+
+Every plot draws unverified records in their own style (hollow dots, dashed lines, lighter
+colours) and names the marker in its labels, as the tables do.
+"""
 
 from __future__ import annotations
 
 import json
+import math
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from disbench.leaderboard.aggregate import DCI, max_key
+from disbench.leaderboard.aggregate import DCI, Aggregates, max_key, primary_metric, trust_markers
 from disbench.paper import FIG9, PAPER_LABEL
 from disbench.viz import pyplot, save_figure
 
+UNVERIFIED_ALPHA = 0.5
 
-def score_distribution(records: pd.DataFrame, task: str, tier: str, metrics: list[str], out: Path) -> Path | None:
-    """One panel per metric: every seed's score per submission (dots) and the mean (bar)."""
+
+def score_limits(values: np.ndarray) -> tuple[float, float]:
+    """An axis that shows ``values`` at their own scale: from 0 (or below, for negative values) to just past the
+    largest, so scores near 0.01 are not squashed against a fixed 0-1 axis."""
+    lo = min(0.0, float(np.min(values)))
+    hi = max(float(np.max(values)), lo)
+    span = hi - lo if hi > lo else max(abs(hi), 1e-3)
+    return lo - 0.04 * span, hi + 0.08 * span
+
+
+@dataclass(frozen=True)
+class _Group:
+    submission: str
+    origin: str
+    stale: bool
+    supervision: str
+    markers: tuple[str, ...]
+
+    @property
+    def label(self) -> str:
+        return " ".join([self.submission, *(f"[{m}]" for m in self.markers)]) + f"\n{self.supervision}"
+
+
+def _groups(agg: Aggregates, task: str, tier: str, primary: str) -> list[_Group]:
+    """The task's groups in the task tables' order: by track, ranked ones by rank, then the unranked."""
+    s = agg.summary
+    part = s[(s["task"] == task) & (s["tier"] == tier)]
+    ranks = agg.ranks[(agg.ranks["task"] == task) & (agg.ranks["tier"] == tier)].set_index("submission")["rank"]
+    keyed = []
+    for (sub, origin, stale), g in part.groupby(["submission", "origin", "stale"], sort=True):
+        first = g.iloc[0]
+        ranked = origin == "official" and not stale and sub in ranks.index
+        mean = g.set_index("metric")["mean"].get(primary, -math.inf)
+        group = _Group(sub, origin, bool(stale), str(first["supervision"]),
+                       trust_markers(bool(first["unverified"]), bool(first["incomplete"]), origin, bool(stale)))
+        keyed.append(((group.supervision, not ranked, int(ranks[sub]) if ranked else 0, -mean, sub, origin), group))
+    return [g for _, g in sorted(keyed, key=lambda t: t[0])]
+
+
+def score_figure(agg: Aggregates, task: str, tier: str, metrics: list[str]):
+    """One panel per metric: every seed's score per group (dots; hollow when unverified) and the mean (bar), rows in
+    the task tables' order; None when nothing was recorded."""
+    records = agg.records
     part = records[(records["task"] == task) & (records["tier"] == tier) & records["metric"].isin(metrics)]
     if part.empty:
         return None
-    part = part.assign(group=part["submission"] + np.where(part["origin"] == "local", " (local)", "") + np.where(part["stale"], " (stale)", ""))
-    groups = sorted(part["group"].unique())
+    groups = _groups(agg, task, tier, primary_metric(task))
+    colors = {sub: f"C{i % 10}" for i, sub in enumerate(sorted({g.submission for g in groups}))}
     plt = pyplot()
-    fig, axes = plt.subplots(1, len(metrics), figsize=(3.2 * len(metrics) + 0.8, 0.45 * len(groups) + 1.4), squeeze=False)
+    fig, axes = plt.subplots(1, len(metrics), figsize=(3.4 * len(metrics) + 1.4, 0.55 * len(groups) + 1.4), squeeze=False)
     rng = np.random.default_rng(0)
     for ax, metric in zip(axes[0], metrics):
+        shown = part[part["metric"] == metric]["value"].to_numpy()
         for i, g in enumerate(groups):
-            values = part[(part["group"] == g) & (part["metric"] == metric)]["value"].to_numpy()
-            if len(values):  # one colour per method, the same in every panel
-                ax.scatter(values, i + rng.uniform(-0.12, 0.12, len(values)), s=18, alpha=0.8, color=f"C{i % 10}")
-                ax.plot([values.mean()] * 2, [i - 0.3, i + 0.3], color="black", lw=1.5)
-        ax.set_yticks(range(len(groups)), groups if ax is axes[0][0] else [""] * len(groups), fontsize=8)
-        ax.set_ylim(-0.6, len(groups) - 0.4)
-        ax.set_xlim(-0.02, 1.02)
+            rows = part[(part["submission"] == g.submission) & (part["origin"] == g.origin) & (part["stale"] == g.stale) & (part["metric"] == metric)]
+            values = rows["value"].to_numpy()
+            if len(values):
+                unverified = "unverified" in g.markers
+                color = colors[g.submission]
+                ax.scatter(values, i + rng.uniform(-0.12, 0.12, len(values)), s=22, linewidths=1.2, edgecolors=color,
+                           facecolors="none" if unverified else color, alpha=UNVERIFIED_ALPHA if unverified else 0.85)
+                ax.plot([values.mean()] * 2, [i - 0.3, i + 0.3], color="black", lw=1.5, ls="--" if unverified else "-")
+        for i in range(1, len(groups)):
+            if groups[i].supervision != groups[i - 1].supervision:
+                ax.axhline(i - 0.5, color="grey", lw=0.8)  # tracks are ranked apart
+        ax.set_yticks(range(len(groups)), [g.label for g in groups] if ax is axes[0][0] else [""] * len(groups), fontsize=7)
+        ax.set_ylim(len(groups) - 0.4, -0.6)  # first row on top, as in the table
+        if len(shown):
+            ax.set_xlim(*score_limits(shown))
         ax.set_xlabel(metric, fontsize=8)
         ax.tick_params(axis="x", labelsize=7)
         ax.grid(axis="x", alpha=0.3)
-    return save_figure(fig, out, title=f"{task} ({tier}): one dot per seed, bar = mean")
+    return fig
+
+
+def score_distribution(agg: Aggregates, task: str, tier: str, metrics: list[str], out: Path) -> Path | None:
+    """:func:`score_figure` written to ``out``."""
+    fig = score_figure(agg, task, tier, metrics)
+    title = f"{task} ({tier}): one dot per seed (hollow = unverified), bar = mean"
+    return None if fig is None else save_figure(fig, out, title=title)
 
 
 def ladder_plot(ladder: pd.DataFrame, tier: str, out: Path, metrics: tuple[str, ...] = ("mig", DCI), title: str | None = None) -> Path | None:
     """Score against grid spacing per method from the board: final scores (filled markers, solid
     lines) and maxima during training (hollow markers, dotted), beside the paper's Fig. 9 ranges
-    (bands) and fits (dashed), which are maxima during training."""
+    (bands) and fits (dashed), which are maxima during training. A method with any unverified
+    cell is drawn lighter, with diamonds, and labelled ``[unverified]``."""
     part = ladder[ladder["tier"] == tier]
     if part.empty:
         return None
@@ -52,10 +117,13 @@ def ladder_plot(ladder: pd.DataFrame, tier: str, out: Path, metrics: tuple[str, 
         for key, filled in ((metric, True), (max_key(metric), False)):
             for sub, g in part[part["metric"] == key].groupby("submission", sort=True):
                 g = g.sort_values("spacing")
+                unverified = bool(g["unverified"].any()) if "unverified" in g else False
                 consecutive = bool((g["spacing"].diff().dropna() == 1).all())  # never draw a line across spacings without records
                 style = ("-" if filled else ":") if consecutive else "none"
-                line = ax.errorbar(g["spacing"], g["mean"], yerr=g["std"].fillna(0), marker="o", ms=4, capsize=3, ls=style, color=colors.get(sub),
-                                   mfc=None if filled else "white", label=f"{sub} (disbench {tier}, {'final' if filled else 'max during training'})")
+                name = f"{sub} [unverified]" if unverified else sub
+                line = ax.errorbar(g["spacing"], g["mean"], yerr=g["std"].fillna(0), marker="D" if unverified else "o", ms=4, capsize=3, ls=style,
+                                   color=colors.get(sub), alpha=UNVERIFIED_ALPHA if unverified else 1.0, mfc=None if filled else "white",
+                                   label=f"{name} (disbench {tier}, {'final' if filled else 'max during training'})")
                 colors[sub] = line.lines[0].get_color()
         for sub, by_metric in FIG9.items():
             cells = by_metric.get(metric, {})
@@ -74,6 +142,17 @@ def ladder_plot(ladder: pd.DataFrame, tier: str, out: Path, metrics: tuple[str, 
     return save_figure(fig, out, title=title or f"Overlap ladder: XYSquares under MSE ({tier} tier) vs the paper's Fig. 9")
 
 
+@dataclass(frozen=True)
+class Curve:
+    """One run's values against step, with the final score to mark beside them (None for a training loss)."""
+
+    seed: int
+    steps: list[int]
+    values: list[float]
+    unverified: bool = False
+    final: float | None = None
+
+
 def read_curve(path: Path) -> pd.DataFrame:
     """A ``curves.jsonl`` file (one JSON object per logged step) as a frame; bad lines are an error naming the file."""
     rows = []
@@ -86,21 +165,38 @@ def read_curve(path: Path) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def curves_plot(curves: dict[str, list[tuple[int, Path]]], title: str, out: Path) -> Path | None:
-    """Training loss against step: one panel per task, one line per seed."""
+def loss_curve(seed: int, path: Path, unverified: bool = False) -> Curve | None:
+    """The training loss of a ``curves.jsonl`` file, or None if it logs none."""
+    frame = read_curve(path)
+    if "step" not in frame or "loss" not in frame:
+        return None
+    return Curve(seed, frame["step"].tolist(), frame["loss"].tolist(), unverified)
+
+
+def curves_plot(curves: dict[str, list[Curve]], ylabel: str, title: str, out: Path) -> Path | None:
+    """One panel per task (three to a row), one line per seed (a colour per seed, dashed when unverified), and the
+    final score as a cross after the last step where there is one; one legend for the figure."""
     curves = {k: v for k, v in curves.items() if v}
     if not curves:
         return None
     plt = pyplot()
-    fig, axes = plt.subplots(1, len(curves), figsize=(3.6 * len(curves), 2.8), squeeze=False)
-    for ax, (task, files) in zip(axes[0], sorted(curves.items())):
-        for seed, path in files:
-            frame = read_curve(path)
-            if "step" in frame and "loss" in frame:
-                ax.plot(frame["step"], frame["loss"], lw=1, label=f"seed {seed}")
+    cols = min(3, len(curves))
+    rows = math.ceil(len(curves) / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.4 * cols, 2.3 * rows + 0.5), squeeze=False)
+    for ax in axes.flat[len(curves):]:
+        ax.set_visible(False)
+    legend = {}
+    for i, (ax, (task, runs)) in enumerate(zip(axes.flat, sorted(curves.items()))):
+        for c in runs:
+            label = f"seed {c.seed}" + (" [unverified]" if c.unverified else "")
+            legend[label], = ax.plot(c.steps, c.values, lw=1, ls="--" if c.unverified else "-", color=f"C{c.seed % 10}", label=label)
+            if c.final is not None and c.steps:
+                ax.plot([c.steps[-1] * 1.03], [c.final], marker="x", ms=6, color=f"C{c.seed % 10}", ls="none")
         ax.set_title(task, fontsize=8)
-        ax.set_xlabel("step", fontsize=8)
-        ax.set_ylabel("training loss", fontsize=8)
         ax.tick_params(labelsize=7)
-        ax.legend(fontsize=6)
-    return save_figure(fig, out, title=title)
+        if i % cols == 0:
+            ax.set_ylabel(ylabel, fontsize=8)
+        if i >= len(curves) - cols:
+            ax.set_xlabel("step", fontsize=8)
+    fig.legend(list(legend.values()), list(legend), loc="lower center", ncol=min(len(legend), 4), fontsize=7, frameon=False)
+    return save_figure(fig, out, title=title, rect=(0, 0.45 / fig.get_figheight(), 1, 1))

@@ -19,21 +19,25 @@ from typing import Any
 
 from disbench.error import DisbenchError
 from disbench.leaderboard import plots
-from disbench.leaderboard.aggregate import DCI, Aggregates, primary_metric, safe_name, tier_sort_key
+from disbench.leaderboard.aggregate import DCI, MARKERS, RANK_RULE, RANK_WHY, Aggregates, primary_metric, safe_name, tier_sort_key
 from disbench.leaderboard.errors import LeaderboardError
 from disbench.leaderboard.facts import TaskFacts, task_facts
+from disbench.leaderboard.paths import public_text, shown_path
 from disbench.leaderboard.store import Entry
+from disbench.leaderboard.submission_page import curve_plots, hyperparameters_table, scores_table
 from disbench.leaderboard.tables import (
+    MAX_NOTE,
     Cell,
     Row,
     Table,
-    gap_table,
+    gap_tables,
     ladder_comparison_table,
     overall_table,
-    score,
+    refused_table,
     submission_page,
     task_page,
     task_table,
+    tracks,
 )
 
 MARKER_FILE = ".disbench-site"
@@ -72,15 +76,17 @@ def _environment(templates_dir: Path):
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(templates_dir / "templates")),
                              autoescape=jinja2.select_autoescape(["html"]), undefined=jinja2.StrictUndefined,
                              trim_blocks=True, lstrip_blocks=True)
-    env.globals["MARKER_HELP"] = MARKER_HELP
+    env.globals.update(MARKER_HELP=MARKERS, RANK_RULE=RANK_RULE)
+    env.filters.update(public=public_text, shown_path=shown_path, breakable=_breakable)
     return env
 
 
-MARKER_HELP = {
-    "unverified": "not signed by the official runner: shown, but its numbers are not verified",
-    "stale": "the submission's code changed since this run: it needs a re-run",
-    "local": "a local run, not an official record",
-}
+def _breakable(text: str):
+    """A column header that may break after its dots and underscores (``factor_vae.eval_accuracy``), so a table of
+    long metric names still fits a desktop window."""
+    from markupsafe import Markup, escape
+
+    return Markup(str(escape(text)).replace(".", ".<wbr>").replace("_", "_<wbr>"))
 
 
 def _all_tasks(agg: Aggregates) -> list[str]:
@@ -126,6 +132,26 @@ def _sidecars(entry: Entry, options: SiteOptions) -> dict[str, Path]:
     return found
 
 
+def _traversals(agg: Aggregates, task: str, tier: str, build: _Build, options: SiteOptions) -> list[dict[str, Any]]:
+    """Each record's latent-traversal picture, copied into the site, with its submission, seed and markers."""
+    found = []
+    for e in agg.board.accepted:
+        r = e.record
+        if r.task.id == task and r.protocol.name == tier and (pic := _sidecars(e, options).get("traversals")):
+            rel = build.copy(pic, f"img/traversals/{safe_name(task)}/{safe_name(r.submission.name)}/{e.origin}/{tier}/seed-{r.seed}.png")
+            found.append({"submission": r.submission.name, "seed": r.seed, "img": rel, "markers": e.markers, "link": submission_page(r.submission.name)})
+    return sorted(found, key=lambda x: (x["submission"], x["seed"]))
+
+
+def _correlation_table(f: TaskFacts) -> Table:
+    table = Table("Spearman ρ of perceived vs ground-truth distance, per factor", ["factor", "ρ"],
+                  note="ρ near 1: the loss orders the factor's values as the ground truth does; constant: the loss sees every "
+                       "pair of values as equally far apart")
+    for name, rho in f.correlations.items():
+        table.rows.append(Row([Cell(name, name), Cell("constant" if rho is None else f"{rho:.3f}", rho)]))
+    return table
+
+
 def _task_pages(agg: Aggregates, tasks: list[str], facts: dict[str, TaskFacts], build: _Build, options: SiteOptions) -> list[dict[str, Any]]:
     pages = []
     for t in tasks:
@@ -137,23 +163,15 @@ def _task_pages(agg: Aggregates, tasks: list[str], facts: dict[str, TaskFacts], 
             if src and Path(src).is_file():
                 pictures[key] = build.copy(Path(src), f"img/tasks/{slug}/{key.removesuffix('_png')}.png")
         tiers = []
-        task_tiers = sorted(agg.summary[agg.summary["task"] == t]["tier"].unique(), key=tier_sort_key)
-        for tier in task_tiers:
-            table = task_table(agg, t, tier)
-            dist = plots.score_distribution(agg.records, t, tier, list(dict.fromkeys([primary_metric(t), DCI])), build.out / f"img/tasks/{slug}/scores-{tier}.png")
+        for tier in sorted(agg.summary[agg.summary["task"] == t]["tier"].unique(), key=tier_sort_key):
+            dist = plots.score_distribution(agg, t, tier, list(dict.fromkeys([primary_metric(t), DCI])), build.out / f"img/tasks/{slug}/scores-{tier}.png")
             if dist:
                 build.files.append(dist.relative_to(build.out).as_posix())
-            traversals = []
-            for e in agg.board.accepted:
-                r = e.record
-                if r.task.id == t and r.protocol.name == tier:
-                    pic = _sidecars(e, options).get("traversals")
-                    if pic:
-                        rel = build.copy(pic, f"img/traversals/{slug}/{safe_name(r.submission.name)}/{e.origin}/{tier}/seed-{r.seed}.png")
-                        traversals.append({"submission": r.submission.name, "seed": r.seed, "img": rel, "markers": e.markers, "link": submission_page(r.submission.name)})
-            traversals.sort(key=lambda x: (x["submission"], x["seed"]))
-            tiers.append({"tier": tier, "table": table, "distribution": dist.relative_to(build.out).as_posix() if dist else None, "traversals": traversals})
-        pages.append({"path": task_page(t), "spec": _spec_info(t), "facts": f, "pictures": pictures, "tiers": tiers, "primary": primary_metric(t)})
+            tiers.append({"tier": tier, "tables": [task_table(agg, t, tier, track) for track in tracks(agg, tier, t)],
+                          "distribution": dist.relative_to(build.out).as_posix() if dist else None,
+                          "traversals": _traversals(agg, t, tier, build, options)})
+        pages.append({"path": task_page(t), "spec": _spec_info(t), "facts": f, "correlations": _correlation_table(f), "pictures": pictures,
+                      "tiers": tiers, "primary": primary_metric(t)})
     return pages
 
 
@@ -166,11 +184,11 @@ def _submission_meta(name: str, options: SiteOptions) -> dict[str, Any]:
         return meta
     from disbench.harness.submission import Submission
 
-    meta["folder"] = folder.as_posix()
+    meta["folder"] = shown_path(folder)
     try:
         sub = Submission(folder)
     except DisbenchError as e:
-        meta["error"] = str(e)
+        meta["error"] = public_text(str(e))
         return meta
     c = sub.config
     meta["config"] = {"version": c.version, "authors": c.authors, "description": c.description, "licence": c.licence,
@@ -181,53 +199,40 @@ def _submission_meta(name: str, options: SiteOptions) -> dict[str, Any]:
 
 def _submission_pages(agg: Aggregates, build: _Build, options: SiteOptions) -> list[dict[str, Any]]:
     names = sorted({e.record.submission.name for e in agg.board.accepted})
-    ranks = agg.ranks.set_index(["task", "tier", "submission"])["rank"]
     pages = []
     for name in names:
-        slug = safe_name(name)
-        table = Table(f"{name} on every task", ["task", "tier", "origin", "metric", "score", "n", "rank", "markers"],
-                      note="mean ± std over seeds of each task's primary metric; rank among current official entries")
-        part = agg.summary[(agg.summary["submission"] == name)]
-        for (task, tier, origin, stale), g in sorted(part.groupby(["task", "tier", "origin", "stale"]), key=lambda kv: (tier_sort_key(kv[0][1]), kv[0])):
-            metric = primary_metric(task)
-            row = g[g["metric"] == metric]
-            if row.empty:
-                continue
-            r = row.iloc[0]
-            markers = tuple(sorted({*(["local"] if origin == "local" else []), *(["stale"] if stale else []), *(["unverified"] if bool(r["unverified"]) else [])}))
-            current = origin == "official" and not stale and (task, tier, name) in ranks.index
-            rank = int(ranks[(task, tier, name)]) if current else None
-            table.rows.append(Row([Cell(task, task, task_page(task)), Cell(tier, tier), Cell(origin, origin), Cell(metric, metric), score(r["mean"], r["std"]),
-                                   Cell(str(int(r["n"])), int(r["n"])), Cell(str(rank) if rank else "–", rank), Cell(", ".join(markers) or "–", ", ".join(markers) or None, markers=markers)], name, markers))
-        curves: dict[str, dict[str, list[tuple[int, Path]]]] = {}
-        for e in agg.board.accepted:
-            r = e.record
-            if r.submission.name == name and "curves" in (found := _sidecars(e, options)):
-                curves.setdefault(r.protocol.name, {}).setdefault(r.task.id, []).append((r.seed, found["curves"]))
-        curve_imgs = []
-        for tier in sorted(curves, key=tier_sort_key):
-            out = plots.curves_plot(curves[tier], f"{name}: training loss ({tier})", build.out / f"img/submissions/{slug}/curves-{tier}.png")
-            if out:
-                rel = out.relative_to(build.out).as_posix()
-                build.files.append(rel)
-                curve_imgs.append({"tier": tier, "img": rel})
-        versions = sorted({e.record.submission.version for e in agg.board.accepted if e.record.submission.name == name})
-        supervision = sorted({e.record.submission.supervision for e in agg.board.accepted if e.record.submission.name == name})
-        pages.append({"path": submission_page(name), "name": name, "meta": _submission_meta(name, options), "table": table, "curves": curve_imgs,
-                      "versions": versions, "supervision": supervision})
+        entries = [e for e in agg.board.accepted if e.record.submission.name == name]
+        curves = curve_plots(entries, name, build.out / f"img/submissions/{safe_name(name)}", lambda e: _sidecars(e, options).get("curves"))
+        for c in curves:
+            c["img"] = c.pop("path").relative_to(build.out).as_posix()
+            build.files.append(c["img"])
+        pages.append({"path": submission_page(name), "name": name, "meta": _submission_meta(name, options), "table": scores_table(agg, name),
+                      "hyperparameters": hyperparameters_table(entries), "curves": curves,
+                      "versions": sorted({e.record.submission.version for e in entries}),
+                      "supervision": sorted({e.record.submission.supervision for e in entries})})
     return pages
 
 
-def _pending(agg: Aggregates, options: SiteOptions) -> list[dict[str, Any]]:
+def _pending(agg: Aggregates, options: SiteOptions) -> Table:
+    table = Table("Pending submissions", ["submission", "version", "supervision", "description"], prose=("description",))
     if options.submissions_dir is None or not options.submissions_dir.is_dir():
-        return []
+        return table
     have = {e.record.submission.name for e in agg.board.accepted}
-    out = []
     for folder in sorted(p for p in options.submissions_dir.iterdir() if p.is_dir() and (p / "submission.toml").is_file()):
         if folder.name not in have:
             meta = _submission_meta(folder.name, options)
-            out.append(meta)
-    return out
+            c = meta["config"]
+            cells = [Cell(c["version"]), Cell(c["supervision"]), Cell(c["description"])] if c else [Cell("–"), Cell("–"), Cell(f"does not load: {meta['error']}")]
+            table.rows.append(Row([Cell(folder.name, folder.name), *cells], folder.name))
+    return table
+
+
+def _marked_table(entries: list[Entry]) -> Table:
+    table = Table("Shown with a marker", ["record", "markers", "reasons"], prose=("reasons",))
+    for e in entries:
+        table.rows.append(Row([Cell(e.relative_path, e.relative_path), Cell("", ", ".join(e.markers), markers=e.markers),
+                               Cell(public_text("; ".join(e.reasons)))], markers=e.markers))
+    return table
 
 
 def _protocol_groups() -> list[dict[str, Any]]:
@@ -248,16 +253,19 @@ def _protocol_groups() -> list[dict[str, Any]]:
 
 
 def _task_list(agg: Aggregates, tasks: list[str], facts: dict[str, TaskFacts]) -> Table:
-    counts = agg.records.drop_duplicates(["task", "tier", "submission", "origin", "seed"]).groupby("task").size() if not agg.records.empty else {}
-    table = Table("Tasks", ["task", "dataset", "loss", "adversarial", "verdict", "min. Spearman ρ", "records"],
-                  note="verdict and ρ: how the task's loss perceives its data before any training (`disbench analyze`)")
+    runs = agg.records.drop_duplicates(["task", "tier", "submission", "origin", "seed"])
+    counts, verified = runs.groupby("task").size(), runs[~runs["unverified"].astype(bool)].groupby("task").size()
+    table = Table("Tasks", ["task", "dataset", "loss", "adversarial", "verdict", "min. Spearman ρ", "records (verified)"],
+                  note="verdict and ρ: how the task's loss perceives its data before any training (`disbench analyze`); "
+                       "records: accepted runs, in brackets those signed by the official runner")
     for t in tasks:
         info, f = _spec_info(t), facts[t]
         verdict = f.verdict if f.status == "ok" else f.status
         rho = f.min_correlation
-        n = int(counts.get(t, 0)) if len(counts) else 0
+        n, v = int(counts.get(t, 0)), int(verified.get(t, 0))
         table.rows.append(Row([Cell(t, t, task_page(t)), Cell(str(info["dataset"])), Cell(str(info["loss"])), Cell("yes" if info["adversarial"] else "no"),
-                               Cell(verdict or "–", verdict), Cell(("constant" if f.status == "ok" else "–") if rho is None else f"{rho:.3f}", rho), Cell(str(n), n)]))
+                               Cell(verdict or "–", verdict), Cell(("constant" if f.status == "ok" else "–") if rho is None else f"{rho:.3f}", rho),
+                               Cell(f"{n} ({v})", n)]))
     return table
 
 
@@ -286,16 +294,15 @@ def build_site(agg: Aggregates, out: Path, options: SiteOptions | None = None) -
                 ladder.append({"tier": tier, "img": img.relative_to(tmp).as_posix(),
                                "tables": [ladder_comparison_table(agg, tier, m) for m in ("mig", DCI)]})
         tiers = [{"tier": t, "overall": [overall_table(agg, t, track) for track in sorted(agg.overall[agg.overall["tier"] == t]["supervision"].unique())],
-                  "gaps": gap_table(agg, t)} for t in agg.tiers]
+                  "gaps": gap_tables(agg, t)} for t in agg.tiers]
         common = {"board": agg.board, "sources": agg.board.sources, "n_accepted": len(agg.board.accepted), "n_refused": len(agg.board.refused)}
-        marked = [e for e in agg.board.accepted if e.markers]
         pages: list[tuple[str, str, dict[str, Any]]] = [
-            ("index.html", "index.html", {"tiers": tiers, "task_list": _task_list(agg, tasks, facts), "submissions": sub_pages}),
-            ("ladder.html", "ladder.html", {"ladder": ladder}),
+            ("index.html", "index.html", {"tiers": tiers, "task_list": _task_list(agg, tasks, facts), "submissions": sub_pages, "rank_why": RANK_WHY}),
+            ("ladder.html", "ladder.html", {"ladder": ladder, "max_note": MAX_NOTE}),
             ("submit.html", "submit.html", {}),
             ("protocols.html", "protocols.html", {"groups": _protocol_groups()}),
             ("pending.html", "pending.html", {"pending": _pending(agg, options)}),
-            ("records.html", "records.html", {"refused": agg.board.refused, "marked": marked}),
+            ("records.html", "records.html", {"refused": refused_table(agg.board.refused), "marked": _marked_table([e for e in agg.board.accepted if e.markers])}),
         ]
         pages += [(p["path"], "task.html", {"page": p}) for p in task_pages]
         pages += [(p["path"], "submission.html", {"page": p}) for p in sub_pages]

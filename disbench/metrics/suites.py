@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from disbench.data.base import DeviceLike
+from disbench.data.base import DeviceLike, GroundTruthData
 from disbench.error import MetricError
 from disbench.metrics.beta_vae import beta_vae
 from disbench.metrics.codes import CodeSource, sample_codes
@@ -33,14 +34,25 @@ if TYPE_CHECKING:
     from disbench.task import EncodeFn, Task
 
 
+def _train_test_draws(data: GroundTruthData, generator: torch.Generator, counts: dict, seeded: bool) -> tuple[dict, torch.Tensor, torch.Tensor]:
+    """A train/test metric's random draws, in order: its model seed (if ``seeded``), train and test factors."""
+    seed = {"seed": int(torch.randint(0, 2**31, (1,), generator=generator))} if seeded else {}
+    return seed, data.sample_factors(counts["num_train"], generator), data.sample_factors(counts["num_test"], generator)
+
+
 def _train_test(fn: Callable[..., dict], seeded: bool = False) -> Callable[[CodeSource, torch.Generator, dict], dict]:
     def run(source: CodeSource, generator: torch.Generator, counts: dict) -> dict:
-        seed = {"seed": int(torch.randint(0, 2**31, (1,), generator=generator))} if seeded else {}
-        train = sample_codes(source, counts["num_train"], generator)
-        test = sample_codes(source, counts["num_test"], generator)
-        return fn(*train, *test, **seed)
+        seed, train, test = _train_test_draws(source.task.data, generator, counts, seeded)
+        return fn(source.codes(train), train.numpy(), source.codes(test), test.numpy(), **seed)
 
     return run
+
+
+def dci_test_factors(task: Task, suite: str, seed: int) -> np.ndarray:
+    """The test factors ``[num_test, F]`` that ``evaluate(task, ..., suite, seed)`` gives DCI, drawn again without
+    encoding anything: the informativeness baseline of a record made before the suite reported it."""
+    generator = torch.Generator().manual_seed(derive_seed(seed, "dci"))
+    return _train_test_draws(task.data, generator, suite_config(suite)["dci"], seeded=True)[2].numpy()
 
 
 def _train_only(fn: Callable[..., dict]) -> Callable[[CodeSource, torch.Generator, dict], dict]:

@@ -1,4 +1,4 @@
-"""``disbench reproduce table-a1 | overlap | boxblur``."""
+"""``disbench reproduce table-a1 | overlap | boxblur | boxblur-b0.0001 | summary``."""
 
 from __future__ import annotations
 
@@ -30,7 +30,21 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(handler=_cmd_table_a1)
     _experiment_parser(actions, "overlap", "Fig. 9: disentanglement against the squares' overlap (grid spacing 1..8)")
-    _experiment_parser(actions, "boxblur", "Fig. 11: XYSquares under MSE against MSE + box blur (z = 25)")
+    _experiment_parser(actions, "boxblur", "Fig. 11: XYSquares under MSE against MSE + box blur (z = 25, both β pooled)")
+    _experiment_parser(actions, "boxblur-b0.0001", "Fig. 11 at z = 25, β = 0.0001 alone, where both losses' encoders stay informative")
+    p = actions.add_parser("summary", help="every claim's statistics and verdict from the committed records (docs/reproduction.md's generated part)")
+    p.add_argument("--write", metavar="FILE", default=None, help="replace the generated part of FILE (e.g. docs/reproduction.md) instead of printing it")
+    p.set_defaults(handler=_cmd_summary)
+
+
+def _cmd_summary(args: argparse.Namespace) -> int:
+    from disbench.reproduction.summary import summary_text, write_summary
+
+    if args.write is None:
+        print(summary_text())
+        return 0
+    print(f"wrote the generated part of {write_summary(args.write)}")
+    return 0
 
 
 def _cmd_experiment(args: argparse.Namespace) -> int:
@@ -43,7 +57,7 @@ def _cmd_experiment(args: argparse.Namespace) -> int:
 
     experiment = EXPERIMENTS[args.what]
     tier = args.tier or experiment.default_tier
-    arms = experiment.arms(tuple(args.methods), args.average)
+    arms = experiment.arms(tuple(args.methods), args.average, tuple(args.conditions) if args.conditions else None)
     reuse = [Path(p) for p in args.reuse] if args.reuse is not None else list(DEFAULT_REUSE)
     absent = [p for p in reuse if args.reuse and not p.is_dir()]  # only folders the user named
     if absent:
@@ -51,7 +65,7 @@ def _cmd_experiment(args: argparse.Namespace) -> int:
                                 "(e.g. leaderboards/results), or give --reuse alone to reuse nothing.")
     results_dir = Path(args.results_dir or LOCAL_RESULTS)
     local = "first" if args.results_dir is not None else "never" if args.report_only else "last"  # a folder named is the user's choice
-    planned = plan(arms, tier, parse_seeds(args.seeds), results_dir, Path(args.runs_dir), reuse, local=local)
+    planned = plan(arms, tier, parse_seeds(args.seeds), results_dir, Path(args.runs_dir), reuse, local=local, every_recorded=True)
     found = [p for p in planned if p.record is not None]
     average = args.average if "ada-gvae" in args.methods else None  # the averaging is Ada-GVAE's alone
     print(f"{experiment.name} ({experiment.figure}), {tier} tier{_averaging(average, ', Ada-GVAE with the {} averaging')}: {len(planned)} runs, "
@@ -70,13 +84,15 @@ def _cmd_experiment(args: argparse.Namespace) -> int:
     if frame.empty:
         print(f"no records yet: run without --report-only to train the {len(left)} runs.")
         return 1
-    text = _report_text(experiment, frame, tier, average, left)
+    averaging = _averaging(average, ", Ada-GVAE {} averaging")
+    text = report.report_text(experiment, frame, tier, averaging, [p.run.label for p in left])
     print("\n" + text)
     out = Path(args.out)
     stem = f"{experiment.name}-{tier}" + ("-paper-avg" if average == "paper" else "")
-    written = [report.figure(experiment, frame, tier, out / f"{stem}.png", _averaging(average, ", Ada-GVAE {} averaging"))]
     from disbench.files import write_text_atomic
+    from disbench.reproduction.figures import figure
 
+    written = [figure(experiment, frame, tier, out / f"{stem}.png", averaging)]
     written.append(write_text_atomic(out / f"{stem}.md", text + "\n"))
     written.append(write_text_atomic(out / f"{stem}.csv", frame.to_csv(index=False, float_format="%.10g")))
     print("\nwrote " + ", ".join(str(p) for p in written if p))
@@ -88,29 +104,6 @@ def _averaging(average: str | None, template: str) -> str:
     return template.format(average) if average else ""
 
 
-def _report_text(experiment, frame, tier: str, average: str | None, left) -> str:
-    from disbench.reproduction import report
-
-    lines = [f"# {experiment.figure} reproduced: {experiment.name}, {tier} tier{_averaging(average, ', Ada-GVAE {} averaging')}", "",
-             f"Paper: {experiment.paper_settings}.",
-             "Ours: final = the final model's score (the leaderboard's number); max during training = the maximum of the tier's curve "
-             "(the paper's quantity). Cells: mean ± std over seeds (n); β values pooled where the paper pools them."]
-    for metric in report.METRICS:
-        lines += ["", f"## {report.METRIC_LABEL[metric]}", "", report.table(experiment, frame, metric)]
-    pooled = report.by_submission(frame)
-    if pooled:
-        lines += ["", "## Each submission before pooling", "", "Mean (n) over seeds.", "", pooled]
-    lines += ["", "## Each seed", "", "Final / max during training, per record."]
-    for metric in report.METRICS:
-        lines += ["", f"### {report.METRIC_LABEL[metric]}", "", report.by_seed(experiment, frame, metric)]
-    effects = report.effects(experiment, frame) or [f"none yet: an effect needs records at both {experiment.condition_name} "
-                                                    f"{experiment.conditions[0]} and {experiment.conditions[-1]}"]
-    lines += ["", "## Effect sizes", ""] + [f"- {line}" for line in effects]
-    if left:
-        lines += ["", f"Missing: {len(left)} runs have no record yet (" + ", ".join(p.run.label for p in left[:6]) + (", ..." if len(left) > 6 else "") + ")."]
-    return "\n".join(lines)
-
-
 def _experiment_parser(actions: Any, name: str, help_text: str) -> None:
     from disbench.protocol import TIERS
     from disbench.reproduction.experiments import EXPERIMENTS, METHODS
@@ -120,7 +113,11 @@ def _experiment_parser(actions: Any, name: str, help_text: str) -> None:
     p.add_argument("--tier", default=None, choices=TIERS, help=f"protocol tier (default: {default_tier}, as for every command: the tier a CPU can afford)")
     p.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS, help=f"frameworks to compare (default: both, {' '.join(METHODS)})")
     p.add_argument("--seeds", nargs="+", type=seeds_argument, default=None, metavar="SEED",
-                   help="'tier' (default: the tier's official seeds), a range '0-4', seeds '0 1 2', or a mix '0 3-5'")
+                   help="'tier' (default: the tier's official seeds), a range '0-4', seeds '0 1 2', or a mix '0 3-5': the runs to train; "
+                        "the report shows every seed with a record")
+    conditions = ", ".join(map(str, EXPERIMENTS[name].conditions))
+    p.add_argument("--conditions", nargs="+", default=None, metavar="C",
+                   help=f"only these {EXPERIMENTS[name].condition_name}s of the grid ({conditions}; default: all)")
     p.add_argument("--average", default="fixed", choices=("fixed", "paper"), help="Ada-GVAE's averaging: fixed (default) or the paper-era one (paper.md §4.3)")
     p.add_argument("--results-dir", default=None,
                    help=f"where new runs' records go, and a folder whose records count (default: {LOCAL_RESULTS}, read only when training: "

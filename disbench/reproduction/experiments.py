@@ -7,6 +7,11 @@ and which of the paper's cells each run is compared with.
 - ``boxblur`` (Fig. 11): the same frameworks with z = 25 and beta in {0.0316, 0.0001} (pooled, as
   the paper pools them) on ``xysquares-mse`` and ``xysquares-boxblur``, with the submissions in
   ``reproduction/submissions/``.
+- ``boxblur-b0.0001``: Fig. 11 at one of its two settings, z = 25 and beta = 0.0001, the one where
+  both arms stay informative at the quick tier (with beta = 0.0316 the MSE encoders collapse,
+  docs/reproduction.md); the grid that takes eight seeds per arm.
+
+``arms(..., conditions=...)`` keeps some of a grid's conditions (e.g. spacings 1, 2, 4 and 8).
 
 Ada-GVAE runs either with the fixed averaging (``average="fixed"``, the baselines' ``gvae``) or
 with the averaging of the code the paper ran (``"paper"``, ``gvae-paper``; paper.md §4.3), each
@@ -15,6 +20,7 @@ from its own submission folder, so every record says which one it used.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -54,12 +60,20 @@ class Experiment:
     paper: dict[str, dict[str, dict]]  # method -> metric -> condition -> PaperCell
     paper_settings: str
     default_tier: str
+    effect: tuple[int | str, int | str]  # (high, low): the claim is that high scores above low
+    betas: tuple[float, ...] = ()  # Fig. 11's z = 25 submissions, pooled; none for the overlap ladder
+
+    @property
+    def ladder(self) -> bool:
+        """Whether the conditions are grid spacings (a numeric axis) rather than losses."""
+        return all(isinstance(c, int) for c in self.conditions)
 
     def paper_cell(self, method: str, metric: str, condition: int | str) -> PaperCell | None:
         return self.paper.get(method, {}).get(metric, {}).get(condition)
 
-    def arms(self, methods: tuple[str, ...] = METHODS, average: Average = "fixed") -> list[Arm]:
-        """Every (submission, task) of the grid for ``methods``, Ada-GVAE with the ``average`` mode."""
+    def arms(self, methods: tuple[str, ...] = METHODS, average: Average = "fixed", conditions: tuple[str, ...] | None = None) -> list[Arm]:
+        """Every (submission, task) of the grid for ``methods``, Ada-GVAE with the ``average`` mode; only the
+        named ``conditions`` (as typed: "1", "boxblur") when given."""
         unknown = [m for m in methods if m not in METHODS]
         if unknown:
             raise ReproductionError(f"Unknown method {unknown[0]!r}; the paper's experiments compare {' and '.join(METHODS)}.")
@@ -68,12 +82,24 @@ class Experiment:
         if average == "paper" and "ada-gvae" not in methods:
             raise ReproductionError("The paper-era averaging is Ada-GVAE's alone, and ada-gvae is not among the methods: "
                                     "add it (--methods ... ada-gvae) or drop --average paper.")
+        keep = self.parse_conditions(conditions)
         arms = [Arm(method, folder, task, condition) for method in dict.fromkeys(methods)  # a method named twice is one arm
-                for folder, task, condition in self._cells(method, average)]
+                for folder, task, condition in self._cells(method, average) if condition in keep]
         for arm in arms:
             if not (arm.submission / "submission.toml").is_file():
                 raise ReproductionError(f"The submission folder {arm.submission} is missing; reproductions run from a disbench checkout (git clone).")
         return arms
+
+    def parse_conditions(self, names: tuple[str, ...] | None) -> tuple[int | str, ...]:
+        """The grid's conditions named by ``names`` (all of them for None), or an error listing the valid ones."""
+        if names is None:
+            return self.conditions
+        by_name = {str(c): c for c in self.conditions}
+        unknown = [n for n in names if str(n) not in by_name]
+        if unknown:
+            raise ReproductionError(f"{self.name} has no {self.condition_name} {unknown[0]!r}; its {self.condition_name}s are "
+                                    f"{', '.join(by_name)}.")
+        return tuple(by_name[str(n)] for n in dict.fromkeys(names))
 
     def _cells(self, method: str, average: Average) -> list[tuple[Path, str, int | str]]:
         suffix = "-paper-avg" if method == "ada-gvae" and average == "paper" else ""
@@ -83,10 +109,13 @@ class Experiment:
             folder = VARIANTS / f"{method}{suffix}" if suffix else BASELINES / method
             return [(folder, lt.task, lt.spacing) for lt in ladder_tasks()]
         tasks = {"mse": "xysquares-mse", "boxblur": "xysquares-boxblur"}
-        return [(VARIANTS / f"{method}{suffix}-z25-b{beta:g}", tasks[loss], loss) for beta in (0.0316, 0.0001) for loss in self.conditions]
+        return [(VARIANTS / f"{method}{suffix}-z25-b{beta:g}", tasks[loss], loss) for beta in self.betas for loss in self.conditions]
 
 
-OVERLAP = Experiment("overlap", "Fig. 9", "grid spacing", "grid spacing (px); 8 = no overlap", tuple(range(1, 9)), FIG9, FIG9_SETTINGS, default_tier="quick")
+OVERLAP = Experiment("overlap", "Fig. 9", "grid spacing", "grid spacing (px); 8 = no overlap", tuple(range(1, 9)), FIG9, FIG9_SETTINGS,
+                     default_tier="quick", effect=(1, 8))
 BOXBLUR = Experiment("boxblur", "Fig. 11", "loss", "reconstruction loss on XYSquares (spacing 8)", ("mse", "boxblur"), FIG11, FIG11_SETTINGS,
-                     default_tier="quick")  # where the effect shows on a CPU (docs/protocols.md)
-EXPERIMENTS = {e.name: e for e in (OVERLAP, BOXBLUR)}
+                     default_tier="quick", effect=("boxblur", "mse"), betas=(0.0316, 0.0001))  # where the effect shows on a CPU (docs/protocols.md)
+BOXBLUR_LOW_BETA = dataclasses.replace(BOXBLUR, name="boxblur-b0.0001", figure="Fig. 11 at β = 0.0001", betas=(0.0001,),
+                                       paper_settings=FIG11_SETTINGS + " (the paper gives only the pooled cells, shown here)")
+EXPERIMENTS = {e.name: e for e in (OVERLAP, BOXBLUR, BOXBLUR_LOW_BETA)}

@@ -1,94 +1,126 @@
-"""An experiment's records next to the paper's values: a frame, a printed table, the effect sizes and a figure.
+"""An experiment's records next to the paper's values: a frame, the claims with their statistics, and the tables.
 
 Both of our numbers are shown for every cell: the final model's score (the leaderboard's number)
 and the maximum of the protocol's curve during training (the paper's quantity, paper.md §4.7).
+DCI disentanglement is gated by informativeness at every point (``disbench.reproduction.gate``;
+records made before the suite gated it are gated here, and say so), and the informativeness it
+was gated on is shown beside it. A cell is the median [first quartile, third quartile] (n) of
+its runs; an effect is a difference of medians with its bootstrap interval and a one-sided
+Mann-Whitney p (``disbench.reproduction.statistics``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 from collections.abc import Sequence
-from pathlib import Path
+from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 
 from disbench.paper import DCI, PAPER_LABEL
+from disbench.reproduction import statistics
 from disbench.reproduction.experiments import AVERAGES, Experiment
+from disbench.reproduction.gate import gated_dci
 from disbench.reproduction.runner import Planned
 
 METRICS = ("mig", DCI)
 METRIC_LABEL = {"mig": "MIG", DCI: "DCI disentanglement"}
-QUANTITIES = {"final": "final", "max": "max during training"}
+QUANTITIES = {"max": "max during training", "final": "final"}  # the paper's quantity first: it carries the verdict
 REPORT_ORDER = ("ada-gvae", "beta-vae")  # the methods' order in every table, line and figure
-COLUMNS = ["method", "submission", "average", "condition", "task", "seed", "metric", "final", "max", "source"]
+GATE_BY = {"suite": "suite", "report": "report (record predates the gate)", "none": "ungated (old record)"}
+COLUMNS = ["method", "submission", "average", "condition", "task", "seed", "metric", "final", "max", "final_ungated", "max_ungated",
+           "informativeness", "baseline", "gated", "gated_points", "points", "gate", "source"]
 
 
 def records_frame(planned: Sequence[Planned]) -> pd.DataFrame:
-    """One row per record and metric: the final score and the maximum during training (NaN when
-    the record's tier has no curve for that metric)."""
+    """One row per record and metric: the final score and the maximum during training (NaN when the
+    record's tier has no curve for that metric), DCI gated, with the ungated values and the gate's inputs."""
     modes = {mode: name for name, mode in AVERAGES.items()}
     rows = []
     for p in planned:
         if p.record is None:
             continue
         r = p.record
-        average = modes.get(r.submission.hyperparameters.get("average")) if p.arm.method == "ada-gvae" else None
-        for metric in METRICS:
-            rows.append({"method": p.arm.method, "submission": r.submission.name, "average": average, "condition": p.arm.condition,
-                         "task": r.task.id, "seed": r.seed, "metric": metric, "final": r.metrics.get(metric, math.nan),
-                         "max": r.max_during_training.get(metric, math.nan), "source": os.path.relpath(p.found_in)})
+        dci = gated_dci(r)
+        gate = {"informativeness": math.nan, "baseline": math.nan, "gated": math.nan, "gated_points": math.nan, "points": math.nan,
+                "gate": "none"}
+        if dci is not None:
+            gate = {"informativeness": dci.informativeness, "baseline": dci.baseline, "gated": float(dci.gated),
+                    "gated_points": dci.gated_points, "points": dci.points, "gate": dci.by}
+        base = {"method": p.arm.method, "submission": r.submission.name, "condition": p.arm.condition, "task": r.task.id, "seed": r.seed,
+                "average": modes.get(r.submission.hyperparameters.get("average")) if p.arm.method == "ada-gvae" else None,
+                **gate, "source": os.path.relpath(p.found_in)}
+        mig, mig_max = r.metrics.get("mig", math.nan), r.max_during_training.get("mig", math.nan)
+        rows.append({**base, "metric": "mig", "final": mig, "max": mig_max, "final_ungated": mig, "max_ungated": mig_max})
+        if dci is None:
+            rows.append({**base, "metric": DCI, **dict.fromkeys(("final", "max", "final_ungated", "max_ungated"), math.nan)})
+        else:
+            rows.append({**base, "metric": DCI, "final": dci.final, "max": dci.peak, "final_ungated": dci.final_ungated, "max_ungated": dci.peak_ungated})
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
-def summary(frame: pd.DataFrame) -> pd.DataFrame:
-    """Mean, sample std and n over seeds (and pooled submissions) per method, condition, metric and quantity."""
-    long = frame.melt(id_vars=["method", "condition", "metric"], value_vars=list(QUANTITIES), var_name="quantity", value_name="value").dropna()
-    return long.groupby(["method", "condition", "metric", "quantity"])["value"].agg(mean="mean", std="std", n="count").reset_index()
+def cell_values(frame: pd.DataFrame, method: str, condition, metric: str, quantity: str) -> list[float]:
+    part = frame[(frame["method"] == method) & (frame["condition"] == condition) & (frame["metric"] == metric)]
+    return part[quantity].dropna().tolist()
 
 
-def _cell(stats: pd.DataFrame, method: str, condition, metric: str, quantity: str) -> str:
-    row = stats[(stats["method"] == method) & (stats["condition"] == condition) & (stats["metric"] == metric) & (stats["quantity"] == quantity)]
-    if row.empty:
-        return "–"
-    r = row.iloc[0]
-    spread = "" if r["n"] < 2 else f" ± {r['std']:.3f}"
-    return f"{r['mean']:.3f}{spread} ({int(r['n'])})"
+def _methods(frame: pd.DataFrame) -> list[str]:
+    return [m for m in REPORT_ORDER if m in set(frame["method"])]
 
 
 def table(experiment: Experiment, frame: pd.DataFrame, metric: str, fmt: str = "github") -> str:
-    """Rows: the experiment's conditions; per method our final score, our maximum during training and the paper's cell."""
+    """Rows: the experiment's conditions; per method our maximum during training, our final score and the paper's cell."""
     from tabulate import tabulate
 
-    stats = summary(frame)
-    methods = [m for m in REPORT_ORDER if m in set(frame["method"])]
+    methods = _methods(frame)
     headers = [experiment.condition_name]
     for m in methods:
-        headers += [f"{PAPER_LABEL[m]} final", f"{PAPER_LABEL[m]} max during training", f"{PAPER_LABEL[m]} paper"]
+        headers += [f"{PAPER_LABEL[m]} {QUANTITIES[q]}" for q in QUANTITIES] + [f"{PAPER_LABEL[m]} paper"]
     rows = []
-    for condition in experiment.conditions:
+    for condition in _conditions(experiment, frame):
         row = [condition]
         for m in methods:
             paper = experiment.paper_cell(m, metric, condition)
-            row += [_cell(stats, m, condition, metric, "final"), _cell(stats, m, condition, metric, "max"), paper.text if paper else "–"]
+            row += [statistics.describe(cell_values(frame, m, condition, metric, q)).text() for q in QUANTITIES] + [paper.text if paper else "–"]
         rows.append(row)
     return tabulate(rows, headers=headers, tablefmt=fmt)
 
 
+def informativeness_table(experiment: Experiment, frame: pd.DataFrame, fmt: str = "github") -> str:
+    """Per method and condition: the final models' DCI test informativeness, its majority-class baseline, and how
+    often the gate closed (final models; curve points), with who applied it."""
+    from tabulate import tabulate
+
+    part = frame[frame["metric"] == DCI]
+    rows = []
+    for m in _methods(frame):
+        for condition in _conditions(experiment, frame):
+            cell = part[(part["method"] == m) & (part["condition"] == condition)]
+            if cell.empty:
+                continue
+            known = cell.dropna(subset=["gated"])
+            closed = f"{int(known['gated'].sum())} of {len(known)}; {int(known['gated_points'].sum())} of {int(known['points'].sum())}" if len(known) else "–"
+            rows.append([PAPER_LABEL[m], condition, statistics.describe(cell["informativeness"]).text(),
+                         statistics.describe(cell["baseline"]).text(), closed, ", ".join(GATE_BY[g] for g in sorted(set(cell["gate"])))])
+    headers = ["method", experiment.condition_name, "informativeness (test, final)", "majority baseline", "gate closed: final; curve points", "gated by"]
+    return tabulate(rows, headers=headers, tablefmt=fmt)
+
+
 def by_submission(frame: pd.DataFrame, fmt: str = "github") -> str | None:
-    """Before pooling: each submission's mean final and maximum per condition and metric, mean (n).
+    """Before pooling: each submission's median per condition, metric and quantity, median (n).
     None when every method has a single submission (nothing was pooled)."""
     from tabulate import tabulate
 
     if frame.groupby("method")["submission"].nunique().max() < 2:
         return None
-    stats = frame.groupby(["submission", "condition", "metric"])[list(QUANTITIES)].agg(["mean", "count"])
+    stats = frame.groupby(["submission", "condition", "metric"])[list(QUANTITIES)].agg(["median", "count"])
     headers = ["submission", "condition"] + [f"{METRIC_LABEL[m]} {QUANTITIES[q]}" for m in METRICS for q in QUANTITIES]
 
     def cell(key: tuple[str, str, str], quantity: str) -> str:  # every record has a row per metric; n = 0 when all are NaN
         n = int(stats.loc[key, (quantity, "count")])
-        return f"{stats.loc[key, (quantity, 'mean')]:.3f} ({n})" if n else "–"
+        return f"{stats.loc[key, (quantity, 'median')]:.3f} ({n})" if n else "–"
 
     rows = [[submission, condition, *(cell((submission, condition, m), q) for m in METRICS for q in QUANTITIES)]
             for submission, condition in stats.index.droplevel("metric").unique()]  # sorted, as groupby sorts
@@ -96,99 +128,116 @@ def by_submission(frame: pd.DataFrame, fmt: str = "github") -> str | None:
 
 
 def by_seed(experiment: Experiment, frame: pd.DataFrame, metric: str, fmt: str = "github") -> str:
-    """Every record's own numbers, "final / max during training", one row per submission and condition and one
-    column per seed: what the means above are made of."""
+    """Every record's own numbers, "max during training / final", one row per submission and condition and one
+    column per seed: what the medians above are made of. Where DCI's gate closed, the ungated pair follows."""
     from tabulate import tabulate
 
     part = frame[frame["metric"] == metric]
     seeds = sorted(part["seed"].unique())
-    values = part.set_index(["submission", "condition", "seed"])[list(QUANTITIES)]
+    values = part.set_index(["submission", "condition", "seed"])
     submissions = sorted(part[["method", "submission"]].drop_duplicates().itertuples(index=False),
                          key=lambda r: (REPORT_ORDER.index(r.method), r.submission))
     present = set(values.index.droplevel("seed"))  # (submission, condition) pairs with at least one record
 
+    def pair(row, suffix: str = "") -> str:
+        return " / ".join("–" if math.isnan(row[q + suffix]) else f"{row[q + suffix]:.3f}" for q in QUANTITIES)
+
     def cell(key: tuple) -> str:
         if key not in values.index:
             return "–"
-        final, peak = values.loc[key]
-        return " / ".join("–" if math.isnan(v) else f"{v:.3f}" for v in (final, peak))
+        row = values.loc[key]
+        differs = any(not math.isnan(row[q]) and row[q] != row[q + "_ungated"] for q in QUANTITIES)
+        return pair(row) + (f" (ungated {pair(row, '_ungated')})" if differs else "")
 
     rows = [[s.submission, condition, *(cell((s.submission, condition, seed)) for seed in seeds)]
             for s in submissions for condition in experiment.conditions if (s.submission, condition) in present]
     return tabulate(rows, headers=["submission", experiment.condition_name, *(f"seed {seed}" for seed in seeds)], tablefmt=fmt)
 
 
-def effects(experiment: Experiment, frame: pd.DataFrame) -> list[str]:
-    """The effect each experiment is about, ours (final and max) beside the paper's, one line per method and metric:
-    spacing 1 minus spacing 8 (overlap), box blur minus MSE (boxblur)."""
-    high, low = experiment.conditions[0], experiment.conditions[-1]  # overlap: 1 vs 8
-    if experiment.name == "boxblur":
-        high, low = "boxblur", "mse"
-    stats = summary(frame)
-    lines = []
-    for method in REPORT_ORDER:
+@dataclass(frozen=True)
+class Claim:
+    """One of the paper's effects tested on our runs, with its statistics and verdict, as the claims table shows it."""
+
+    claim: str  # e.g. "Ada-GVAE MIG, 1 minus 8"
+    quantity: str
+    n: str  # runs per arm ("5+5"), or all runs of a trend
+    estimate: str  # the difference of medians with its interval, or Spearman's rho
+    p_value: float  # one-sided
+    paper: str  # the paper's effect
+    size: str | None  # where the paper's effect lies against ours
+    p_holm: float = math.nan
+    verdict: str = ""
+
+
+def claims(experiment: Experiment, frame: pd.DataFrame) -> list[Claim]:
+    """The experiment's effect (spacing 1 minus 8, box blur minus MSE) for every method, metric and quantity with runs
+    in both arms, and for the ladder its trend over every spacing; Holm-adjusted across them all."""
+    high, low = experiment.effect
+    found = []
+    for method in _methods(frame):
         for metric in METRICS:
-            parts = []
+            name = f"{PAPER_LABEL[method]} {METRIC_LABEL[metric]}"
             for quantity in QUANTITIES:
-                pick = stats[(stats["method"] == method) & (stats["metric"] == metric) & (stats["quantity"] == quantity)].set_index("condition")["mean"]
-                if high in pick.index and low in pick.index:
-                    parts.append(f"{QUANTITIES[quantity]} {pick[high] - pick[low]:+.3f}")
-            paper_high, paper_low = experiment.paper_cell(method, metric, high), experiment.paper_cell(method, metric, low)
-            if parts and paper_high and paper_low:
-                lines.append(f"{PAPER_LABEL[method]} {METRIC_LABEL[metric]}, {high} minus {low}: ours {', '.join(parts)}; "
-                             f"paper {paper_high.centre - paper_low.centre:+.3f} (centres {paper_high.centre:g} and {paper_low.centre:g})")
-    return lines
+                e = statistics.effect(cell_values(frame, method, high, metric, quantity), cell_values(frame, method, low, metric, quantity))
+                if e is not None:
+                    a, b = experiment.paper_cell(method, metric, high), experiment.paper_cell(method, metric, low)
+                    paper = a.centre - b.centre if a and b else None
+                    found.append(Claim(f"{name}, {high} minus {low}", QUANTITIES[quantity], e.n,
+                                       f"{e.difference:+.3f} [{e.ci_low:+.3f}, {e.ci_high:+.3f}]", e.p_value,
+                                       "–" if paper is None else f"{paper:+.3f}", statistics.size_against(e, paper)))
+            if experiment.ladder:
+                part = frame[(frame["method"] == method) & (frame["metric"] == metric)].dropna(subset=["max"])
+                if part["condition"].nunique() >= 3:
+                    rho, p = statistics.trend(part["condition"].astype(float), part["max"])
+                    found.append(Claim(f"{name}, falls as the spacing grows", QUANTITIES["max"], str(len(part)), f"Spearman ρ {rho:+.2f}", p,
+                                       "falls", None))
+    adjusted = statistics.holm([c.p_value for c in found])
+    return [dataclasses.replace(c, p_holm=p, verdict=statistics.verdict(p, c.n, c.size)) for c, p in zip(found, adjusted)]
 
 
-def figure(experiment: Experiment, frame: pd.DataFrame, tier: str, out: Path, averaging: str = "") -> Path | None:
-    """The experiment's PNG: our final scores and maxima during training beside the paper's values; ``averaging``
-    (e.g. ", Ada-GVAE fixed averaging") goes into the title after the tier."""
-    if frame.empty:
-        return None
-    title = f"{experiment.figure} reproduced ({tier} tier{averaging}) vs the paper"
-    if experiment.name == "overlap":
-        from disbench.leaderboard.aggregate import max_key
-        from disbench.leaderboard.plots import ladder_plot
+def claims_table(claims_found: list[Claim], fmt: str = "github") -> str:
+    from tabulate import tabulate
 
-        stats = summary(frame)
-        stats = stats.assign(tier=tier, submission=stats["method"], spacing=stats["condition"].astype(int),
-                             metric=np.where(stats["quantity"] == "max", stats["metric"].map(max_key), stats["metric"]))
-        return ladder_plot(stats, tier, out, title=title)
-    return _boxblur_figure(experiment, frame, out, title)
+    rows = [[c.claim, c.quantity, c.n, c.estimate, statistics.format_p(c.p_value), statistics.format_p(c.p_holm), c.paper, c.verdict]
+            for c in claims_found]
+    headers = ["claim", "quantity", "n", "median difference [95 % CI] or trend", "one-sided p", "Holm p", "paper", "verdict"]
+    return tabulate(rows, headers=headers, tablefmt=fmt, disable_numparse=True)
 
 
-def _boxblur_figure(experiment: Experiment, frame: pd.DataFrame, out: Path, title: str) -> Path:
-    from disbench.viz import pyplot, save_figure
+def report_text(experiment: Experiment, frame: pd.DataFrame, tier: str, averaging: str, missing: Sequence[str] = ()) -> str:
+    """The whole report as Markdown: claims, the tables per metric, informativeness, and every run."""
+    high, low = experiment.effect
+    found = claims(experiment, frame)
+    lines = [f"# {experiment.figure} reproduced: {experiment.name}, {tier} tier{averaging}", "",
+             f"Paper: {experiment.paper_settings}.",
+             "Ours: max during training = the maximum of the tier's curve (the paper's quantity); final = the final model's score "
+             "(the leaderboard's number). Cells: median [first quartile, third quartile] (n runs); β values pooled where the paper "
+             "pools them. DCI disentanglement is 0 wherever its informativeness does not beat the majority-class baseline "
+             "(one-sided binomial test at 1 %, docs/metrics.md), at every curve point before the maximum.",
+             "", "## Claims", "",
+             f"The paper's effect, {experiment.condition_name} {high} minus {low}: the difference of medians with a bootstrap 95 % interval "
+             "(10,000 resamples of each arm, seed 0) and a one-sided Mann-Whitney p (exact over every split of the runs)"
+             + (", and the trend over every spacing: Spearman's ρ with a one-sided permutation p (10,000 shuffles, seed 0)" if experiment.ladder else "")
+             + f"; each p Holm-adjusted across this report's {len(found)} claims. Verdict: \"sign shown\" when the Holm p is below "
+             f"{statistics.ALPHA}, then whether the paper's effect (the difference of its cells' centres) lies inside our interval; "
+             "\"not shown\" otherwise.", ""]
+    lines.append(claims_table(found) if found else f"none yet: a claim needs runs at both {high} and {low}.")
+    for metric in METRICS:
+        lines += ["", f"## {METRIC_LABEL[metric]}", "", table(experiment, frame, metric)]
+    lines += ["", "## DCI informativeness", "",
+              "What the gate read: the final models' test informativeness (mean accuracy over factors) and its majority-class "
+              "baseline; how many final models and curve points it gated.", "", informativeness_table(experiment, frame)]
+    pooled = by_submission(frame)
+    if pooled:
+        lines += ["", "## Each submission before pooling", "", "Median (n) over seeds.", "", pooled]
+    lines += ["", "## Each seed", "", "Max during training / final, per record."]
+    for metric in METRICS:
+        lines += ["", f"### {METRIC_LABEL[metric]}", "", by_seed(experiment, frame, metric)]
+    if missing:
+        lines += ["", f"Missing: {len(missing)} runs have no record yet (" + ", ".join(missing[:6]) + (", ..." if len(missing) > 6 else "") + ")."]
+    return "\n".join(lines)
 
-    plt = pyplot()
-    methods = [m for m in REPORT_ORDER if m in set(frame["method"])]
-    fig, axes = plt.subplots(1, len(METRICS), figsize=(5.2 * len(METRICS), 3.6), squeeze=False)
-    rng = np.random.default_rng(0)
-    for ax, metric in zip(axes[0], METRICS):
-        ticks, labels = [], []
-        for i, method in enumerate(methods):
-            for j, loss in enumerate(experiment.conditions):
-                x = i * (len(experiment.conditions) + 1) + j
-                ticks.append(x)
-                labels.append(f"{PAPER_LABEL[method]}\n{loss}")
-                part = frame[(frame["method"] == method) & (frame["condition"] == loss) & (frame["metric"] == metric)]
-                for quantity, dx, face in (("final", -0.12, f"C{i}"), ("max", 0.12, "white")):
-                    values = part[quantity].dropna().to_numpy()
-                    ax.scatter(x + dx + rng.uniform(-0.05, 0.05, len(values)), values, s=20, color=f"C{i}", facecolors=face, zorder=3,
-                               label=f"disbench, {QUANTITIES[quantity]}")
-                cell = experiment.paper_cell(method, metric, loss)
-                if cell is not None:
-                    ax.plot([x + 0.35] * 2, [cell.low, cell.high], color="grey", lw=1, label="paper: range")
-                    if cell.iqr:
-                        ax.plot([x + 0.35] * 2, list(cell.iqr), color="grey", lw=5, alpha=0.5, label="paper: IQR")
-                    if cell.median is not None:
-                        ax.plot([x + 0.28, x + 0.42], [cell.median] * 2, color="black", lw=1.5, label="paper: median")
-        ax.set_xticks(ticks, labels, fontsize=7)
-        ax.set_xlabel(experiment.condition_label, fontsize=8)
-        ax.set_ylabel(METRIC_LABEL[metric], fontsize=8)
-        ax.set_ylim(-0.02, 1.05)
-        ax.grid(axis="y", alpha=0.3)
-    handles, names = axes[0][0].get_legend_handles_labels()
-    unique = dict(zip(names, handles))  # one legend entry per kind of mark
-    axes[0][0].legend(unique.values(), unique.keys(), fontsize=6, loc="upper left")  # MSE's corner: its scores sit near 0
-    return save_figure(fig, out, title=title)
+
+def _conditions(experiment: Experiment, frame: pd.DataFrame) -> list:
+    present = set(frame["condition"])
+    return [c for c in experiment.conditions if c in present]

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Literal
 
 from disbench.harness.record import RunResult
+from disbench.harness.submission import Submission
 from disbench.harness.sweep import Run, RunState, State, Sweep, classify, current_hashes, expand, group_runs
 from disbench.reproduction.experiments import ROOT, Arm, ReproductionError
 
@@ -35,22 +36,30 @@ class Planned:
 
 
 def plan(arms: Sequence[Arm], tier: str, seeds: tuple[int, ...] | str, results_dir: Path, runs_dir: Path,
-         reuse: Sequence[Path] = DEFAULT_REUSE, local: Literal["first", "last", "never"] = "first") -> list[Planned]:
+         reuse: Sequence[Path] = DEFAULT_REUSE, local: Literal["first", "last", "never"] = "first", every_recorded: bool = False) -> list[Planned]:
     """Every run of ``arms`` × seeds under ``tier``, each with the done record found for it, if any.
 
     ``results_dir`` (where new runs go) is searched before the ``reuse`` folders (``local="first"``:
     a folder the user named), after them (``"last"``: committed records win, local ones fill the
     gaps, as when training), or not at all (``"never"``: a report of the committed records alone).
+    ``every_recorded`` adds, per arm, every other seed with a valid record in those folders (a report
+    shows every run there is, not only the seeds asked for; nothing else is added to train).
     """
     import disbench
 
     folders = {"first": [results_dir, *reuse], "last": [*reuse, results_dir], "never": list(reuse)}[local]
     planned, content_hashes = [], {}
     for arm in arms:
-        tiers = disbench.spec(arm.task).protocols
-        if tier not in tiers:
-            raise ReproductionError(f"Task {arm.task} has no {tier!r} tier; its tiers are {', '.join(tiers)}.")
+        spec = disbench.spec(arm.task)
+        if tier not in spec.protocols:
+            raise ReproductionError(f"Task {arm.task} has no {tier!r} tier; its tiers are {', '.join(spec.protocols)}.")
         grid = expand(Sweep((str(arm.submission),), (arm.task,), seeds, tier, results_dir=results_dir, runs_dir=runs_dir))
+        asked = {run.seed for run in grid.runs}
+        if every_recorded:
+            extra = sorted(_recorded_seeds(folders, spec.id, Submission(arm.submission).name, tier) - asked)
+            if extra:
+                grid = expand(Sweep((str(arm.submission),), (arm.task,), tuple(sorted(asked | set(extra))), tier,
+                                    results_dir=results_dir, runs_dir=runs_dir))
         for run in grid.runs:
             hashes = current_hashes(run, content_hashes)  # each submission folder hashed once
             state = classify(run, *hashes)  # in results_dir, where a new run would go
@@ -60,8 +69,20 @@ def plan(arms: Sequence[Arm], tier: str, seeds: tuple[int, ...] | str, results_d
                 if candidate.state is State.DONE:
                     found, folder = candidate, other
                     break
-            planned.append(Planned(arm, run, found.record if found else None, folder, state))
+            if found or run.seed in asked:  # a seed not asked for is shown when it has a valid record, never trained
+                planned.append(Planned(arm, run, found.record if found else None, folder, state))
     return planned
+
+
+def _recorded_seeds(folders: Sequence[Path], task_id: str, submission: str, tier: str) -> set[int]:
+    """Seeds with a record file ``<folder>/<task>/<submission>/<tier>/seed-<n>.json`` in any of ``folders``."""
+    seeds = set()
+    for folder in folders:
+        for path in (Path(folder) / task_id / submission / tier).glob("seed-*.json"):
+            number = path.name.removeprefix("seed-").removesuffix(".json")
+            if number.isdigit():
+                seeds.add(int(number))
+    return seeds
 
 
 def run_missing(planned: Sequence[Planned], device: str | None = None, progress: bool = True,

@@ -105,17 +105,18 @@ def test_a_symlink_in_a_submission_is_refused(tmp_path):
 
 def test_a_patched_base_optimizer_is_caught_by_the_harness(tmp_path):
     """Attack 4a: patch ``Method.configure_optimizer`` itself (so the method 'does not override
-    it') to SGD at lr 5.0. The harness reads the saved optimizer state and marks the run off-protocol."""
+    it') to SGD at lr 0.01 (a rate that trains, so the run completes). The harness reads the saved
+    optimizer state and marks the run off-protocol."""
     patcher = submission(tmp_path, "patcher", """
         import disbench.methods.base as base
-        base.Method.configure_optimizer = lambda self, lr: torch.optim.SGD(self.parameters(), lr=5.0)
+        base.Method.configure_optimizer = lambda self, lr: torch.optim.SGD(self.parameters(), lr=0.01)
 
         class Model(BetaVAE):
             pass
     """)
     record = smoke(patcher, tmp_path, evaluate=True)
     assert not record.on_protocol
-    assert any("the optimizer state is not the protocol's Adam" in r and "'lr': 5.0" in r for r in record.off_protocol_reasons)
+    assert any("the optimizer state is not the protocol's Adam" in r and "'lr': 0.01" in r for r in record.off_protocol_reasons)
 
 
 def test_an_honest_run_passes_the_optimizer_check(tmp_path):

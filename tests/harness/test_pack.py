@@ -82,7 +82,7 @@ def dying_save(book):
 
 train.RunBook.save = dying_save
 run_packed_submission(sys.argv[1], "xysquares-mse", {SEEDS!r}, Protocol(**{TINY_ARGS!r}), device="cpu", runs_dir=sys.argv[2], results_dir=None,
-                      log_every=2, checkpoint_every=2, progress=False)
+                      log_every=2, checkpoint_every=2, progress=False, seal=None)
 """
 
 
@@ -108,7 +108,8 @@ def solo_run(folder: Path, seed: int, out: Path):
 
 
 def packed_run(folder: Path, runs: Path, **options):
-    return run_packed_submission(folder, "xysquares-mse", SEEDS, TINY, device="cpu", runs_dir=runs, results_dir=None, **TRAINING, **options)
+    """The seeds packed, on the public task as ``solo_run`` trains them (sealing has its own test below)."""
+    return run_packed_submission(folder, "xysquares-mse", SEEDS, TINY, device="cpu", runs_dir=runs, results_dir=None, seal=None, **TRAINING, **options)
 
 
 def run_folder(runs: Path, name: str, seed: int) -> Path:
@@ -393,3 +394,21 @@ def test_a_sweep_packs_the_runs_it_has_to_do(tmp_path, monkeypatch, capsys):
     with pytest.raises(SystemExit):
         cli(["sweep", *grid, "--seeds", "0-1", "--pack", "0"])
     assert capsys.readouterr().err.endswith("argument --pack: 0 is out of range; give a whole number 1 or more\n")
+
+
+def test_each_packed_seed_gets_the_secret_seal_its_solo_run_would(tmp_path):
+    """Sealing is per run, not per pack: each member's record and checkpoint hold the variant keyed
+    by its own seed, the one a solo run of that seed draws (the weights are compared above, on the
+    public task, where six steps of Adam are not chaotic)."""
+    from disbench.harness.run.seal import choose_seal
+
+    folder = copy_submission(tmp_path, "tiny-vae")
+    records = run_packed_submission(folder, "xysquares-mse", [0, 1], TINY, device="cpu", runs_dir=tmp_path / "runs", results_dir=None,
+                                    evaluate=False, **TRAINING)
+    assert records == [None, None]
+    task = disbench.make("xysquares-mse")
+    content = Submission(folder).content_hash()
+    seals = [checkpoint(run_folder(tmp_path / "runs", "tiny-vae", seed))[0]["seal"] for seed in (0, 1)]
+    assert seals[0] != seals[1]
+    for seed, seal in zip((0, 1), seals):
+        assert seal == choose_seal(task, True, f"{task.id}/{TINY.name}/{seed}/{content}").to_dict() and seal["secret"]

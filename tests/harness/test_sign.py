@@ -1,5 +1,7 @@
 """``disbench sign``: a step apart from training that signs only records it can vouch for."""
 
+import subprocess
+
 import pytest
 
 from disbench.cli import main as cli
@@ -8,6 +10,13 @@ from disbench.harness.record import load_record
 from disbench.harness.record.signing import KEY_ENV, generate_keypair, load_public_key, verify
 from tests.harness.test_attacks import walls  # noqa: F401 - the fixture
 from tests.harness.test_trust import smoke, submission
+
+
+@pytest.fixture(autouse=True)
+def clean_install(monkeypatch):
+    """The runs here come from this checkout, which may have local changes while someone works on
+    it: the start-of-run check reports it clean (its own test is below), so the rest is tested."""
+    monkeypatch.setattr("disbench.harness.run.train.code_check", lambda: "matches git commit (test)")
 
 
 def record_file(tmp_path, name):
@@ -35,7 +44,7 @@ def test_an_official_run_is_signed_once_and_a_changed_submission_is_refused(wall
     smoke(folder, tmp_path, evaluate=True, overwrite=True)  # a fresh, unsigned record of the same run ...
     (folder / "README.md").write_text("changed after the run\n")  # ... whose code then changes
     assert sign(tmp_path, monkeypatch, path) == 1
-    assert "has changed since the run (content hash differs)" in capsys.readouterr().out and load_record(path).signature is None
+    assert "has changed since the run (content hash " in capsys.readouterr().out and load_record(path).signature is None
 
 
 def test_a_run_without_the_walls_is_never_signed(tmp_path, monkeypatch, capsys):
@@ -64,3 +73,38 @@ def test_sign_without_the_key_is_one_line(tmp_path, monkeypatch, capsys, missing
     assert cli(["sign", str(tmp_path / "seed-0.json")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and KEY_ENV in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_run_from_changed_code_is_refused(walls, tmp_path, monkeypatch, capsys):  # noqa: F811
+    """The start-of-run check said the package was not its commit: the record says so, sign refuses."""
+    monkeypatch.setattr("disbench.harness.run.train.code_check", lambda: "differs from git commit 0123456789ab: disbench/metrics/mig.py")
+    smoke(submission(tmp_path, "patched"), tmp_path, evaluate=True)
+    path = record_file(tmp_path, "patched")
+    assert load_record(path).environment["code_check"].startswith("differs")
+    assert sign(tmp_path, monkeypatch, path) == 1 and "was not checked clean at the run's start" in capsys.readouterr().out
+
+
+def test_the_code_check_compares_the_package_with_its_commit_or_its_wheel(tmp_path, monkeypatch):
+    """A clone: clean at its commit, then an edited and an added module are named. A wheel: its
+    RECORD's hashes decide, whatever git says."""
+    from disbench.harness.run import integrity
+
+    package = tmp_path / "repo" / "disbench"
+    package.mkdir(parents=True)
+    (package / "a.py").write_text("x = 1\n")
+    git = ["git", "-C", str(tmp_path / "repo"), "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-qm", "c"], check=True)
+    monkeypatch.setattr(integrity, "PACKAGE", package)
+    monkeypatch.setattr(integrity, "wheel_hashes", lambda: {})
+    assert integrity.code_check().startswith("matches git commit")
+    (package / "a.py").write_text("x = 2\n")
+    (package / "b.py").write_text("")
+    found = integrity.code_check()
+    assert found.startswith("differs from git commit") and "disbench/a.py" in found and "disbench/b.py" in found
+    record = {path: integrity._record_hash(path) for path in (package / "a.py", package / "b.py")}
+    monkeypatch.setattr(integrity, "wheel_hashes", lambda: record)
+    assert integrity.code_check() == "matches the installed wheel's RECORD"
+    (package / "b.py").write_text("import os\n")
+    assert integrity.code_check() == "differs from the installed wheel's RECORD: disbench/b.py"

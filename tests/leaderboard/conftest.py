@@ -82,3 +82,27 @@ def workspace(tmp_path):
     for name, sup in (("alpha", "unsupervised"), ("beta", "weak-pairs")):
         hashes[name] = Submission(make_submission(subs, name, sup)).content_hash()
     return {"results": results, "submissions": subs, "hashes": hashes, "root": tmp_path}
+
+
+def throwaway_key(folder: Path):
+    """A fresh runner key pair in ``folder``: (loaded private key, public key path)."""
+    from cryptography.hazmat.primitives import serialization
+
+    from disbench.harness.record import signing
+
+    private, public = signing.generate_keypair(folder / "runner.pem", folder / "runner.pub")
+    return serialization.load_pem_private_key(private.read_bytes(), password=None), public
+
+
+def signed(raw: dict, private_key) -> dict:
+    """``raw`` with the runner's signature made by ``private_key``."""
+    from disbench.harness.record import RunResult, signing
+
+    record = RunResult.model_validate(raw)
+    return record.model_copy(update={"signature": signing.sign(record, private_key)}).model_dump(mode="json")
+
+
+@pytest.fixture(scope="session")
+def runner_key(tmp_path_factory):
+    """A throwaway runner key pair for a whole session: (private key, public key path). Never the real runner's key."""
+    return throwaway_key(tmp_path_factory.mktemp("runner-key"))

@@ -58,6 +58,11 @@ def policy(repo, author=None, head="HEAD"):
     return check_pr(repo, "main", head=head, author=author)
 
 
+def policy_as(repo, author, association):
+    """The policy job's check with GitHub's author_association of the PR's author."""
+    return check_pr(repo, "main", author=author, association=association)
+
+
 def test_pr_that_edits_records_is_refused(repo, tmp_path, monkeypatch, capsys):
     (repo / "leaderboards" / "results" / "xysquares-mse-v0" / "alpha" / "quick" / "seed-0.json").write_text('{"metrics": {"mig": 0.9}}\n')
     (repo / "submissions" / "alpha" / "model.py").write_text("# improved\n")
@@ -237,3 +242,52 @@ def test_unknown_base_or_head_names_the_fix(repo):
         check_pr(repo, "nonexistent-base")
     with pytest.raises(PullRequestError, match="git fetch origin pull/<number>/head"):
         check_pr(repo, "main", head="nonexistent-head")
+
+
+def maintainer_pr(repo):
+    """What a maintainer lands: the runner key, a signed record and the rebuilt tables, code, two baselines changed, one removed."""
+    (repo / "leaderboards" / "runner-key.pub").write_text("-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEA\n-----END PUBLIC KEY-----\n")
+    (repo / "leaderboards" / "results" / "xysquares-mse-v0" / "alpha" / "quick" / "seed-1.json").write_text('{"signature": "..."}\n')
+    (repo / "leaderboards" / "README.md").write_text("# board\n")
+    (repo / "disbench").mkdir()
+    (repo / "disbench" / "harness.py").write_text("# code\n")
+    (repo / "submissions" / "alpha" / "model.py").write_text("# ported to the new interface\n")  # no maintainers listed
+    shutil.rmtree(repo / "submissions" / "beta-vae")  # maintained by alice
+    make_submission(repo / "submissions", "new-baseline")
+    commit_all(repo)
+
+
+def test_a_maintainer_pr_landing_records_the_key_code_and_baselines_passes(repo, capsys):
+    maintainer_pr(repo)
+    report = policy_as(repo, "lead", "MEMBER")
+    assert report.refusals == [] and report.ok
+    assert report.notes[0] == "the author is a disbench maintainer (GitHub: MEMBER): no path rule applies; review it as code"
+    assert "changes leaderboards/runner-key.pub, the key every official record is verified against" in report.notes[1]
+    assert report.notes[2].startswith("changes 1 record file(s) under leaderboards/results/")
+    assert "submissions/beta-vae: removed by a disbench maintainer" in report.notes
+    assert main(["ci", "check-pr", "--repo", str(repo), "--author", "lead", "--author-association", "OWNER", "--no-validate"]) == 0
+    assert capsys.readouterr().out.strip().splitlines()[-1].startswith("**PASSED**: 10 changed file(s), 0 refused")
+
+
+@pytest.mark.parametrize("association", [None, "CONTRIBUTOR", "FIRST_TIME_CONTRIBUTOR", "NONE"])
+def test_the_same_pr_from_anyone_else_is_refused_on_every_rule(repo, association):
+    maintainer_pr(repo)
+    why = dict(policy_as(repo, "mallory", association).refusals)
+    assert why["leaderboards/runner-key.pub"] == KEYS
+    assert "come from the official runner" in why["leaderboards/results/xysquares-mse-v0/alpha/quick/seed-1.json"]
+    assert "may change only submissions/<name>/" in why["disbench/harness.py"]
+    assert "deletes the submission 'beta-vae'" in why["submissions/beta-vae/submission.toml"]
+    assert "changes 3 submission folders" in why["submissions/"] and "belongs to its maintainers [none listed]" in why["submissions/alpha/"]
+
+
+def test_a_maintainer_still_adds_no_private_key_other_key_or_bytecode(repo):
+    (repo / "deploy.pem").write_text("-----BEGIN PRIVATE " + "KEY-----\n")
+    (repo / "leaderboards" / "other-key.pub").write_text("not the trust root\n")
+    folder = make_submission(repo / "submissions", "new-vae")
+    (folder / "fast.so").write_bytes(b"\x7fELF")
+    (folder / "submission.toml").write_text('name = "other"\n')
+    commit_all(repo)
+    why = dict(policy_as(repo, "lead", "COLLABORATOR").refusals)
+    assert why.pop("deploy.pem") == KEYS and why.pop("leaderboards/other-key.pub") == KEYS
+    assert ".so not allowed in a submission" in why.pop("submissions/new-vae/fast.so")
+    assert why == {"submissions/new-vae/submission.toml": "declares name = 'other'; it must equal the folder name 'new-vae'"}

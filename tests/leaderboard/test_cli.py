@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 
 from disbench.cli import main
@@ -11,9 +13,31 @@ from tests.leaderboard.conftest import REPO, record_dict, write_record
 def test_show_prints_the_committed_baselines(baselines, capsys):
     assert main(["leaderboard", "show", "--official", baselines, "--submissions", str(REPO / "submissions")]) == 0
     out = capsys.readouterr().out
-    for text in ("Overall, unsupervised track (quick)", "xysquares-s1-mse-v0 (quick)", "Adversarial gap (quick)", "Overlap ladder: mig"):
+    for text in ("Overall, unsupervised track (quick)", "xysquares-s1-mse-v0 (quick), weak-pairs track", "Adversarial gap (quick)",
+                 "Overlap ladder (quick): mig by grid spacing"):
         assert text in out
-    assert "ada-gvae" in out and "beta-vae" in out and "± " in out
+    assert "ada-gvae [unverified]" in out and "beta-vae [unverified]" in out and "± " in out
+
+
+def test_show_fits_80_columns_at_default_options(baselines, capsys):
+    assert main(["leaderboard", "show", "--official", baselines, "--submissions", str(REPO / "submissions")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) > 50 and [line for line in lines if len(line) > 80] == []
+
+
+def test_show_metric_names_its_column_in_full(baselines, capsys):
+    assert main(["leaderboard", "show", "--official", baselines, "--task", "xysquares-mse", "--metric", "dci.disentanglement"]) == 0
+    header = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("rank"))
+    assert header.split() == ["rank", "submission", "mig", "*", "dci.disentanglement", "n"]
+
+
+def test_show_task_lists_only_that_tasks_refused_records(baselines, capsys):
+    for task in ("xysquares-mse-v0", "xysquares-s1-mse-v0"):
+        (Path(baselines) / task / "beta-vae" / "quick" / "seed-9.json").write_text("{ truncated")
+    assert main(["leaderboard", "show", "--official", baselines, "--task", "xysquares-mse"]) == 0
+    out = capsys.readouterr().out
+    assert "xysquares-mse-v0/beta-vae/quick/seed-9.json" in out and "xysquares-s1-mse-v0/" not in out
+    assert "Refused records (1)" in out
 
 
 def test_show_filters_and_marks_local_runs(workspace, baselines, capsys):
@@ -22,7 +46,7 @@ def test_show_filters_and_marks_local_runs(workspace, baselines, capsys):
             "--task", "xysquares-mse", "--tier", "quick", "--metric", "sap"]
     assert main(args) == 0
     out = capsys.readouterr().out
-    assert "alpha [local]" in out and "0.100" in out and "xysquares-boxblur-v0" not in out
+    assert "alpha [incomplete, local]" in out and "0.100" in out and "xysquares-boxblur-v0" not in out
 
 
 def test_show_errors_name_the_fix(workspace, baselines, capsys):

@@ -2,23 +2,36 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
+from huggingface_hub import CommitOperationAdd, CommitOperationDelete, DatasetCard
 
 from disbench.cli import main
 from disbench.leaderboard import hub
+from disbench.leaderboard.aggregate import aggregate
 from disbench.leaderboard.errors import HubError
 from disbench.leaderboard.store import CheckContext, Source, load_board
 from tests.leaderboard.conftest import record_dict, write_record
 
 
 class FakeHub:
-    """Records what would have been sent to the Hub."""
+    """Records what would have been sent to a Hub repo that already holds ``existing``."""
 
-    def __init__(self):
+    def __init__(self, existing=()):
         self.calls = []
+        self.existing = list(existing)
 
     def create_repo(self, repo_id, **kwargs):
         self.calls.append(("create_repo", repo_id, kwargs))
+
+    def repo_info(self, repo_id, **kwargs):
+        self.calls.append(("repo_info", repo_id, kwargs))
+        return SimpleNamespace(sha="head0")
+
+    def list_repo_files(self, repo_id, **kwargs):
+        self.calls.append(("list_repo_files", repo_id, kwargs))
+        return list(self.existing)
 
     def create_commit(self, repo_id, operations, **kwargs):
         self.calls.append(("create_commit", repo_id, list(operations), kwargs))
@@ -42,33 +55,61 @@ def published(workspace):
     return {"board": board, "runs": runs, "a": a}
 
 
+DATA = ["data/curves.parquet", "data/records.parquet", "data/scores.parquet", "data/summary.parquet"]
+RECORDS = ["results/xysquares-boxblur-v0/alpha/quick/seed-1.json", "results/xysquares-mse-v0/alpha/quick/seed-0.json",
+           "results/xysquares-mse-v0/alpha/quick/seed-0.traversals.png"]
+
+
 def test_records_plan_has_exact_paths_and_bytes(published):
-    plan = hub.records_plan(published["board"], runs_dir=published["runs"], readme="# board\n")
-    assert [f.path_in_repo for f in plan] == [
-        "README.md",
-        "checkpoints/xysquares-mse-v0/alpha/quick/seed-0.pt",
-        "results/xysquares-boxblur-v0/alpha/quick/seed-1.json",
-        "results/xysquares-mse-v0/alpha/quick/seed-0.json",
-        "results/xysquares-mse-v0/alpha/quick/seed-0.traversals.png",
-    ]  # the refused record and the local one are not published
+    plan = hub.records_plan(published["board"], runs_dir=published["runs"])
+    assert [f.path_in_repo for f in plan] == ["checkpoints/xysquares-mse-v0/alpha/quick/seed-0.pt", *RECORDS]  # not the refused or local record
     by = {f.path_in_repo: f.data for f in plan}
-    assert by["README.md"] == b"# board\n"
     assert by["checkpoints/xysquares-mse-v0/alpha/quick/seed-0.pt"] == b"weights"
     assert by["results/xysquares-mse-v0/alpha/quick/seed-0.json"] == published["a"].read_bytes()
     assert by["results/xysquares-mse-v0/alpha/quick/seed-0.traversals.png"] == b"\x89PNG fake picture"
 
-    ops = hub.operations(plan)
-    assert [(o.path_in_repo, o.path_or_fileobj) for o in ops] == [(f.path_in_repo, f.data) for f in plan]
+    ops = hub.operations(plan, ["old.json"])
+    assert [(o.path_in_repo, o.path_or_fileobj) for o in ops[:-1]] == [(f.path_in_repo, f.data) for f in plan]
+    assert isinstance(ops[-1], CommitOperationDelete) and ops[-1].path_in_repo == "old.json"
 
 
-def test_commit_sends_one_commit_to_a_dataset_repo(published):
-    plan = hub.records_plan(published["board"])
-    fake = FakeHub()
-    hub.commit(fake, "org/board", plan, "dataset", "update")
+def test_dataset_plan_adds_one_parquet_file_per_config_and_a_card_that_names_them(published):
+    plan = hub.dataset_plan(aggregate(published["board"]), "org/board")
+    assert [f.path_in_repo for f in plan] == ["README.md", *DATA, *RECORDS]
+    card = DatasetCard({f.path_in_repo: f for f in plan}["README.md"].data.decode())
+    meta = card.data.to_dict()
+    assert [(c["config_name"], c["data_files"]) for c in meta["configs"]] == [
+        (name, [{"split": "train", "path": f"data/{name}.parquet"}]) for name in ("scores", "records", "curves", "summary")]
+    assert meta["configs"][0].get("default") is True and meta["license"] == "mit"
+    assert meta["task_categories"] == ["image-feature-extraction"] and meta["size_categories"] == ["n<1K"] and "leaderboard" in meta["tags"]
+    assert 'load_dataset("org/board", "scores", split="train")' in card.text and "2 records, 0 of them verified" in card.text
+    again = hub.dataset_plan(aggregate(published["board"]), "org/board")
+    assert [(f.path_in_repo, f.sha256) for f in again] == [(f.path_in_repo, f.sha256) for f in plan]  # same board, same bytes
+
+
+def test_commit_adds_the_plan_and_deletes_what_it_no_longer_has(published):
+    plan = hub.dataset_plan(aggregate(published["board"]), "org/board")
+    existing = [".gitattributes", "README.md", "data/scores.parquet", "results/xysquares-mse-v0/alpha/quick/seed-0.json",
+                "results/xysquares-s3-mse-v0/alpha/quick/seed-0.json",  # a record no longer on the board
+                "checkpoints/xysquares-mse-v0/alpha/quick/seed-0.pt",  # a checkpoint of a record still published: kept without --runs
+                "checkpoints/xysquares-s3-mse-v0/alpha/quick/seed-0.pt", "summary.parquet"]
+    fake = FakeHub(existing)
+    done = hub.commit(fake, "org/board", plan, "dataset", "update")
+    assert done.deleted == ["checkpoints/xysquares-s3-mse-v0/alpha/quick/seed-0.pt", "results/xysquares-s3-mse-v0/alpha/quick/seed-0.json",
+                            "summary.parquet"]
+    assert [c[0] for c in fake.calls] == ["create_repo", "repo_info", "list_repo_files", "create_commit"]
     assert fake.calls[0] == ("create_repo", "org/board", {"repo_type": "dataset", "exist_ok": True})
-    kind, repo, ops, kwargs = fake.calls[1]
-    assert (kind, repo, kwargs) == ("create_commit", "org/board", {"commit_message": "update", "repo_type": "dataset"})
-    assert [o.path_in_repo for o in ops] == [f.path_in_repo for f in plan] and len(fake.calls) == 2
+    assert fake.calls[2][2] == {"repo_type": "dataset", "revision": "head0"}
+    kind, repo, ops, kwargs = fake.calls[3]
+    assert kwargs == {"commit_message": "update", "repo_type": "dataset", "parent_commit": "head0"}
+    assert [o.path_in_repo for o in ops if isinstance(o, CommitOperationAdd)] == [f.path_in_repo for f in plan]
+    assert [o.path_in_repo for o in ops if isinstance(o, CommitOperationDelete)] == done.deleted
+
+
+def test_nothing_accepted_is_nothing_to_publish(workspace):
+    board = load_board([Source(workspace["results"], "official")], CheckContext(submissions_dir=workspace["submissions"]))
+    with pytest.raises(HubError, match="no accepted official records"):
+        hub.dataset_plan(aggregate(board), "org/board")
 
 
 def test_checkpoint_that_does_not_match_the_record_is_refused(published, workspace):

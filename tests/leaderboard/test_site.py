@@ -9,6 +9,7 @@ import os
 import re
 import shutil
 import threading
+from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urljoin, urlparse
 
@@ -18,7 +19,7 @@ from disbench.leaderboard.aggregate import aggregate
 from disbench.leaderboard.errors import LeaderboardError
 from disbench.leaderboard.site import SiteOptions, build_site
 from disbench.leaderboard.store import CheckContext, Source, load_board
-from tests.leaderboard.conftest import REPO, copy_baselines, make_submission, record_dict, write_record
+from tests.leaderboard.conftest import REPO, copy_baselines, make_submission, record_dict, signed, write_record
 
 ANALYSED = ["xysquares-mse-v0", "dsprites-mse-v0"]
 
@@ -30,10 +31,12 @@ def _png(path: Path, color: tuple[int, int, int]) -> None:
 
 
 @pytest.fixture(scope="session")
-def site(tmp_path_factory):
-    """Committed records + a test submission with a traversal picture and curves, a stale one, a local run, a pending folder."""
+def site(tmp_path_factory, runner_key):
+    """Committed records (unsigned) + gamma, signed with a throwaway key, with traversal pictures, curves and
+    hyperparameters; a hand-made one-seed record; a stale one, a local run, a pending folder and a broken record."""
     from disbench.harness.submission import Submission
 
+    private, public = runner_key
     root = tmp_path_factory.mktemp("site")
     results, subs, local, out = root / "results", root / "submissions", root / "local", root / "site"
     copy_baselines(results)
@@ -41,20 +44,70 @@ def site(tmp_path_factory):
         shutil.copytree(REPO / "submissions" / name, subs / name, ignore=shutil.ignore_patterns("__pycache__"))
     gamma = Submission(make_submission(subs, "gamma")).content_hash()
     for seed, mig in ((0, 0.31), (1, 0.35)):
-        rec = write_record(results, record_dict("xysquares-mse-v0", "gamma", seed, {"mig": mig, "dci.disentanglement": 0.5}, gamma))
+        metrics = {"mig": mig, "dci.disentanglement": 0.5, "dci.gated": 0.4, "dci.informativeness_baseline": 0.2}  # names the board does not know
+        raw = record_dict("xysquares-mse-v0", "gamma", seed, metrics, gamma)
+        raw["submission"]["hyperparameters"] = {"beta": 0.004, "latent_dim": 7}
+        raw["curve"] = {"mig": [[10, 0.1], [20, mig + 0.05], [30, mig - 0.01]], "dci.gated": [[10, 0.3], [30, 0.4]]}
+        raw["max_during_training"] = {"mig": mig + 0.05, "dci.gated": 0.4}
+        rec = write_record(results, signed(raw, private))
         _png(rec.with_name(f"seed-{seed}.traversals.png"), (200, 40 * seed, 40))
         rec.with_name(f"seed-{seed}.curves.jsonl").write_text("".join(json.dumps({"step": s, "loss": 1.0 / s}) + "\n" for s in (10, 20, 30)))
+    hand = Submission(make_submission(subs, "hand")).content_hash()
+    write_record(results, record_dict("xysquares-mse-v0", "hand", 0, {"mig": 0.99, "dci.disentanglement": 0.99}, hand))
     write_record(results, record_dict("xysquares-mse-v0", "stale-one", 0, {"mig": 0.9}, "b" * 64))
     make_submission(subs, "stale-one")
     make_submission(subs, "pending-one")
     write_record(local, record_dict("xysquares-boxblur-v0", "gamma", 0, {"mig": 0.7}, gamma))
     broken = results / "xysquares-mse-v0" / "gamma" / "quick" / "seed-7.json"
     broken.write_text("{ truncated")
-    board = load_board([Source(results, "official"), Source(local, "local")], CheckContext(submissions_dir=subs))
+    board = load_board([Source(results, "official"), Source(local, "local")], CheckContext(submissions_dir=subs, public_key_path=public))
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("DISBENCH_DATA", str(root / "no-data"))  # stored datasets: "data not prepared", whatever this machine holds
         files = build_site(aggregate(board), out, SiteOptions(submissions_dir=subs, analyse=ANALYSED, cache_dir=root / "cache"))
     return {"out": out, "files": files, "root": root, "board": board}
+
+
+class _Tables(HTMLParser):
+    """Every table of a page: its title (the caption paragraph before it), headers, and rows as (classes, cell texts)."""
+
+    def __init__(self, html: str):
+        super().__init__()
+        self.tables: list[dict] = []
+        self._title, self._in, self._text, self._row = "", None, [], None
+        self.feed(html)
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "p" and a.get("class") == "caption" or tag in ("th", "td"):
+            self._in, self._text = tag, []
+        elif tag == "table":
+            self.tables.append({"title": self._title or f"#{len(self.tables)}", "headers": [], "rows": []})
+            self._title = ""
+        elif tag == "tr" and self.tables:
+            self._row = (a.get("class") or "", [])
+
+    def handle_data(self, data):
+        if self._in:
+            self._text.append(data)
+
+    def handle_endtag(self, tag):
+        text = " ".join("".join(self._text).split())
+        if tag == "p" and self._in == "p":
+            self._title, self._in = text, None
+        elif tag == "th" and self._in == "th":
+            self.tables[-1]["headers"].append(text.replace(" ↕", ""))
+            self._in = None
+        elif tag == "td" and self._in == "td":
+            self._row[1].append(text)
+            self._in = None
+        elif tag == "tr" and self._row is not None:
+            if self._row[1]:
+                self.tables[-1]["rows"].append(self._row)
+            self._row = None
+
+
+def _page_tables(site, page: str) -> dict[str, dict]:
+    return {t["title"]: t for t in _Tables((site["out"] / page).read_text()).tables}
 
 
 def test_site_has_every_page_and_the_pictures(site):
@@ -63,7 +116,8 @@ def test_site_has_every_page_and_the_pictures(site):
                  "tasks/xysquares-mse-v0.html", "tasks/dsprites-mse-v0.html", "submissions/gamma.html", "submissions/beta-vae.html"):
         assert page in files and (out / page).is_file(), page
     assert {"img/traversals/xysquares-mse-v0/gamma/official/quick/seed-0.png", "img/tasks/xysquares-mse-v0/matrices.png",
-            "img/tasks/xysquares-mse-v0/samples.png", "img/ladder-quick.png", "img/submissions/gamma/curves-quick.png"} <= files
+            "img/tasks/xysquares-mse-v0/samples.png", "img/ladder-quick.png", "img/submissions/gamma/curves-quick.png",
+            "img/submissions/gamma/mig-quick.png", "img/submissions/ada-gvae/mig-quick.png"} <= files
     task = (out / "tasks/xysquares-mse-v0.html").read_text()
     assert "adversarial" in task and "0.330 ± 0.028" in task  # gamma: mean of 0.31 and 0.35, std 0.0283
     assert 'marker-stale' in task and "stale-one" in task
@@ -82,6 +136,68 @@ def test_site_build_never_overwrites_a_foreign_folder(site, tmp_path):
     with pytest.raises(LeaderboardError, match="was not made by `disbench site build`"):
         build_site(aggregate(site["board"]), tmp_path, SiteOptions(analyse=[]))
     assert (tmp_path / "notes.txt").read_text() == "mine"
+
+
+def test_unverified_entries_are_marked_everywhere_and_never_outrank_verified_ones(site):
+    task = _page_tables(site, "tasks/xysquares-mse-v0.html")["xysquares-mse-v0 (quick), unsupervised track"]
+    rows = [(cells[0], cells[1], cells[-1], classes) for classes, cells in task["rows"]]
+    # gamma (signed, MIG 0.33) ranks above beta-vae (unsigned) and the hand-made one-seed 0.99, which is flagged
+    assert rows[:3] == [("1", "gamma", "2/2", ""), ("2", "beta-vae unverified", "2/2", "row-unverified"),
+                        ("3", "hand unverified incomplete", "1/2", "row-unverified row-incomplete")]
+    assert task["headers"][:3] == ["rank", "submission", "mig *"]
+    index = _page_tables(site, "index.html")
+    overall = index["Overall, unsupervised track (quick)"]["rows"]
+    assert [c[:2] for _, c in overall] == [["1", "gamma"], ["2", "beta-vae unverified"], ["3", "hand unverified incomplete"]]
+    gap = index["Adversarial gap (quick): mig on xysquares-boxblur-v0 minus on xysquares-mse-v0"]
+    assert gap["rows"] and all(classes == "row-unverified" and " ± " in cells[1] and cells[1].endswith("(2)") for classes, cells in gap["rows"])
+    ladder = _page_tables(site, "ladder.html")["mig against grid spacing (quick)"]
+    assert "ada-gvae [unverified] (disbench, final)" in ladder["headers"] and "gamma (disbench, final)" in ladder["headers"]
+    ladder_html = (site["out"] / "ladder.html").read_text()
+    assert 'class="cell-unverified"' in ladder_html and "so the maximum can sit below it by sampling noise" in ladder_html
+
+
+def test_every_page_states_the_rank_rule_and_task_ranks_match_the_index(site):
+    pages = [f for f in site["files"] if f.endswith(".html")]
+    for page in pages:
+        assert "Ranks are within a tier and a supervision track" in (site["out"] / page).read_text(), page
+    index = _page_tables(site, "index.html")
+    for track in ("unsupervised", "weak-pairs"):
+        for _, cells in index[f"Overall, {track} track (quick)"]["rows"]:
+            name, mean_rank = cells[1].split()[0], float(cells[3])
+            ranks = []
+            for task in ("xysquares-mse-v0", "xysquares-s1-mse-v0", "xysquares-boxblur-v0"):
+                table = _page_tables(site, f"tasks/{task}.html").get(f"{task} (quick), {track} track")
+                ranks += [int(c[0]) for _, c in (table or {"rows": []})["rows"] if c[1].split()[0] == name and c[0] != "–"]
+            if name == "ada-gvae":  # on every ladder task it is alone in its track: first everywhere, as the index says
+                assert ranks and set(ranks) == {1} and mean_rank == 1.0
+
+
+def test_no_page_shows_an_absolute_path_of_the_build_machine(site):
+    machine = {str(site["root"]), str(REPO), str(Path.cwd())} | ({str(Path.home())} if Path.home() != Path("/") else set())
+    for page in (f for f in site["files"] if f.endswith(".html")):
+        html = (site["out"] / page).read_text()
+        assert not [m for m in machine if m in html], page
+    dsprites = (site["out"] / "tasks/dsprites-mse-v0.html").read_text()
+    assert "`disbench data download dsprites` prepares it" in dsprites
+
+
+def test_submission_page_shows_hyperparameters_and_the_records_curves(site):
+    page = (site["out"] / "submissions/gamma.html").read_text()
+    hp = next(t for t in _page_tables(site, "submissions/gamma.html").values() if t["headers"] == ["hyperparameters", "tasks (tier)"])
+    assert ["beta = 0.004, latent_dim = 7", "xysquares-mse-v0 (quick)"] in [c for _, c in hp["rows"]]
+    assert "mig-quick.png" in page and "curves-quick.png" in page and "No training curves" not in page
+    baseline = (site["out"] / "submissions/ada-gvae.html").read_text()
+    assert "mig-quick.png" in baseline and "dci.disentanglement-quick.png" in baseline
+
+
+def test_score_plot_scales_its_axis_to_the_scores_and_draws_unverified_hollow(site):
+    from disbench.leaderboard.plots import score_figure
+
+    fig = score_figure(aggregate(site["board"]), "xysquares-s5-mse-v0", "quick", ["mig"])
+    lo, hi = fig.axes[0].get_xlim()
+    assert lo <= 0 and 0.02 < hi < 0.05  # the baselines' MIG there is 0.007-0.024: not squashed into a 0-1 axis
+    dots = [c for c in fig.axes[0].collections]
+    assert dots and all(c.get_facecolor().size == 0 or c.get_facecolor()[0][3] == 0 for c in dots)  # all unverified: hollow
 
 
 def _chromium() -> tuple[str, str] | None:
@@ -190,3 +306,27 @@ def test_local_runs_folder_supplies_traversals_and_curves(workspace):
     assert 'marker-local' in page and "curves-quick.png" in page
     rebuilt = build_site(aggregate(board), out, SiteOptions(submissions_dir=workspace["submissions"], analyse=[]))
     assert picture not in rebuilt and not (out / picture).exists()  # a rebuild replaces the whole folder
+
+
+def test_pages_fit_the_window_at_desktop_and_phone_widths_and_traversals_link_to_full_size(site, served, browser):
+    pages = ["index.html", "ladder.html", "submit.html", "protocols.html", "pending.html", "records.html",
+             "tasks/xysquares-mse-v0.html", "tasks/dsprites-mse-v0.html", "submissions/gamma.html"]
+    too_wide = []
+    try:
+        for width in (1280, 400):
+            browser.set_window_size(width, 900)
+            for page in pages:
+                browser.get(urljoin(served, page))
+                scroll, window = browser.execute_script("return [document.documentElement.scrollWidth, document.documentElement.clientWidth];")
+                if scroll > window:
+                    too_wide.append(f"{page} at {width} px: {scroll} > {window}")
+            browser.get(urljoin(served, "tasks/xysquares-mse-v0.html"))
+            pictures = browser.execute_script(
+                "return Array.from(document.querySelectorAll('.gallery img')).map(i => "
+                "[i.closest('a') && i.closest('a').href, i.src, i.getBoundingClientRect().width]);")
+            assert len(pictures) == 2 and all(link == src for link, src, _ in pictures)  # each thumbnail opens its full-size picture
+            readable = 480 if width == 1280 else 0.8 * browser.execute_script("return document.documentElement.clientWidth;") - 40
+            assert min(w for _, _, w in pictures) >= readable, (width, pictures)
+    finally:
+        browser.set_window_size(1280, 1600)
+    assert not too_wide, "\n".join(too_wide)

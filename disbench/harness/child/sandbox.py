@@ -165,6 +165,9 @@ class Cgroup:
                 pass
 
 
+HIDDEN = Path(__file__).resolve().parents[2] / "data"  # disbench.data, which a child may neither import nor read
+
+
 def readable_roots() -> list[Path]:
     """What the child may read: the interpreter and its libraries, site-packages, disbench itself."""
     package = Path(__file__).resolve().parents[2]
@@ -195,6 +198,7 @@ def bwrap_command(argv: list[str], submission: Path, scratch: Path, device: str,
         cmd += ["--perms", "0755", "--dir", str(parent)]
     for path, how in binds:
         cmd += [how, str(path), str(path)]
+    cmd += ["--tmpfs", str(HIDDEN)]  # an empty folder over the data code: the renderers are the harness's alone
     if device.startswith("cuda"):
         cmd += ["--ro-bind", "/sys", "/sys"]
         for node in sorted(Path("/dev").glob("nvidia*")):

@@ -16,6 +16,7 @@ Only observations ever arrive here: the harness keeps the factors, the metrics a
 from __future__ import annotations
 
 import resource
+import sys
 import traceback
 from typing import Any
 
@@ -128,7 +129,17 @@ def serve(channel: Channel, init: dict[str, Any]) -> None:
             raise ValueError(f"unknown request {kind!r}")
 
 
+class _NoDataCode:
+    """Refuses ``disbench.data`` in the child: outside the sandbox (which hides its files) too."""
+
+    @staticmethod
+    def find_spec(name: str, path: Any = None, target: Any = None) -> None:
+        if name == "disbench.data" or name.startswith("disbench.data."):
+            raise ImportError(f"{name} is not available to submissions: the harness renders every observation, and the child sees only what it is sent.")
+
+
 def main(argv: list[str]) -> int:
+    sys.meta_path.insert(0, _NoDataCode)
     channel = Channel(int(argv[0]), int(argv[1]))
     tune_allocator()  # as the harness does: batch memory is reused, not re-faulted every step
     try:

@@ -53,11 +53,13 @@ def run_packed_training(
     progress: bool = True,
     evaluate: bool = True,
     data_device: DeviceLike = None,
+    seal: bool | int | None = None,
 ) -> list[RunResult | None]:
     """Train ``seeds`` packed under ``protocol``; one record per seed, in order (completed or
     failed; ``None`` for a seed that trained to the end with ``evaluate=False``).
 
-    The options are :func:`~disbench.harness.run.train.run_training`'s, per seed; ``out_dirs`` (default
+    The options are :func:`~disbench.harness.run.train.run_training`'s, per seed (each seed's seal is
+    its solo run's); ``out_dirs`` (default
     ``runs/<task>/<name>/<protocol>/seed-<n>``) gives each seed's run folder. Anything wrong before
     training (a seed, a folder, an unpackable method) raises for the whole pack, with nothing written;
     a submission that fails while training fails every seed still training, and raises.
@@ -69,7 +71,8 @@ def run_packed_training(
     if not seeds or len(set(seeds)) != len(seeds):
         raise TrainingError(f"A pack needs distinct seeds, got {seeds}.")
     out_dirs = list(out_dirs) if out_dirs is not None else [run_dir("runs", task.id, submission.name, protocol.name, seed) for seed in seeds]
-    books = [RunBook(task, protocol, seed, RunFolder(out), published_path(task, protocol, seed, submission, results_dir), submission, submission_path, device)
+    books = [RunBook(task, protocol, seed, RunFolder(out), published_path(task, protocol, seed, submission, results_dir), submission, submission_path,
+                     device, seal)
              for seed, out in zip(seeds, out_dirs, strict=True)]
     with ExitStack() as locks:
         for book in books:
@@ -105,7 +108,7 @@ def _train_pack(books: list[RunBook], make_pack: PackFactory, resume: bool, log_
             book.begin(pack.member(k), resume)
         desc = f"{first.submission.name} {first.task.id} seeds {' '.join(str(b.seed) for b in books)} (packed)"
         try:
-            finished = fit_pack(first.task, pack, first.protocol, books, log_every=log_every, checkpoint_every=checkpoint_every,
+            finished = fit_pack(pack, first.protocol, books, log_every=log_every, checkpoint_every=checkpoint_every,
                                 progress=progress, desc=desc, score=evaluate)
         except SubmissionError as e:
             for book in books:

@@ -72,6 +72,19 @@ class IsolationRecord(_Strict):
         return self.namespaces and self.separate_user and self.cgroup
 
 
+class SealRecord(_Strict):
+    """The secret task variant the run trained and was scored on (``disbench.harness.run.seal``);
+    ``secret``: drawn from the runner's secret, not given by whoever started the run."""
+
+    seed: int = Field(ge=0)
+    channels: list[int]
+    inverted: list[bool]
+    quarter_turns: int = Field(ge=0, le=3)
+    mirrored: bool
+    shift: tuple[int, int]
+    secret: bool
+
+
 class RunResult(_Strict):
     """The schema of a result file; the leaderboard reads records only through this model."""
 
@@ -92,6 +105,7 @@ class RunResult(_Strict):
     error: str | None = None
     checkpoint_sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")  # of the final checkpoint file
     isolation: IsolationRecord | None = None  # the child's sandbox; None: it ran in this process, or before records said
+    seal: SealRecord | None = None  # the task variant; None: the public task (in-process training, or before records said)
     signature: str | None = None  # base64 Ed25519 signature by the official runner (disbench.harness.record.signing)
 
     @model_validator(mode="after")
@@ -177,7 +191,8 @@ def off_protocol_reasons(task, protocol, seed: int, submission: SubmissionRecord
 def build_record(task, protocol, seed: int, submission: SubmissionRecord, metrics: dict[str, float], *, steps: int, elapsed: float,
                  eval_time: float, device, final_loss: float | None, num_parameters: int, error: str | None = None,
                  optimizer_overridden: bool = False, optimizer_problem: str | None = None, checkpoint_sha256: str | None = None,
-                 curve: list[dict[str, float]] = (), curve_time: float = 0.0, isolation: Any = None, code_sha256: str | None = None) -> RunResult:
+                 curve: list[dict[str, float]] = (), curve_time: float = 0.0, isolation: Any = None, code_sha256: str | None = None,
+                 code_check: str | None = None, seal: dict[str, Any] | None = None) -> RunResult:
     """The record of one run, completed (``metrics``) or failed (``error``); ``curve`` is the
     protocol's curve as scored during training (kept for a failed run too: it happened)."""
     reasons = off_protocol_reasons(task, protocol, seed, submission, optimizer_overridden, optimizer_problem)
@@ -193,11 +208,12 @@ def build_record(task, protocol, seed: int, submission: SubmissionRecord, metric
         max_during_training=running_max(by_metric),
         training=TrainingRecord(steps=steps, wall_time_s=elapsed, steps_per_s=steps / elapsed if elapsed else 0.0, evaluation_time_s=eval_time,
                                 curve_time_s=curve_time, device=device_name(device), final_loss=final_loss, num_parameters=num_parameters),
-        environment={**environment(), "code_sha256": code_sha256},
+        environment={**environment(), "code_sha256": code_sha256, "code_check": code_check},
         created=datetime.now(timezone.utc),
         on_protocol=error is None and not reasons,
         off_protocol_reasons=reasons,
         error=error,
         checkpoint_sha256=checkpoint_sha256,
         isolation=IsolationRecord(**vars(isolation)) if isolation is not None else None,
+        seal=SealRecord(**seal) if seal is not None else None,
     )

@@ -48,16 +48,18 @@ def refusal(record: RunResult, submissions_dir: Path, runs_dir: Path, own_code: 
     tier = disbench.spec(record.task.id).protocols.get(record.protocol.name)
     if tier is None or tier.hash() != record.protocol.hash:
         return "its protocol hash is not the registered tier's"
+    if not (record.environment.get("code_check") or "").startswith("matches"):
+        return (f"its harness code was not checked clean at the run's start ({record.environment.get('code_check') or 'no check recorded'}); "
+                "run it from a clean checkout or an installed wheel")
     if record.environment.get("code_sha256") != own_code:
         return "it was made by harness code other than this signer's (code digests differ); run it with this installation"
-    from disbench.harness.submission import Submission
+    if record.seal is None or not record.seal.secret:
+        return ("it was not trained and scored on the runner's secret task variant (" + ("no seal" if record.seal is None else "its seal was given, not drawn")
+                + "); run it again with `disbench run` and no --seal")
+    from disbench.harness.submission import code_mismatch
 
-    folder = submissions_dir / record.submission.name
-    try:
-        if Submission(folder).content_hash() != record.submission.content_hash:
-            return f"{folder} has changed since the run (content hash differs)"
-    except DisbenchError as e:
-        return f"cannot check its submission folder: {str(e).splitlines()[0]}"
+    if problem := code_mismatch(submissions_dir / record.submission.name, record.submission.content_hash):
+        return problem
     run = run_dir(runs_dir, record.task.id, record.submission.name, record.protocol.name, record.seed)
     try:
         model = (run / load_run_state(run / "checkpoint.pt")["model_file"]).resolve()

@@ -116,6 +116,10 @@ def verify_record(path: str | Path, runs_dir: str | Path = "runs", checkpoint: s
         report.add("checkpoint hash", same, "matches" if same else f"record {record.checkpoint_sha256[:12]}…, file {digest[:12]}…: not the record's model, so not re-scored")
         if not same:
             return report
+    same_seal = state.get("seal") == (record.seal.model_dump(mode="json") if record.seal else None)
+    if not report.add("seal", same_seal, ("the checkpoint's task variant is the record's" + ("" if record.seal else " (the public task)")) if same_seal
+                      else "the checkpoint was trained on another task variant than the record says; not re-scored"):
+        return report
     if not report.add("content hash", *_same_code(state, record)):
         return report
     diffs = compare_metrics(record.metrics, rescore(ckpt, record))
@@ -127,32 +131,26 @@ def verify_record(path: str | Path, runs_dir: str | Path = "runs", checkpoint: s
 
 def _same_code(state: dict, record: RunResult) -> tuple[bool, str]:
     """Whether the submission folder the checkpoint names is the code the record was made with."""
-    from disbench.harness.submission import Submission
+    from disbench.harness.submission import code_mismatch
 
     folder = state.get("submission_path")
     if not folder:
         return False, "the checkpoint names no submission folder, so nothing can re-score it"
-    try:
-        found = Submission(folder).content_hash()
-    except DisbenchError as e:
-        return False, f"the checkpoint's submission folder {folder} cannot be read as a submission ({str(e).splitlines()[0]})"
-    if found != record.submission.content_hash:
-        return False, f"{folder} is not the code the record was made with (content hash {found[:12]}…, record {str(record.submission.content_hash)[:12]}…); not re-scored"
-    return True, f"{folder} is the record's code"
+    problem = code_mismatch(folder, record.submission.content_hash)
+    return (False, f"{problem}; not re-scored") if problem else (True, f"{folder} is the record's code")
 
 
 def _retrain(record: RunResult, checkpoint: Path) -> tuple[bool, str]:
     from disbench.harness.run import run_submission
-    from disbench.harness.submission import Submission
+    from disbench.harness.submission import code_mismatch
 
     folder = load_run_state(checkpoint).get("submission_path")
     if not folder:
         raise SubmissionError(f"{checkpoint} does not name its submission folder; it cannot be retrained.")
-    submission = Submission(folder)
-    if submission.content_hash() != record.submission.content_hash:
-        return False, f"{folder} has changed since the run (content hash differs); retraining would test other code"
-    with tempfile.TemporaryDirectory() as tmp:
-        again = run_submission(submission, record.task.id, seed=record.seed, protocol=record.protocol.name, device="cpu",
-                               results_dir=None, runs_dir=tmp, progress=False)
+    if problem := code_mismatch(folder, record.submission.content_hash):
+        return False, f"{problem}; retraining would test other code"
+    with tempfile.TemporaryDirectory() as tmp:  # on the record's task variant (its seal, replayed)
+        again = run_submission(folder, record.task.id, seed=record.seed, protocol=record.protocol.name, device="cpu",
+                               results_dir=None, runs_dir=tmp, progress=False, seal=record.seal.seed if record.seal else None)
     diffs = compare_metrics(record.metrics, again.metrics)
     return not diffs, "every metric identical after training again" if not diffs else "; ".join(diffs[:5])

@@ -42,6 +42,7 @@ def run_submission(
     progress: bool = True,
     limits: Limits | None = None,
     notify: Callable[[str], None] | None = None,
+    seal: bool | int | None = True,
     **options,
 ) -> RunResult:
     """Train and score one seed of a submission folder; the record goes to ``results_dir``.
@@ -49,7 +50,9 @@ def run_submission(
     The submission's code runs only in its child process (``RemoteLearner``); this process renders
     the observations (on the CPU, into memory shared with the child), computes the metrics and
     writes the record. ``notify`` receives one line per ``build()`` default that submission.toml
-    overrides (as the child found them; the harness never imports the submission).
+    overrides (as the child found them; the harness never imports the submission). The run sees the
+    runner's secret variant of the task (``seal=True``, see ``run/seal.py``); an int replays a
+    record's seal, ``None`` gives the public task (a record ``disbench sign`` refuses).
     """
     submission, task, tier, record = _resolve(submission, task_id, protocol)
     out = run_dir(runs_dir, task.id, submission.name, tier.name, seed)
@@ -60,7 +63,7 @@ def run_submission(
 
     return run_training(task, make_learner, seed, tier, default_device() if device is None else device, out, submission=record,
                         submission_path=submission.path, results_dir=results_dir, resume=resume, overwrite=overwrite, progress=progress,
-                        data_device="cpu", **options)
+                        data_device="cpu", seal=seal, **options)
 
 
 def run_packed_submission(
@@ -76,6 +79,7 @@ def run_packed_submission(
     progress: bool = True,
     limits: Limits | None = None,
     notify: Callable[[str], None] | None = None,
+    seal: bool | int | None = True,
     **options,
 ) -> list[RunResult | None]:
     """Train and score ``seeds`` of a submission packed: one child process trains one model per seed
@@ -93,7 +97,7 @@ def run_packed_submission(
 
     return run_packed_training(task, make_pack, seeds, tier, default_device() if device is None else device, outs, submission=record,
                                submission_path=submission.path, results_dir=results_dir, resume=resume, overwrite=overwrite, progress=progress,
-                               data_device="cpu", **options)
+                               data_device="cpu", seal=seal, **options)
 
 
 def _resolve(submission: Submission | str | Path, task_id: str, protocol: str) -> tuple[Submission, Task, Protocol, SubmissionRecord]:

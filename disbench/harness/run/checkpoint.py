@@ -2,7 +2,7 @@
 and which model file (with its sha256) the learner saved; read back with ``weights_only`` loading,
 so opening a checkpoint never runs code. :func:`optimizer_problem` is the harness's own check that a
 model file's optimiser state is the protocol's Adam, so ``on_protocol`` does not rest on what the
-child says about itself."""
+child says about itself; :func:`frozen_parameters` tells ``validate`` that a model learnt nothing."""
 
 from __future__ import annotations
 
@@ -33,6 +33,19 @@ def optimizer_problem(model_file: str | Path, lr: float) -> str | None:
             return f"the optimizer state is not the protocol's Adam at lr {lr}: found {wrong}"
     if not per_parameter or any(set(values) != ADAM_STATE for values in per_parameter.values()):
         return f"the optimizer state is not Adam's (per-parameter state {sorted({k for v in per_parameter.values() for k in v})})"
+    return None
+
+
+def frozen_parameters(model_file: str | Path) -> str | None:
+    """Whether training left the parameters where they started, as the saved Adam state shows (every
+    first moment exactly zero: no gradient ever reached them, so the loss does not depend on them).
+    A model that reads no training data, such as a hand-written lookup, looks like this."""
+    try:
+        moments = [values["exp_avg"] for values in torch.load(model_file, map_location="cpu", weights_only=True)["optimizer"]["state"].values()]
+    except Exception:  # noqa: BLE001 - optimizer_problem reports an unreadable state
+        return None
+    if all(not bool(m.any()) for m in moments):
+        return "its parameters did not change during training (every gradient was zero: the loss does not depend on them)"
     return None
 
 

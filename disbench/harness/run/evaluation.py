@@ -74,14 +74,18 @@ def load_run_state(checkpoint: str | Path) -> dict[str, Any]:
 
 
 def evaluate_checkpoint(checkpoint: str | Path, protocol: str = "standard", seed: int = 0, task_id: str | None = None, device: str = "cpu") -> dict[str, float]:
-    """Rebuild a submission's model from a run checkpoint, in a child process, and score it with a tier's metric suite."""
+    """Rebuild a submission's model from a run checkpoint, in a child process, and score it with a
+    tier's metric suite, on the task variant (seal) the checkpoint was trained on."""
     from disbench.harness.child.remote import RemoteLearner
+    from disbench.harness.run.seal import Seal, sealed
 
     path = Path(checkpoint)
     state = load_run_state(path)
     if not state.get("submission_path") or not state.get("model_file"):
         raise SubmissionError(f"{path} was not made from a submission folder; evaluate it from Python with task.evaluate.")
     task = disbench.make(task_id or state["task_spec"]["id"])
+    if state.get("seal"):  # the variant it was trained on
+        task = sealed(task, Seal.from_dict(state["seal"]))
     tier = task.get_protocol(protocol)
     with RemoteLearner(state["submission_path"], task, tier, state["seed"], state["hyperparameters"], device=device) as learner:
         learner.load(path.parent / state["model_file"])

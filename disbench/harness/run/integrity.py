@@ -7,13 +7,20 @@ imports every module it will need before the child starts (:func:`preload`), so 
 imported afterwards; and :func:`code_digest`, taken when a run starts and again before its record
 is written, fails the run if anything changed. The digest goes into the record, and ``disbench
 sign`` signs only records made by code whose digest equals its own.
+
+At start, :func:`code_check` also compares the package with what its installation says it is: the
+wheel's RECORD hashes, or for a clone the git commit it is at. Its verdict goes into the record;
+``disbench sign`` signs only code that matched.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import importlib
+import importlib.metadata
 import site
+import subprocess
 import sys
 from pathlib import Path
 
@@ -43,6 +50,41 @@ def code_digest() -> str:
         except OSError:
             digest.update(b"<unreadable>\0")
     return digest.hexdigest()
+
+
+def code_check() -> str:
+    """``"matches ..."`` when every ``.py`` file of the package is what its installation lists (an
+    installed wheel's RECORD, else a clean git checkout at its commit), else what differs."""
+    files = sorted(PACKAGE.rglob("*.py"))
+    listed = wheel_hashes()
+    if listed:
+        changed = [f.relative_to(PACKAGE.parent).as_posix() for f in files if listed.get(f) != _record_hash(f)]
+        return "matches the installed wheel's RECORD" if not changed else f"differs from the installed wheel's RECORD: {', '.join(changed[:5])}"
+    try:
+        git = ["git", "-C", str(PACKAGE.parent)]
+        commit = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10, check=True).stdout.strip()
+        changes = subprocess.run([*git, "status", "--porcelain", "--untracked-files=all", "--", PACKAGE.name], capture_output=True, text=True,
+                                 timeout=10, check=True).stdout.splitlines()
+    except (OSError, subprocess.SubprocessError):
+        return "differs: neither an installed wheel nor a git checkout, so its files cannot be checked"
+    if changes:
+        return f"differs from git commit {commit[:12]}: {', '.join(line[3:] for line in changes[:5])}" + (" ..." if len(changes) > 5 else "")
+    return f"matches git commit {commit[:12]}"
+
+
+def wheel_hashes() -> dict[Path, str]:
+    """The sha256 (RECORD's encoding) of each package file an installed wheel lists; empty for an
+    editable install, whose RECORD lists only its hook."""
+    try:
+        files = importlib.metadata.distribution("disbench").files or []
+    except importlib.metadata.PackageNotFoundError:
+        return {}
+    listed = {Path(f.locate()).resolve(): f.hash.value for f in files if f.hash is not None and str(f).endswith(".py")}
+    return {path: value for path, value in listed.items() if path.is_relative_to(PACKAGE)}
+
+
+def _record_hash(file: Path) -> str:
+    return base64.urlsafe_b64encode(hashlib.sha256(file.read_bytes()).digest()).rstrip(b"=").decode()
 
 
 def preload() -> None:

@@ -94,7 +94,6 @@ def fit(
 
 
 def fit_pack(
-    task: Task,
     pack: Any,
     protocol: Protocol,
     runs: list[Any],
@@ -105,7 +104,8 @@ def fit_pack(
     score: bool = True,
 ) -> list[Any]:
     """Train a pack's members from their common step to ``protocol.steps``; ``runs[k]`` is member
-    ``k``'s ``RunBook`` (its ``generator``, ``state`` and ``folder``; ``save``, ``score`` and ``fail``).
+    ``k``'s ``RunBook`` (its ``task``, sealed as that run's, ``generator``, ``state`` and ``folder``;
+    ``save``, ``score`` and ``fail``).
     Returns the runs that finished training."""
     from tqdm.auto import tqdm
 
@@ -115,7 +115,7 @@ def fit_pack(
     window, window_start = 0, time.perf_counter()
     with tqdm(total=protocol.steps, initial=step, disable=not progress, desc=desc, unit="step") as bar:
         while training and step < protocol.steps:
-            pack.step([task.sample_observations(supervision, protocol.batch_size, run.generator) for run in training])
+            pack.step([run.task.sample_observations(supervision, protocol.batch_size, run.generator) for run in training])
             step += 1
             window += 1
             due = protocol.curve_due(step) if score else []

@@ -43,8 +43,9 @@ from disbench.harness.record.signing import KEY_ENV
 from disbench.harness.run.checkpoint import optimizer_problem, save_checkpoint
 from disbench.harness.run.evaluation import check_representation, evaluate_curve, evaluate_learner, load_run_state
 from disbench.harness.run.folder import RunFolder, check_writable, record_lock, run_dir
-from disbench.harness.run.integrity import code_digest, preload
+from disbench.harness.run.integrity import code_check, code_digest, preload
 from disbench.harness.run.loop import NonFiniteLoss, TrainState, fit
+from disbench.harness.run.seal import choose_seal, sealed
 from disbench.methods.base import Method
 from disbench.seeds import MAX_SEED
 from disbench.task import Task
@@ -88,6 +89,7 @@ def run_training(
     progress: bool = True,
     evaluate: bool = True,
     data_device: DeviceLike = None,
+    seal: bool | int | None = None,
 ) -> RunResult | None:
     """Train the learner ``make_learner(device)`` for one seed under ``protocol`` and return its
     record (``None`` with ``evaluate=False``: train and checkpoint only).
@@ -96,7 +98,9 @@ def run_training(
     ``out_dir`` (default ``runs/<task>/<name>/<protocol>/seed-<n>``) receives the checkpoint,
     ``curves.jsonl``, ``traversals.png`` and ``result.json``. A record whose submission has a content
     hash also goes to ``results_dir/<task>/<name>/<protocol>/seed-<n>.json``, picture beside it.
-    ``data_device`` is where observations are rendered (default: ``device``).
+    ``data_device`` is where observations are rendered (default: ``device``). ``seal`` picks the
+    task variant the run sees (``seal.py``): ``True`` the runner's secret one, an int a replay of
+    that seal seed, ``None`` the public task; a resumed run keeps the variant it started with.
     """
     protocol = task.get_protocol(protocol)
     device = check_device(default_device() if device is None else torch.device(device))
@@ -109,7 +113,7 @@ def run_training(
         if resume and (done := finished_record(folder, protocol)) is not None:
             return done
         folder.prepare(resume, overwrite)
-        book = RunBook(task, protocol, seed, folder, published, submission, submission_path, device)
+        book = RunBook(task, protocol, seed, folder, published, submission, submission_path, device, seal)
         task.to(device if data_device is None else data_device)
         learner = make_learner(device)
         try:
@@ -202,8 +206,9 @@ class RunBook:
     """
 
     def __init__(self, task: Task, protocol: Any, seed: int, folder: RunFolder, published: Path | None, submission: SubmissionRecord,
-                 submission_path: str | Path | None, device: torch.device) -> None:
-        self.task, self.protocol, self.seed, self.folder, self.published = task, protocol, seed, folder, published
+                 submission_path: str | Path | None, device: torch.device, seal: bool | int | None = None) -> None:
+        self.public_task, self.task, self.wanted_seal, self.seal = task, task, seal, None
+        self.protocol, self.seed, self.folder, self.published = protocol, seed, folder, published
         self.submission, self.submission_path, self.device = submission, submission_path, device
         self.generator = torch.Generator().manual_seed(seed)
         self.state = TrainState()
@@ -213,12 +218,16 @@ class RunBook:
         self.result: RunResult | None = None
         self.failure: Exception | None = None
         preload()  # nothing is imported once the learner's child has run
-        self.code_sha256 = code_digest()
+        self.code_sha256, self.code_check = code_digest(), code_check()
 
     def begin(self, learner: Any, resume: bool) -> None:
-        """Check ``learner`` against the protocol (supervision track, representation), and continue
-        from the folder's checkpoint when resuming."""
-        task, protocol, folder = self.task, self.protocol, self.folder
+        """Seal the task, check ``learner`` against the protocol (supervision track, representation),
+        and continue from the folder's checkpoint when resuming."""
+        protocol, folder = self.protocol, self.folder
+        saved = load_run_state(folder.checkpoint) if resume and folder.has_run() else None
+        identity = f"{self.public_task.id}/{protocol.name}/{self.seed}/{self.submission.content_hash}"
+        self.seal = choose_seal(self.public_task, self.wanted_seal, identity, saved.get("seal") if saved else None)
+        task = self.task = sealed(self.public_task, self.seal)
         self.learner, self.info = learner, learner.info()
         if self.info["supervision"] != self.submission.supervision:  # the track is submission.toml's, as the harness read it
             raise SubmissionError(f"The model says its supervision is {self.info['supervision']!r}, but submission.toml declares "
@@ -226,8 +235,7 @@ class RunBook:
         if self.info["supervision"] not in protocol.supervision:
             raise SubmissionError(f"Protocol {protocol.name!r} of {task.id} has no {self.info['supervision']!r} track; it allows {protocol.supervision}.")
         check_representation(task, learner, protocol)
-        if resume and folder.has_run():
-            saved = load_run_state(folder.checkpoint)
+        if saved is not None:
             if sha256_file(folder.path / saved["model_file"]) != saved["model_sha256"]:
                 raise TrainingError(f"{folder.path / saved['model_file']} does not match its checkpoint's hash; the run cannot be resumed. Start it again with --overwrite.")
             self.model_file = saved["model_file"]
@@ -243,7 +251,7 @@ class RunBook:
         self.learner.save(folder.path / name)
         save_checkpoint(folder.checkpoint, {
             "step": state.step, "elapsed": state.elapsed, "seed": self.seed, "data_rng": self.generator.get_state(),
-            "curve": state.curve, "curve_time": state.curve_time,
+            "curve": state.curve, "curve_time": state.curve_time, "seal": self.seal.to_dict() if self.seal else None,
             "model_file": name, "model_sha256": sha256_file(folder.path / name),
             "task_spec": self.task.spec.to_dict() if self.task.spec else None, "protocol": self.protocol.to_dict(), "submission": self.submission.model_dump(),
             "submission_path": str(self.submission_path) if self.submission_path else None, "hyperparameters": self.submission.hyperparameters,
@@ -274,7 +282,8 @@ class RunBook:
                               error=error, optimizer_overridden=self.info["optimizer_overridden"],
                               optimizer_problem=optimizer_problem(self.folder.path / self.model_file, self.protocol.lr) if self.model_file else "no model was saved",
                               checkpoint_sha256=sha256_file(self.folder.path / self.model_file) if self.model_file else None,
-                              isolation=getattr(self.learner, "isolation", None), code_sha256=self.code_sha256)
+                              isolation=getattr(self.learner, "isolation", None), code_sha256=self.code_sha256,
+                              code_check=self.code_check, seal=self.seal.to_dict() if self.seal else None)
         write_record(result, self.folder.result)
         if self.published is not None:
             write_record(result, self.published)
