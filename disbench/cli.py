@@ -4,31 +4,22 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 
+from disbench.arguments import Parser, device_argument, positive_float, positive_int
 from disbench.error import DisbenchError
 from disbench.files import writable_folder
 from disbench.harness.sweep.cli import add_commands as add_sweep_commands
 from disbench.leaderboard.cli import add_commands as add_leaderboard_commands
-from disbench.protocol import TIERS
+from disbench.protocol import DEFAULT_TIER, TIERS
 from disbench.reproduction.cli import add_commands as add_reproduce_commands
+from disbench.seeds import seed_argument, seeds_argument
 
 SHOWN_METRICS = ("mig", "dci.disentanglement", "dci.completeness", "dci.informativeness_test", "sap", "factor_vae.eval_accuracy",
                  "beta_vae.eval_accuracy", "irs")  # DCI beside the informativeness its gate read
-
-
-def non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{value} is negative; seeds are 0, 1, 2, ...")
-    if value > 2**32 - 1:
-        raise argparse.ArgumentTypeError(f"{value} is too large; seeds go from 0 to {2**32 - 1:,}")
-    return value
 
 
 def seal_choice(text: str) -> bool | int | None:
@@ -104,15 +95,14 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    import time
+
     import disbench
-    from disbench.error import TrainingError
     from disbench.harness.run import run_packed_submission, run_submission
     from disbench.harness.submission import Submission
 
-    if args.pack < 1:
-        raise TrainingError(f"--pack {args.pack}: give how many seeds to train together in one process, 1 or more (1 trains them one at a time).")
     submission = Submission(args.submission)
-    task_id = disbench.spec(args.task).id
+    task_spec = disbench.spec(args.task)
     notes: set[str] = set()
 
     def note(line: str) -> None:
@@ -120,20 +110,20 @@ def _cmd_run(args: argparse.Namespace) -> int:
             notes.add(line)
             print(f"note: {line}")
 
+    seeds = _run_seeds(args.seeds, task_spec, args.protocol, note)
     options = dict(protocol=args.protocol, device=args.device, resume=args.resume, overwrite=args.overwrite, results_dir=args.results_dir,
                    runs_dir=args.runs_dir, progress=not args.quiet, notify=note, seal=args.seal)
-    if len(set(args.seeds)) < len(args.seeds):
-        note(f"--seeds {' '.join(map(str, args.seeds))} names a seed twice; each runs once")
-        args.seeds = list(dict.fromkeys(args.seeds))
     started = datetime.now(timezone.utc)
     records, failed = [], []
-    for start in range(0, len(args.seeds), args.pack):
-        seeds = args.seeds[start : start + args.pack]
-        if len(seeds) == 1:
-            group = [run_submission(submission, task_id, seed=seeds[0], **options)]
+    for start in range(0, len(seeds), args.pack):
+        group_seeds = seeds[start : start + args.pack]
+        began = time.perf_counter()
+        if len(group_seeds) == 1:
+            group = [run_submission(submission, task_spec.id, seed=group_seeds[0], **options)]
         else:
-            group = run_packed_submission(submission, task_id, seeds, **options)
-        for seed, record in zip(seeds, group):
+            group = run_packed_submission(submission, task_spec.id, group_seeds, **options)
+        took = time.perf_counter() - began
+        for seed, record in zip(group_seeds, group):
             if record.status == "failed":
                 failed.append(f"seed {seed}: {record.error}")
                 continue
@@ -141,33 +131,102 @@ def _cmd_run(args: argparse.Namespace) -> int:
             if record.created < started:
                 print(f"seed {seed}: finished earlier ({record.created:%Y-%m-%d %H:%M} UTC); --resume leaves a finished run as it is (re-score it with disbench eval)")
             else:
-                print(f"seed {seed}: {record.training.steps} steps in {record.training.wall_time_s:.0f}s, evaluated in {record.training.evaluation_time_s:.0f}s")
+                print(f"seed {seed}: {_timing(record.training, took, len(group_seeds))}")
     if records:
-        _print_scores(records, Path(args.results_dir) / task_id / submission.name / args.protocol)
+        _print_scores(records, Path(args.results_dir) / task_spec.id / submission.name / args.protocol)
     for line in failed:
         print(f"error: {line}", file=sys.stderr)
     return 2 if failed else 0
 
 
-def _print_scores(records, folder: Path) -> None:
-    from tabulate import tabulate
+def _run_seeds(words: list[str], task_spec, tier_name: str, note) -> list[int]:
+    """The seeds ``--seeds`` names (the tier's own for 'tier'), each once, in order; notes (before any
+    training) a seed named twice and seeds outside the tier's official ones."""
+    from disbench.error import ProtocolError
+    from disbench.seeds import TIER_SEEDS, off_protocol_note, parse_seeds, seed_list
 
-    rows = [(r.task.id, r.submission.name, r.protocol.name, r.seed, *(r.metrics.get(k) for k in SHOWN_METRICS), f"{r.training.wall_time_s:.0f}s") for r in records]
-    print(tabulate(rows, headers=["task", "submission", "protocol", "seed", *SHOWN_METRICS, "train time"], floatfmt=".3f", tablefmt="simple"))
-    total = len(records[0].metrics)
-    print(f"{len(SHOWN_METRICS)} of {total} metrics shown; every metric is in the records: {folder}/seed-<n>.json")
+    tier = task_spec.protocols.get(tier_name)
+    if tier is None:
+        raise ProtocolError(f"Task {task_spec.id} has no {tier_name!r} tier; its tiers are {', '.join(task_spec.protocols)}.")
+    if parse_seeds(words) == TIER_SEEDS:
+        return list(tier.seeds)
+    named = seed_list(words)
+    if len(set(named)) < len(named):
+        note(f"--seeds {' '.join(words)} names a seed twice; each runs once")
+    seeds = list(dict.fromkeys(named))
+    off_protocol = off_protocol_note(task_spec.id, tier.name, tier.seeds, seeds)
+    if off_protocol:
+        note(off_protocol)
+    return seeds
+
+
+def _timing(training, took_s: float, pack: int) -> str:
+    """Where a run's time went, in the progress bars' terms: the training bar covers the steps and the
+    curve scored between them, the evaluation bar the final metric suite; ``took_s`` is the whole
+    call (the child's start-up and rendering included), shared by the seeds of a pack."""
+    bar = training.wall_time_s + training.curve_time_s
+    text = (f"{training.steps:,} steps: training {duration(bar)} ({duration(training.wall_time_s)} of steps, "
+            f"{duration(training.curve_time_s)} scoring the curve), final evaluation {duration(training.evaluation_time_s)}; ")
+    if bar + training.evaluation_time_s > took_s + 1:
+        return text + f"{duration(took_s)} in this session (the training time includes the sessions before --resume)"
+    return text + (f"{duration(took_s)} in all for the pack of {pack} seeds" if pack > 1 else f"{duration(took_s)} in all, start-up included")
+
+
+def duration(seconds: float) -> str:
+    """``"45 s"``, ``"5 min 12 s"``, ``"1 h 02 min"``: what a reader compares with a progress bar."""
+    whole = round(seconds)
+    if whole < 60:
+        return f"{whole} s"
+    if whole < 3600:
+        return f"{whole // 60} min {whole % 60} s"
+    return f"{whole // 3600} h {whole % 3600 // 60:02d} min"
+
+
+def _print_scores(records, folder: Path) -> None:
+    print(score_table([(r.task.id, r.submission.name, r.protocol.name, r.seed, r.metrics) for r in records]))
+    print(f"{len(SHOWN_METRICS)} of {len(records[0].metrics)} metrics shown; every metric is in the records: {folder}/seed-<n>.json")
     for r in records:
         if not r.on_protocol:
             print(f"seed {r.seed} is off-protocol: {'; '.join(r.off_protocol_reasons)}")
+    _adversarial_note(records[0].task.id)
+
+
+def score_table(rows: list[tuple[str, str, str, int, dict[str, float]]]) -> str:
+    """One row per (task, submission, tier, seed, metrics): the metrics of ``SHOWN_METRICS``."""
+    from tabulate import tabulate
+
+    table = [(task, name, tier, seed, *(metrics.get(k) for k in SHOWN_METRICS)) for task, name, tier, seed, metrics in rows]
+    return tabulate(table, headers=["task", "submission", "protocol", "seed", *SHOWN_METRICS], floatfmt=".3f", tablefmt="simple")
+
+
+def _adversarial_note(task_id: str) -> None:
+    """On an adversarial task, near-zero scores are the result the suite exists to show: say so."""
+    import disbench
+
+    task_spec = disbench.spec(task_id)
+    if task_spec.adversarial:
+        twin = f"; its twin {task_spec.twin} is the same data under a loss that re-enables disentanglement" if task_spec.twin else ""
+        print(f"note: {task_spec.id} is adversarial: its loss ({task_spec.loss}) perceives no ordering along some factors, so near-zero "
+              f"disentanglement scores are the expected result here, for any method (the paper's point){twin}.")
 
 
 def _cmd_eval(args: argparse.Namespace) -> int:
     import json
 
-    from disbench.harness.run.evaluation import evaluate_checkpoint
+    import disbench
+    from disbench.harness.run.evaluation import evaluate_checkpoint, load_run_state
 
-    scores = evaluate_checkpoint(args.checkpoint, protocol=args.protocol, seed=args.seed, task_id=args.task)
-    print(json.dumps(scores, indent=1, sort_keys=True))
+    state = load_run_state(args.checkpoint)
+    tier = args.protocol or state.get("protocol", {}).get("name", DEFAULT_TIER)  # the tier it was trained under
+    seed = state.get("seed", 0) if args.seed is None else args.seed  # the run's: its record's scores again
+    scores = evaluate_checkpoint(args.checkpoint, protocol=tier, seed=seed, task_id=args.task)
+    if args.json:
+        print(json.dumps(scores, indent=1, sort_keys=True))
+        return 0
+    task_id = disbench.spec(args.task or state["task_spec"]["id"]).id
+    print(score_table([(task_id, state["submission"]["name"], tier, seed, scores)]))
+    print(f"{len(SHOWN_METRICS)} of {len(scores)} metrics shown; --json prints every one")
+    _adversarial_note(task_id)
     return 0
 
 
@@ -243,73 +302,76 @@ def _cmd_sandbox(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="disbench", description="Benchmark suite for disentangled representation learning.")
+    parser = Parser(prog="disbench", description="Benchmark suite for disentangled representation learning.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("list", help="list the registered tasks, by namespace")
     p.set_defaults(handler=_cmd_list)
 
     p = sub.add_parser("info", help="describe a task: data, loss, protocols, perceived-distance verdict")
-    p.add_argument("task")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("task", help="task id, e.g. xysquares-mse (disbench list shows them all)")
+    p.add_argument("--seed", type=seed_argument, default=0, help="seed of the verdict's sampled pairs")
     p.set_defaults(handler=_cmd_info)
 
     p = sub.add_parser("show", help="write a PNG of samples and one traversal per factor")
-    p.add_argument("task")
-    p.add_argument("--out", default="samples.png")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("task", help="task id, e.g. xysquares-mse")
+    p.add_argument("--out", default="samples.png", help="the PNG to write")
+    p.add_argument("--seed", type=seed_argument, default=0, help="seed of the samples drawn")
     p.set_defaults(handler=_cmd_show)
 
     p = sub.add_parser("analyze", help="how the task's loss perceives its data: matrices, correlations, verdict")
-    p.add_argument("task")
+    p.add_argument("task", help="task id, e.g. xysquares-mse")
     p.add_argument("--out", default="analysis", help="folder for matrices.png and analysis.json")
-    p.add_argument("--num-pairs", type=int, default=5000, help="pairs per factor for the distance statistics")
-    p.add_argument("--repeats", type=int, default=32, help="random traversals per factor")
-    p.add_argument("--seed", type=int, default=777)
-    p.add_argument("--space", choices=("unit", "model"), default="unit", help="images in [0, 1] (paper) or as the model sees them")
+    p.add_argument("--num-pairs", type=positive_int, default=5000, help="pairs per factor for the distance statistics")
+    p.add_argument("--repeats", type=positive_int, default=32, help="random traversals per factor")
+    p.add_argument("--seed", type=seed_argument, default=777, help="seed of the sampled pairs and traversals")
+    p.add_argument("--space", choices=("unit", "model"), default="unit", help="images in [0, 1] (unit: the paper's) or as the model sees them")
     p.set_defaults(handler=_cmd_analyze)
 
     add_reproduce_commands(sub)  # reproduce table-a1 | overlap | boxblur
 
     p = sub.add_parser("learn-kernel", help="learn a blur kernel whose augmented MSE ranks pairs like the factors")
-    p.add_argument("task")
+    p.add_argument("task", help="task id whose data the kernel is learnt on, e.g. xysquares-mse")
     p.add_argument("--out", required=True, help="where to write the kernel (.npy)")
-    p.add_argument("--radius", type=int, default=31)
-    p.add_argument("--steps", type=int, default=1000)
-    p.add_argument("--batch-size", type=int, default=128)
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--seed", type=int, default=777)
+    p.add_argument("--radius", type=positive_int, default=31, help="kernel radius in pixels (the kernel is 2r+1 square)")
+    p.add_argument("--steps", type=positive_int, default=1000, help="optimisation steps")
+    p.add_argument("--batch-size", type=positive_int, default=128, help="pairs per step")
+    p.add_argument("--lr", type=positive_float, default=1e-3, help="Adam's learning rate")
+    p.add_argument("--seed", type=seed_argument, default=777, help="seed of the initial kernel and the pairs")
     p.set_defaults(handler=_cmd_learn_kernel)
 
     p = sub.add_parser("validate", help="check a submission folder: schema, import, method contract, smoke run")
-    p.add_argument("submission")
-    p.add_argument("--task", default="xysquares-mse")
+    p.add_argument("submission", help="the submission's folder, e.g. submissions/my-vae")
+    p.add_argument("--task", default="xysquares-mse", help="task the contract and the smoke run use")
     p.add_argument("--no-smoke", action="store_true", help="skip the short training run")
     p.set_defaults(handler=_cmd_validate)
 
     p = sub.add_parser("run", help="train and score a submission under a task's protocol")
-    p.add_argument("submission")
-    p.add_argument("--task", required=True)
-    p.add_argument("--seeds", type=non_negative_int, nargs="+", default=[0])
-    p.add_argument("--pack", type=int, default=1, metavar="K",
-                   help="train up to K seeds together in one process as one batched computation (default 1: one at a time); see docs/sweeps.md")
-    p.add_argument("--protocol", default="quick", choices=TIERS)
-    p.add_argument("--device", default=None, help="cpu, cuda, cuda:1, ... (default: cuda if available)")
+    p.add_argument("submission", help="the submission's folder, e.g. submissions/beta-vae")
+    p.add_argument("--task", required=True, help="task id, e.g. xysquares-mse")
+    p.add_argument("--seeds", type=seeds_argument, nargs="+", default=["0"], metavar="SEED",
+                   help="seeds '0 1 2', a range '0-4', a mix '0 3-5', or 'tier' (the tier's official seeds); others make off-protocol records")
+    p.add_argument("--pack", type=positive_int, default=1, metavar="K",
+                   help="train up to K seeds together in one process as one batched computation (1: one at a time); see docs/sweeps.md")
+    p.add_argument("--protocol", default=DEFAULT_TIER, choices=TIERS,
+                   help="protocol tier (default: %(default)s, minutes a run on a CPU; standard is the leaderboard's, hours on a CPU)")
+    p.add_argument("--device", type=device_argument, default=None, help="cpu, cuda, cuda:1, ... (default: cuda if available)")
     p.add_argument("--resume", action="store_true", help="continue interrupted runs from their checkpoints")
     p.add_argument("--overwrite", action="store_true", help="delete earlier runs of the same seeds and start again")
     p.add_argument("--results-dir", default="runs/results", help="where records go (default: the untracked runs/results)")
     p.add_argument("--runs-dir", default="runs", help="checkpoints, curves and pictures")
-    p.add_argument("--seal", type=seal_choice, default=True, metavar="secret|none|SEED",
+    p.add_argument("--seal", type=seal_choice, default="secret", metavar="secret|none|SEED",  # a string default goes through the type: True
                    help="the task variant the run trains and is scored on: 'secret' (default: this runner's secret variant, see docs/trust.md), "
                         "'none' (the public task; disbench sign refuses such records) or a record's seal seed, to replay it")
-    p.add_argument("--quiet", action="store_true")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(handler=_cmd_run)
 
-    p = sub.add_parser("eval", help="score a checkpoint with a task's metric suite")
-    p.add_argument("checkpoint")
-    p.add_argument("--task", default=None, help="default: the task it was trained on")
-    p.add_argument("--protocol", default="standard", choices=TIERS)
-    p.add_argument("--seed", type=non_negative_int, default=0)
+    p = sub.add_parser("eval", help="score a run's checkpoint with a tier's metric suite (the run's record's scores again, by default)")
+    p.add_argument("checkpoint", help="a run's checkpoint.pt, e.g. runs/xysquares-mse-v0/beta-vae/quick/seed-0/checkpoint.pt")
+    p.add_argument("--task", default=None, help="task to score on (default: the task it was trained on)")
+    p.add_argument("--protocol", default=None, choices=TIERS, help="tier whose metric suite scores it (default: the tier it was trained under)")
+    p.add_argument("--seed", type=seed_argument, default=None, help="seed of the evaluation's samples (default: the run's seed, as in its record)")
+    p.add_argument("--json", action="store_true", help="print every metric as JSON, for machines, instead of the table")
     p.set_defaults(handler=_cmd_eval)
 
     p = sub.add_parser("verify", help="re-check result records: hashes, signature, re-scored metrics (and --retrain)")
@@ -335,14 +397,14 @@ def build_parser() -> argparse.ArgumentParser:
     data = sub.add_parser("data", help="download and inspect stored datasets")
     data_sub = data.add_subparsers(dest="data_command", required=True, metavar="ACTION")
     p = data_sub.add_parser("download", help="download, verify and convert a stored dataset")
-    p.add_argument("name")
+    p.add_argument("name", help="dsprites, shapes3d, cars3d, smallnorb or mpi3d")
     p.add_argument("--subset", default=None, help="MPI3D subset: toy, realistic (default) or real")
     p.add_argument("--root", default=None, help="cache folder (default: $DISBENCH_DATA or ~/.cache/disbench/data)")
     p.add_argument("--keep-raw", action="store_true", help="keep the downloaded source files after conversion")
-    p.add_argument("--quiet", action="store_true")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(handler=_cmd_data_download)
     p = data_sub.add_parser("status", help="which stored datasets are prepared, and where")
-    p.add_argument("--root", default=None)
+    p.add_argument("--root", default=None, help="cache folder (default: $DISBENCH_DATA or ~/.cache/disbench/data)")
     p.set_defaults(handler=_cmd_data_status)
 
     p = sub.add_parser("keys", help="the official runner's record-signing keys")
@@ -361,15 +423,32 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def one_line(message: str) -> str:
+    """A message of several lines (a list of problems, say) as one: its lines joined by '; '."""
+    lines = [line.strip().removeprefix("- ") for line in message.splitlines() if line.strip()]
+    return " ".join(lines[:1] + ["; ".join(lines[1:])]).strip() if lines else message
+
+
+def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """A warning as the command line shows it: one line, no source path."""
+    print(f"warning: {one_line(str(message))}", file=sys.stderr if file is None else file)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from disbench.harness.child.allocator import tune_allocator
 
     args = build_parser().parse_args(argv)
     tune_allocator()
     try:
-        return args.handler(args)
+        with warnings.catch_warnings():
+            warnings.showwarning = _one_line_warning
+            return args.handler(args)
     except DisbenchError as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(f"error: {one_line(str(e))}", file=sys.stderr)
+        return 2
+    except OSError as e:  # the system refused a path the user gave (too long a name, no permission, a full disk, ...)
+        where = f": {e.filename}" if e.filename else ""
+        print(f"error: {one_line(e.strerror or str(e))}{where}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         resumable = args.command in ("run", "sweep", "reproduce")

@@ -30,6 +30,9 @@ from disbench.error import MetricError, ProtocolError
 from disbench.supervision import TRACKS
 
 TIERS = ("standard", "extended", "quick", "smoke")
+# The tier every command uses unless told otherwise: the one a CPU can afford (minutes a run, where
+# standard takes hours); the leaderboard's standard tier is asked for by name (--protocol standard).
+DEFAULT_TIER = "quick"
 
 SUITES: dict[str, dict[str, dict[str, int]]] = {
     "standard": {

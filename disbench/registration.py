@@ -293,17 +293,21 @@ def make(task_id: str | TaskSpec, **kwargs: Any) -> Task:
 
 
 def pprint_registry(print_output: bool = True) -> str | None:
-    """Print (or return) the registry as one table per namespace, with an adversarial column."""
+    """Print (or return) the registry as one table per namespace, with an adversarial column; a
+    column no task of the namespace fills (no twins, none deprecated) is left out."""
     from tabulate import tabulate
 
     load_plugins()
     by_namespace: dict[str | None, list[TaskSpec]] = {}
     for s in sorted(registry.values(), key=lambda s: (s.namespace or "", s.name, s.version or 0)):
         by_namespace.setdefault(s.namespace, []).append(s)
+    headers = ["task", "dataset", "loss", "adversarial", "twin", "ranked by", "deprecated"]
     sections = []
     for ns, specs in by_namespace.items():
-        rows = [(s.id, s.dataset or "-", s.loss or "-", "yes" if s.adversarial else "no", s.twin or "", s.primary_metric, "deprecated" if s.deprecated else "") for s in specs]
-        table = tabulate(rows, headers=["task", "dataset", "loss", "adversarial", "twin", "ranked by", ""], tablefmt="simple")
+        rows = [(s.id, s.dataset or "-", s.loss or "-", "yes" if s.adversarial else "no", s.twin or "", s.primary_metric,
+                 f"use {s.deprecated}" if s.deprecated else "") for s in specs]
+        shown = [i for i in range(len(headers)) if any(row[i] for row in rows)]  # no column without a value (twin, deprecated)
+        table = tabulate([[row[i] for i in shown] for row in rows], headers=[headers[i] for i in shown], tablefmt="simple")
         sections.append(f"== {ns or 'disbench (built-in)'}: {len(specs)} tasks ==\n{table}")
     text = "\n\n".join(sections)
     if print_output:

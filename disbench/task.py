@@ -8,7 +8,7 @@ and which metrics (with which sample counts) evaluate a representation.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +20,7 @@ from disbench.error import DataError, ProtocolError
 from disbench.losses import ReconLoss, make_loss
 from disbench.protocol import Protocol, default_protocols
 from disbench.supervision import UNSUPERVISED, WEAK_PAIRS
+from disbench.tensors import fields_repr
 
 if TYPE_CHECKING:
     from disbench.registration import TaskSpec
@@ -30,16 +31,21 @@ EncodeFn = Callable[[torch.Tensor], torch.Tensor]
 
 @dataclass
 class Batch:
-    """Observations in the task's input space (``x``, float ``[N, C, H, W]``) and their factors."""
+    """Observations in the task's input space (``x``, float ``[N, C, H, W]``) and their factors
+    (``factors``, long ``[N, F]``, one column per name of ``factor_names``)."""
 
     x: torch.Tensor
     factors: torch.Tensor
+    factor_names: tuple[str, ...] = field(default=(), compare=False)
 
     def __len__(self) -> int:
         return self.x.shape[0]
 
+    def __repr__(self) -> str:  # shapes, not the values: print(batch) stays one line
+        return fields_repr(self, [("x",), ("factors",)], _named(self.factor_names))
+
     def to(self, device: DeviceLike) -> Batch:
-        return Batch(self.x.to(device), self.factors.to(device))
+        return Batch(self.x.to(device), self.factors.to(device), self.factor_names)
 
 
 @dataclass
@@ -50,12 +56,20 @@ class PairBatch:
     x1: torch.Tensor
     factors0: torch.Tensor
     factors1: torch.Tensor
+    factor_names: tuple[str, ...] = field(default=(), compare=False)
 
     def __len__(self) -> int:
         return self.x0.shape[0]
 
+    def __repr__(self) -> str:
+        return fields_repr(self, [("x0", "x1"), ("factors0", "factors1")], _named(self.factor_names))
+
     def to(self, device: DeviceLike) -> PairBatch:
-        return PairBatch(self.x0.to(device), self.x1.to(device), self.factors0.to(device), self.factors1.to(device))
+        return PairBatch(self.x0.to(device), self.x1.to(device), self.factors0.to(device), self.factors1.to(device), self.factor_names)
+
+
+def _named(factor_names: tuple[str, ...]) -> str:
+    return f" ({', '.join(factor_names)})" if factor_names else ""
 
 
 class Task:
@@ -138,7 +152,7 @@ class Task:
         """``n`` observations with factors drawn uniformly from ``generator`` (a CPU generator)."""
         device = self.device if device is None else torch.device(device)
         factors = self.data.sample_factors(n, generator)
-        return Batch(self.observe(factors, device, validate=False), factors.to(device))
+        return Batch(self.observe(factors, device, validate=False), factors.to(device), tuple(self.data.factor_names))
 
     def sample_pair_factors(self, n: int, generator: torch.Generator | None = None, k: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """Factor pairs for weak supervision, as disentanglement_lib's ``simple_dynamics``.
@@ -166,7 +180,7 @@ class Task:
         device = self.device if device is None else torch.device(device)
         f0, f1 = self.sample_pair_factors(n, generator, k)
         x = self.observe(torch.cat([f0, f1]), device, validate=False)
-        return PairBatch(x[:n], x[n:], f0.to(device), f1.to(device))
+        return PairBatch(x[:n], x[n:], f0.to(device), f1.to(device), tuple(self.data.factor_names))
 
     def sample_observations(self, supervision: str, n: int, generator: torch.Generator | None = None, device: DeviceLike = None) -> torch.Tensor:
         """A training batch of a supervision track as observations only: ``[N, C, H, W]``, or for weak

@@ -1,6 +1,13 @@
+import argparse
+from pathlib import Path
+
 import pytest
 
+from disbench.arguments import default_text
+from disbench.cli import build_parser
 from disbench.cli import main as cli
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def test_list_prints_the_suite_with_an_adversarial_column(capsys):
@@ -38,3 +45,82 @@ def test_usage_errors_exit_nonzero(argv, message, capsys):
         cli(argv)
     assert exit_.value.code == 2  # argparse's usage-error status
     assert message in capsys.readouterr().err
+
+
+# --- issue 21, second round: the CLI explains itself ---------------------------------------------
+
+
+def all_parsers(parser=None, path=("disbench",)):
+    """``(command words, parser)`` for the whole command line, subcommands found by walking it."""
+    parser = parser or build_parser()
+    yield path, parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield from all_parsers(sub, (*path, name))
+
+
+def options(parser):
+    return [a for a in parser._actions if not isinstance(a, (argparse._HelpAction, argparse._SubParsersAction))]
+
+
+def test_every_option_has_help_naming_its_default():
+    missing, unnamed = [], []
+    for path, parser in all_parsers():
+        formatter = parser._get_formatter()
+        for action in options(parser):
+            name = f"{' '.join(path)} {'/'.join(action.option_strings) or action.dest}"
+            if not (action.help or "").strip():
+                missing.append(name)
+                continue
+            shown = default_text(action)
+            text = formatter._expand_help(action)
+            if shown is not None and not ("default" in text and shown in text):
+                unnamed.append(f"{name}: {text!r} does not name its default {shown!r}")
+    assert not missing, "options without help: " + ", ".join(missing)
+    assert not unnamed, "\n".join(unnamed)
+    help_text = dict(all_parsers())[("disbench", "run")].format_help()
+    assert "--pack K" in help_text and "(default: 1)" in help_text and "(default: 0)" in help_text  # appended by the formatter
+
+
+def test_every_tier_option_defaults_to_the_quick_tier_and_says_so():
+    from disbench.harness.sweep import Sweep, SweepFile
+    from disbench.protocol import DEFAULT_TIER
+    from disbench.reproduction.experiments import EXPERIMENTS
+
+    assert DEFAULT_TIER == "quick"
+    tier_options = [(path, parser._get_formatter()._expand_help(a), a) for path, parser in all_parsers() for a in options(parser)
+                    if a.dest in ("protocol", "tier")]
+    assert {" ".join(path) for path, _, _ in tier_options} >= {"disbench run", "disbench eval", "disbench sweep", "disbench sweep status",
+                                                              "disbench reproduce overlap", "disbench reproduce boxblur", "disbench leaderboard show"}
+    for path, text, action in tier_options:
+        if action.default not in (None, argparse.SUPPRESS):
+            assert action.default == DEFAULT_TIER, path
+        named = {"eval": "the tier it was trained under", "show": "every tier"}.get(path[-1], f"default: {DEFAULT_TIER}")
+        assert named in text, (path, text)
+    assert Sweep(("s",), ("t",)).protocol == SweepFile(submissions=["s"], tasks=["t"]).protocol == DEFAULT_TIER
+    assert {e.default_tier for e in EXPERIMENTS.values()} == {DEFAULT_TIER}
+
+
+@pytest.mark.parametrize("argv, hint", [
+    (["run", "s", "--task", "t", "--protocol", "quik"], "invalid choice: 'quik' (choose from 'standard', 'extended', 'quick', 'smoke'). Did you mean 'quick'?"),
+    (["rnu"], "Did you mean 'run'?"),
+    (["reproduce", "overlap", "--methods", "ada-gave"], "Did you mean 'ada-gvae'"),
+    (["leaderboard", "show", "--tier", "standart"], "Did you mean 'standard'?"),
+    (["run", "s", "--task", "t", "--sed", "1"], "unrecognized arguments: --sed 1. Did you mean '--seeds'"),
+    (["analyze", "xysquares-mse", "--num-pairs", "-3"], "argument --num-pairs: -3 is out of range; give a whole number 1 or more"),
+    (["site", "serve", "--port", "70000"], "argument --port: 70000 is out of range; give a port number from 0 to 65535"),
+    (["run", "s", "--task", "t", "--device", "xysquares-mse"], "argument --device: 'xysquares-mse' is not a device disbench trains on; use cpu"),
+    (["sweep", "--device", "mps"], "argument --device: 'mps' is not a device disbench trains on; use cpu, cuda or cuda:N"),
+])
+def test_a_mistyped_name_or_number_is_one_usage_line_with_the_fix(argv, hint, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        cli(argv)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert exit_.value.code == 2 and err[0].startswith("usage: ") and hint in err[-1] and sum("error:" in line for line in err) == 1
+
+
+def test_an_unknown_metric_suggests_the_nearest(capsys):
+    assert cli(["leaderboard", "show", "--official", str(REPO / "leaderboards" / "results"), "--metric", "mgi"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: No record has metric 'mgi'. Did you mean 'mig'?") and err.count("\n") == 1

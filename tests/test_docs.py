@@ -263,3 +263,17 @@ def test_parse_only_checks_disbench_commands_against_the_parser(tmp_path):
     bad = Block(tmp_path, 1, "bash", "disbench run submissions/x --protocol quik\n", "parse-only")
     with pytest.raises(pytest.fail.Exception, match="does not parse"):
         check_parses(bad)
+
+
+QUIET_RUN = re.compile(r"(\d+ min \d+ s) on a quiet 2-core machine")
+
+
+def test_readme_and_protocols_state_one_quick_tier_time():
+    """The quick tier's time per run comes from one measurement, stated alike in README.md and
+    docs/protocols.md (issue 21: they said 6-7 and 8-12 minutes); the README also gives the tests' time."""
+    readme, protocols = (ROOT / "README.md").read_text(encoding="utf-8"), (ROOT / "docs" / "protocols.md").read_text(encoding="utf-8")
+    quick_row = next(line for line in protocols.splitlines() if line.startswith("| `quick` |"))
+    times = {"README.md": set(QUIET_RUN.findall(readme)), "the quick row of docs/protocols.md": set(QUIET_RUN.findall(quick_row))}
+    assert all(len(found) == 1 for found in times.values()) and len(set.union(*times.values())) == 1, times
+    assert not re.search(r"\d+-\d+ minutes (per|on)", readme), "a quick-tier time in README.md other than the measured one"
+    assert re.search(r"Tests \(about \d+ minutes on a quiet 2-core machine\)", readme)

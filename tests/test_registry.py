@@ -1,4 +1,5 @@
 import json
+import re
 import sys
 import textwrap
 
@@ -153,6 +154,21 @@ def test_pprint_registry_groups_by_namespace_with_an_adversarial_column(scratch_
     assert " yes " in line and line.split()[-1] == "mig"
     section = text.index("== lab: 1 tasks ==")
     assert text.index("lab/thing-v0") > section > text.index("xysquares-mse-v0")
+
+
+def test_list_has_no_empty_column(scratch_registry):
+    disbench.register("lab/old-v0", kwargs={"dataset": "xcolumns", "loss": "mse"}, deprecated="lab/new-v1")
+    disbench.register("lab/new-v1", kwargs={"dataset": "xcolumns", "loss": "mse"})
+    sections = disbench.pprint_registry(print_output=False).strip().split("\n\n")
+    for section in sections:
+        title, header, rule, *rows = section.splitlines()
+        spans = [m.span() for m in re.finditer(r"-+", rule)]
+        columns = [[line[a:b].strip() for line in rows] for a, b in spans]
+        empty = [header[a:b].strip() or f"column {i}" for i, (a, b) in enumerate(spans) if not any(columns[i])]
+        assert not empty, f"{title}: empty columns {empty}"
+    built_in, lab = sections
+    assert "deprecated" not in built_in and "twin" in built_in  # no built-in task is deprecated
+    assert "twin" not in lab and re.search(r"lab/old-v0 .* use lab/new-v1", lab)
 
 
 def test_a_name_is_versioned_or_not_never_both(scratch_registry):

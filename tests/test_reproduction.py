@@ -60,6 +60,7 @@ def test_grids_name_the_papers_settings():
     assert len(ends) == 8 and {a.condition for a in ends} == {1, 2, 4, 8}
     with pytest.raises(ReproductionError, match="overlap has no grid spacing '9'; its grid spacings are 1, 2, 3, 4, 5, 6, 7, 8"):
         OVERLAP.arms(conditions=("1", "9"))
+    assert OVERLAP.arms(("beta-vae", "beta-vae")) == OVERLAP.arms(("beta-vae",))  # a method named twice counts once
     with pytest.raises(ReproductionError, match="Unknown method 'vae'"):
         OVERLAP.arms(("vae",))
     with pytest.raises(ReproductionError, match="Ada-GVAE's alone.*drop --average paper"):
@@ -184,7 +185,8 @@ def test_summary_write_replaces_only_the_generated_part(tmp_path, monkeypatch, c
 
 
 def test_wrong_inputs_get_one_line_errors(tmp_path, capsys):
-    assert cli(["reproduce", "overlap", "--seeds", "3-1", "--report-only", "--reuse", "--results-dir", str(tmp_path), "--runs-dir", str(tmp_path / "runs")]) == 2
+    with pytest.raises(SystemExit):  # a usage error, as for run and sweep
+        cli(["reproduce", "overlap", "--seeds", "3-1", "--report-only", "--reuse", "--results-dir", str(tmp_path), "--runs-dir", str(tmp_path / "runs")])
     assert "runs backwards" in capsys.readouterr().err
     assert cli(["reproduce", "overlap", "--reuse", str(tmp_path / "typo"), "--dry-run"]) == 2
     assert f"--reuse folder {tmp_path / 'typo'} does not exist" in capsys.readouterr().err
@@ -200,3 +202,26 @@ def test_wrong_inputs_get_one_line_errors(tmp_path, capsys):
     assert cli(["reproduce", "overlap", "--conditions", "0", "--dry-run"]) == 2
     assert "overlap has no grid spacing '0'" in capsys.readouterr().err
     assert not json.dumps([str(p) for p in tmp_path.iterdir()]).count("overlap")  # nothing half-written
+
+
+def test_a_local_run_of_a_slot_changes_no_report_of_the_committed_records(tmp_path, monkeypatch, capsys):
+    """Issue 21: ``disbench run`` writes to runs/results; --report-only reports the committed records
+    (here: the --reuse folder) unless a --results-dir is named, so the local record changes nothing."""
+    arms = [a for a in BOXBLUR.arms(("beta-vae",)) if "b0.0316" in a.submission.name]
+    for arm in arms:
+        fabricate(tmp_path / "committed", arm, "smoke", 0, 0.25, 0.5)
+    fabricate(tmp_path / "runs" / "results", arms[0], "smoke", 0, 0.75, 0.5)  # a local run of the first slot
+    monkeypatch.chdir(tmp_path)
+    args = ["reproduce", "boxblur", "--methods", "beta-vae", "--tier", "smoke", "--seeds", "0", "--reuse", str(tmp_path / "committed")]
+
+    def mig_cells(out: str) -> set[str]:
+        return set(re.findall(r"\| (0\.\d+) / 0\.\d+ \|", out.split("## Each seed")[1].split("###")[1]))
+
+    assert cli([*args, "--report-only", "--out", "committed-only"]) == 0
+    out = capsys.readouterr().out
+    assert "2 with a record\n" in out and f"2 from {tmp_path / 'committed'}" in out and mig_cells(out) == {"0.250"}
+    assert cli([*args, "--dry-run"]) == 0  # training would keep the committed record too: nothing of this slot to train
+    assert "2 from " in capsys.readouterr().out
+    assert cli([*args, "--report-only", "--results-dir", "runs/results", "--out", "with-local"]) == 0  # the opt-in
+    out = capsys.readouterr().out
+    assert "1 from runs/results" in out and mig_cells(out) == {"0.250", "0.750"}

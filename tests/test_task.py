@@ -149,3 +149,16 @@ def test_sample_observations_are_the_batches_observations_without_their_factors(
     assert isinstance(x, torch.Tensor) and torch.equal(x, expected)
     with pytest.raises(disbench.error.DataError, match="Unknown supervision 'semi'"):
         task.sample_observations("semi", 8)
+
+
+def test_batches_print_as_shapes_dtypes_and_factor_names(xysquares):
+    """print(batch) is one short line (issue 21), not every value of its tensors."""
+    from disbench.methods.base import ObservationPairs, Observations
+
+    g = torch.Generator().manual_seed(0)
+    names = "(x_R, y_R, x_G, y_G, x_B, y_B)"
+    batch, pairs = xysquares.sample(256, generator=g), xysquares.sample_pairs(8, generator=g)
+    assert repr(batch) == f"Batch(x: float32 [256, 3, 64, 64], factors: int64 [256, 6] {names})" == repr(batch.to("cpu"))
+    assert repr(pairs) == f"PairBatch(x0, x1: float32 [8, 3, 64, 64], factors0, factors1: int64 [8, 6] {names})"
+    assert repr(Observations(pairs.x0)) == "Observations(x: float32 [8, 3, 64, 64])"
+    assert repr(ObservationPairs(pairs.x0, pairs.x1)) == "ObservationPairs(x0, x1: float32 [8, 3, 64, 64])"

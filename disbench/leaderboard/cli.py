@@ -11,8 +11,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from disbench.arguments import port_number
+from disbench.error import did_you_mean
 from disbench.files import writable_folder
 from disbench.leaderboard.errors import LeaderboardError
+from disbench.protocol import TIERS
 
 OFFICIAL = Path("leaderboards/results")  # written only by the official runner
 
@@ -50,7 +53,7 @@ def _cmd_show(args: argparse.Namespace) -> int:
         raise LeaderboardError(f"No accepted records for {args.task}; tasks with records: {', '.join(agg.tasks) or 'none'}.")
     if args.metric and not agg.summary[agg.summary["metric"] == args.metric].shape[0]:
         known = sorted(agg.summary["metric"].unique())
-        raise LeaderboardError(f"No record has metric {args.metric!r}; metrics include {', '.join(known[:12])}, ...")
+        raise LeaderboardError(f"No record has metric {args.metric!r}.{did_you_mean(args.metric, known)} Metrics include {', '.join(known[:12])}, ...")
     tables = board_tables(agg, task=args.task, tier=args.tier, metric=args.metric)
     print(render_text(tables) if tables else "No accepted records.")
     refused = refused_entries(agg, task=args.task, tier=args.tier)
@@ -115,7 +118,12 @@ def _cmd_site_serve(args: argparse.Namespace) -> int:
     if not (root / MARKER_FILE).is_file():
         raise LeaderboardError(f"No built site in {root}; run `disbench site build --out {root}` first.")
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
-    with http.server.ThreadingHTTPServer((args.host, args.port), handler) as server:
+    try:
+        server = http.server.ThreadingHTTPServer((args.host, args.port), handler)
+    except (OSError, UnicodeError) as e:  # a host that does not resolve, a port in use or not ours to take
+        raise LeaderboardError(f"Cannot serve on {args.host}:{args.port} ({getattr(e, 'strerror', None) or e}); "
+                               "choose another --port (0: any free one) or --host (127.0.0.1: this machine).") from None
+    with server:
         print(f"serving {root} at http://{args.host}:{server.server_address[1]}/ (Ctrl-C to stop)", flush=True)
         try:
             server.serve_forever()
@@ -183,9 +191,9 @@ def add_commands(sub: Any) -> None:
     lb_sub = lb.add_subparsers(dest="leaderboard_command", required=True, metavar="ACTION")
     p = lb_sub.add_parser("show", help="print the leaderboard tables")
     _add_board_options(p)
-    p.add_argument("--task", default=None, help="only this task")
+    p.add_argument("--task", default=None, help="only this task (default: every task)")
     p.add_argument("--metric", default=None, help="show this metric (e.g. mig, dci.disentanglement) instead of the headline metrics")
-    p.add_argument("--tier", default=None, help="only this protocol tier (standard, quick, smoke)")
+    p.add_argument("--tier", default=None, choices=TIERS, help="only this protocol tier (default: every tier, each in its own tables)")
     p.set_defaults(handler=_cmd_show)
     p = lb_sub.add_parser("build", help="write README.md (Markdown tables) and summary.csv/.parquet")
     _add_board_options(p)
@@ -211,15 +219,15 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--templates", default=None, help="site folder with templates/ and static/ (default: the clone's site/)")
     p.set_defaults(handler=_cmd_site_build)
     p = site_sub.add_parser("serve", help="serve a built site on localhost")
-    p.add_argument("--dir", default="site/_build")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--dir", default="site/_build", help="the built site's folder")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s, this machine only)")
+    p.add_argument("--port", type=port_number, default=8000, help="port to listen on (0: any free port)")
     p.set_defaults(handler=_cmd_site_serve)
     p = site_sub.add_parser("publish", help="upload a built site to a static Hugging Face Space")
     p.add_argument("--space", required=True, help="ORG/NAME of the Space")
-    p.add_argument("--dir", default="site/_build")
+    p.add_argument("--dir", default="site/_build", help="the built site's folder")
     p.add_argument("--dry-run", action="store_true", help="print the plan, send nothing")
-    p.add_argument("--message", default="Update the disbench leaderboard site")
+    p.add_argument("--message", default="Update the disbench leaderboard site", help="the Space's commit message")
     p.set_defaults(handler=_cmd_site_publish)
 
     p = sub.add_parser("publish", help="upload the board to a Hub dataset repo (parquet configs, card, records), in one commit")
@@ -228,7 +236,7 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--runs", default=None, help="runs folder holding the records' checkpoints, to publish them too")
     p.add_argument("--dry-run", action="store_true", help="print the plan, send nothing")
     p.add_argument("--out", default=None, metavar="DIR", help="also write the dataset into this new folder, exactly as the repo will hold it")
-    p.add_argument("--message", default="Update disbench leaderboard records")
+    p.add_argument("--message", default="Update disbench leaderboard records", help="the dataset repo's commit message")
     p.set_defaults(handler=_cmd_publish)
 
     ci = sub.add_parser("ci", help="checks run by the GitHub workflows")

@@ -11,6 +11,7 @@ from torch import nn
 
 from disbench.error import SubmissionError
 from disbench.supervision import UNSUPERVISED
+from disbench.tensors import fields_repr
 
 ReconLossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -25,6 +26,9 @@ class Observations:
     def __len__(self) -> int:
         return self.x.shape[0]
 
+    def __repr__(self) -> str:  # shapes, not the values: print(batch) stays one line
+        return fields_repr(self, [("x",)])
+
 
 @dataclass(frozen=True)
 class ObservationPairs:
@@ -36,6 +40,9 @@ class ObservationPairs:
 
     def __len__(self) -> int:
         return self.x0.shape[0]
+
+    def __repr__(self) -> str:
+        return fields_repr(self, [("x0", "x1")])
 
 
 @dataclass(frozen=True)

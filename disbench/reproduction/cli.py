@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
+
+from disbench.arguments import device_argument, positive_int
+from disbench.seeds import seed_argument, seeds_argument
+
+LOCAL_RESULTS = Path("runs/results")  # where new runs' records go unless --results-dir says otherwise
 
 
 def _cmd_table_a1(args: argparse.Namespace) -> int:
@@ -19,8 +25,8 @@ def add_commands(sub: Any) -> None:
     actions = parser.add_subparsers(dest="what", required=True, metavar="WHAT")
 
     p = actions.add_parser("table-a1", help="Table A1: how MSE perceives each dataset's factors (no training)")
-    p.add_argument("--num-pairs", type=int, default=50_000)
-    p.add_argument("--seed", type=int, default=777)
+    p.add_argument("--num-pairs", type=positive_int, default=50_000, help="pairs per dataset")
+    p.add_argument("--seed", type=seed_argument, default=777, help="seed of the sampled pairs")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(handler=_cmd_table_a1)
     _experiment_parser(actions, "overlap", "Fig. 9: disentanglement against the squares' overlap (grid spacing 1..8)")
@@ -43,12 +49,11 @@ def _cmd_summary(args: argparse.Namespace) -> int:
 
 def _cmd_experiment(args: argparse.Namespace) -> int:
     from collections import Counter
-    from pathlib import Path
 
-    from disbench.harness.sweep import parse_seeds
     from disbench.reproduction import report
     from disbench.reproduction.experiments import EXPERIMENTS, ReproductionError
     from disbench.reproduction.runner import DEFAULT_REUSE, plan, run_missing
+    from disbench.seeds import parse_seeds
 
     experiment = EXPERIMENTS[args.what]
     tier = args.tier or experiment.default_tier
@@ -58,19 +63,21 @@ def _cmd_experiment(args: argparse.Namespace) -> int:
     if absent:
         raise ReproductionError(f"--reuse folder {absent[0]} does not exist; name folders of records "
                                 "(e.g. leaderboards/results), or give --reuse alone to reuse nothing.")
-    planned = plan(arms, tier, parse_seeds(args.seeds), Path(args.results_dir), Path(args.runs_dir), reuse, every_recorded=True)
+    results_dir = Path(args.results_dir or LOCAL_RESULTS)
+    local = "first" if args.results_dir is not None else "never" if args.report_only else "last"  # a folder named is the user's choice
+    planned = plan(arms, tier, parse_seeds(args.seeds), results_dir, Path(args.runs_dir), reuse, local=local, every_recorded=True)
     found = [p for p in planned if p.record is not None]
     average = args.average if "ada-gvae" in args.methods else None  # the averaging is Ada-GVAE's alone
     print(f"{experiment.name} ({experiment.figure}), {tier} tier{_averaging(average, ', Ada-GVAE with the {} averaging')}: {len(planned)} runs, "
           f"{len(found)} with a record" + "".join(f"\n  {n} from {d}" for d, n in Counter(str(p.found_in) for p in found).items()))
     missing = [p for p in planned if p.record is None]
     if args.dry_run:  # trains nothing and writes nothing, whether or not runs are missing
-        print(f"would train {len(missing)} runs into {args.results_dir}" + (":" if missing else ": every run has a record"))
+        print(f"would train {len(missing)} runs into {results_dir}" + (":" if missing else ": every run has a record"))
         for p in missing:
             print(f"  {p.run.label} ({p.state.state.value}{': ' + p.state.reason if p.state.reason else ''})")
         return 0
     if missing and not args.report_only:
-        print(f"training {len(missing)} runs into {args.results_dir} (resumable: run the same command again to continue)")
+        print(f"training {len(missing)} runs into {results_dir} (resumable: run the same command again to continue)")
         planned = run_missing(planned, device=args.device, progress=not args.quiet)
     frame = report.records_frame(planned)
     left = [p for p in planned if p.record is None]
@@ -103,20 +110,24 @@ def _experiment_parser(actions: Any, name: str, help_text: str) -> None:
 
     default_tier = EXPERIMENTS[name].default_tier
     p = actions.add_parser(name, help=help_text)
-    p.add_argument("--tier", default=None, choices=TIERS, help=f"protocol tier (default: {default_tier})")
-    p.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS, help="frameworks to compare (default: both)")
-    p.add_argument("--seeds", nargs="+", default=None, help="'tier' (default: the tier's seeds), '0-4', or '0 1 2': the runs to train; "
-                   "the report shows every seed with a record")
+    p.add_argument("--tier", default=None, choices=TIERS, help=f"protocol tier (default: {default_tier}, as for every command: the tier a CPU can afford)")
+    p.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS, help=f"frameworks to compare (default: both, {' '.join(METHODS)})")
+    p.add_argument("--seeds", nargs="+", type=seeds_argument, default=None, metavar="SEED",
+                   help="'tier' (default: the tier's official seeds), a range '0-4', seeds '0 1 2', or a mix '0 3-5': the runs to train; "
+                        "the report shows every seed with a record")
     conditions = ", ".join(map(str, EXPERIMENTS[name].conditions))
     p.add_argument("--conditions", nargs="+", default=None, metavar="C",
                    help=f"only these {EXPERIMENTS[name].condition_name}s of the grid ({conditions}; default: all)")
     p.add_argument("--average", default="fixed", choices=("fixed", "paper"), help="Ada-GVAE's averaging: fixed (default) or the paper-era one (paper.md §4.3)")
-    p.add_argument("--results-dir", default="runs/results", help="where new runs' records go (default: runs/results)")
+    p.add_argument("--results-dir", default=None,
+                   help=f"where new runs' records go, and a folder whose records count (default: {LOCAL_RESULTS}, read only when training: "
+                        "--report-only reports the committed records alone unless a --results-dir is given)")
     p.add_argument("--runs-dir", default="runs", help="checkpoints of new runs (default: runs)")
-    p.add_argument("--reuse", nargs="*", default=None, help="other results folders whose valid records count (default: leaderboards/results reproduction/results)")
+    p.add_argument("--reuse", nargs="*", default=None,
+                   help="results folders whose valid records count, before --results-dir's (default: the committed leaderboards/results reproduction/results)")
     p.add_argument("--out", default="runs/reproduction", help="folder for the figure, the table (.md) and the scores (.csv)")
     p.add_argument("--report-only", action="store_true", help="train nothing: report the records that exist")
     p.add_argument("--dry-run", action="store_true", help="say what would be trained, and stop")
-    p.add_argument("--device", default=None, help="cpu, cuda, ... (default: cuda if available)")
-    p.add_argument("--quiet", action="store_true")
+    p.add_argument("--device", type=device_argument, default=None, help="cpu, cuda, ... (default: cuda if available)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(handler=_cmd_experiment)

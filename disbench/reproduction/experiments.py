@@ -83,8 +83,8 @@ class Experiment:
             raise ReproductionError("The paper-era averaging is Ada-GVAE's alone, and ada-gvae is not among the methods: "
                                     "add it (--methods ... ada-gvae) or drop --average paper.")
         keep = self.parse_conditions(conditions)
-        arms = [Arm(method, folder, task, condition) for method in methods for folder, task, condition in self._cells(method, average)
-                if condition in keep]
+        arms = [Arm(method, folder, task, condition) for method in dict.fromkeys(methods)  # a method named twice is one arm
+                for folder, task, condition in self._cells(method, average) if condition in keep]
         for arm in arms:
             if not (arm.submission / "submission.toml").is_file():
                 raise ReproductionError(f"The submission folder {arm.submission} is missing; reproductions run from a disbench checkout (git clone).")

@@ -2,9 +2,10 @@
 
 A run counts as done when a results folder holds its record for the tier's current protocol hash
 and the submission folder's current content hash (``disbench.harness.sweep.classify``). The
-folders searched are the one new runs go to and the ``reuse`` folders (by default the committed
-``leaderboards/results`` and ``reproduction/results``), so a fresh clone reports from the
-committed records without training, and trains only what is missing.
+folders searched are the ``reuse`` folders (by default the committed ``leaderboards/results`` and
+``reproduction/results``) and the one new runs go to, so a fresh clone reports from the committed
+records without training, and trains only what is missing; a local run of the same slot never
+changes a report of the committed records (see :func:`plan`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from disbench.harness.record import RunResult
 from disbench.harness.submission import Submission
@@ -34,12 +36,18 @@ class Planned:
 
 
 def plan(arms: Sequence[Arm], tier: str, seeds: tuple[int, ...] | str, results_dir: Path, runs_dir: Path,
-         reuse: Sequence[Path] = DEFAULT_REUSE, every_recorded: bool = False) -> list[Planned]:
-    """Every run of ``arms`` × seeds under ``tier``, each with the done record found for it, if any;
-    ``every_recorded`` adds, per arm, every other seed with a valid record in ``results_dir`` or ``reuse``
-    (a report shows every run there is, not only the seeds asked for; nothing else is added to train)."""
+         reuse: Sequence[Path] = DEFAULT_REUSE, local: Literal["first", "last", "never"] = "first", every_recorded: bool = False) -> list[Planned]:
+    """Every run of ``arms`` × seeds under ``tier``, each with the done record found for it, if any.
+
+    ``results_dir`` (where new runs go) is searched before the ``reuse`` folders (``local="first"``:
+    a folder the user named), after them (``"last"``: committed records win, local ones fill the
+    gaps, as when training), or not at all (``"never"``: a report of the committed records alone).
+    ``every_recorded`` adds, per arm, every other seed with a valid record in those folders (a report
+    shows every run there is, not only the seeds asked for; nothing else is added to train).
+    """
     import disbench
 
+    folders = {"first": [results_dir, *reuse], "last": [*reuse, results_dir], "never": list(reuse)}[local]
     planned, content_hashes = [], {}
     for arm in arms:
         spec = disbench.spec(arm.task)
@@ -48,20 +56,19 @@ def plan(arms: Sequence[Arm], tier: str, seeds: tuple[int, ...] | str, results_d
         grid = expand(Sweep((str(arm.submission),), (arm.task,), seeds, tier, results_dir=results_dir, runs_dir=runs_dir))
         asked = {run.seed for run in grid.runs}
         if every_recorded:
-            extra = sorted(_recorded_seeds([results_dir, *reuse], spec.id, Submission(arm.submission).name, tier) - asked)
+            extra = sorted(_recorded_seeds(folders, spec.id, Submission(arm.submission).name, tier) - asked)
             if extra:
                 grid = expand(Sweep((str(arm.submission),), (arm.task,), tuple(sorted(asked | set(extra))), tier,
                                     results_dir=results_dir, runs_dir=runs_dir))
         for run in grid.runs:
             hashes = current_hashes(run, content_hashes)  # each submission folder hashed once
-            state = classify(run, *hashes)
-            found = state if state.state is State.DONE else None
-            folder = results_dir if found else None
-            for other in reuse:
-                if found is None and Path(other).resolve() != Path(results_dir).resolve():
-                    candidate = classify(dataclasses.replace(run, results_dir=Path(other).resolve()), *hashes)
-                    if candidate.state is State.DONE:
-                        found, folder = candidate, Path(other)
+            state = classify(run, *hashes)  # in results_dir, where a new run would go
+            found, folder = None, None
+            for other in map(Path, folders):
+                candidate = state if other.resolve() == run.results_dir else classify(dataclasses.replace(run, results_dir=other.resolve()), *hashes)
+                if candidate.state is State.DONE:
+                    found, folder = candidate, other
+                    break
             if found or run.seed in asked:  # a seed not asked for is shown when it has a valid record, never trained
                 planned.append(Planned(arm, run, found.record if found else None, folder, state))
     return planned

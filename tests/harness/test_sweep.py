@@ -45,6 +45,7 @@ from disbench.harness.sweep.executors import (
     submitit_parameters,
     wait,
 )
+from disbench.seeds import SeedError
 
 ROOT = Path(__file__).resolve().parents[2]
 TASK = "xysquares-mse-v0"
@@ -92,9 +93,9 @@ def test_seeds_specs_expand_exactly_and_bad_ones_say_what_a_seed_is():
     assert parse_seeds("0-4") == (0, 1, 2, 3, 4)
     assert parse_seeds(["3", "0", "1", "1"]) == (0, 1, 3)
     assert parse_seeds([0, "5-6", 2]) == (0, 2, 5, 6)
-    for bad, message in [("4-0", "runs backwards"), ("-1", "is not a seed"), (["tier", "1"], "stands alone"), ("x", "is not a seed"),
-                         ([], "No seeds"), ("0-20000", "at most 10000"), (str(2**64), "too large")]:
-        with pytest.raises(SweepError, match=message):
+    for bad, message in [("4-0", "runs backwards"), ("-1", "is negative"), (["tier", "1"], "stands alone"), ("x", "is not a seed"),
+                         ([], "No seeds"), ("0-20000", "at most 10,000"), (str(2**64), "too large"), (str(2**32), "too large")]:
+        with pytest.raises(SeedError, match=message):
             parse_seeds(bad)
 
 
@@ -123,7 +124,7 @@ def test_grid_is_submission_task_seed_in_order_with_notes_on_off_protocol_seeds(
     assert [(r.submission, r.task_id, r.seed) for r in grid.runs] == [
         (name, task, seed) for name in ("tiny-vae", "other-vae") for task in ("xysquares-s2-mse-v0", "xysquares-s1-mse-v0") for seed in (0, 2)
     ]
-    assert grid.notes == [f"{t}: seeds [2] are not the smoke tier's seeds [0]; their records will be off-protocol (the leaderboard refuses them)."
+    assert grid.notes == [f"{t}: seed 2 is not the smoke tier's official seed 0: the record will be off-protocol (the leaderboard refuses it)."
                           for t in ("xysquares-s2-mse-v0", "xysquares-s1-mse-v0")]
     run = grid.runs[0]
     assert run.record_file == root / "results" / "xysquares-s2-mse-v0" / "tiny-vae" / "smoke" / "seed-0.json"
@@ -347,10 +348,15 @@ def test_cli_dry_run_status_and_wrong_input(workspace, capsys):
     assert "1 done; 1/1 done" in capsys.readouterr().out
     for argv, message in [
         (["sweep", "--tasks", "xysquares-mse"], "A sweep needs --submissions"),
-        (["sweep", *grid, "--seeds", "4-0"], "runs backwards"),
         (["sweep", *grid, "--tasks", "xysqares-mse"], "Did you mean 'xysquares-mse'"),
-        (["sweep", "status", *grid, "--watch", "0"], "--watch 0: give the seconds"),
-        (["sweep", *grid, "--timeout-min", "0"], "timeout_min: Input should be greater than or equal to 1"),
     ]:
         assert main(argv) == 2, argv
+        assert message in capsys.readouterr().err, argv
+    for argv, message in [  # usage errors: argparse's, before anything is read
+        (["sweep", *grid, "--seeds", "4-0"], "runs backwards"),
+        (["sweep", "status", *grid, "--watch", "0"], "argument --watch: 0 is out of range; give a number above 0"),
+        (["sweep", *grid, "--timeout-min", "0"], "argument --timeout-min: 0 is out of range; give a whole number 1 or more"),
+    ]:
+        with pytest.raises(SystemExit):
+            main(argv)
         assert message in capsys.readouterr().err, argv

@@ -157,7 +157,7 @@ def test_cli_run_and_eval_a_copied_submission(tmp_path, monkeypatch, capsys):
     assert path.exists() and path.with_name("seed-0.traversals.png").stat().st_size > 5_000
     assert "of 6" in printed and "metrics shown; every metric is in the records" in printed
     checkpoint = tmp_path / "runs" / "xysquares-mse-v0" / "my-vae" / "smoke" / "seed-0" / "checkpoint.pt"
-    assert cli(["eval", str(checkpoint), "--protocol", "smoke"]) == 0
+    assert cli(["eval", str(checkpoint), "--protocol", "smoke", "--json"]) == 0
     scores = json.loads(capsys.readouterr().out)
     assert scores["mig"] == pytest.approx(records[0].metrics["mig"])
 

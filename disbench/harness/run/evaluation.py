@@ -65,9 +65,12 @@ def load_run_state(checkpoint: str | Path) -> dict[str, Any]:
     if not path.is_file():
         raise SubmissionError(f"No checkpoint at {path}; a run writes it to runs/<task>/<submission>/<tier>/seed-<n>/checkpoint.pt.")
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
+        state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # noqa: BLE001 - any unreadable file is the same user error
-        raise SubmissionError(f"{path} is not a disbench run checkpoint ({type(e).__name__}: {str(e).splitlines()[0][:200]}).") from None
+        raise SubmissionError(f"{path} is not a disbench run checkpoint ({type(e).__name__}: {(str(e).splitlines() or [''])[0][:200]}).") from None
+    if not isinstance(state, dict) or "step" not in state:
+        raise SubmissionError(f"{path} is a torch file but not a disbench run checkpoint (those are a run folder's checkpoint.pt).")
+    return state
 
 
 def evaluate_checkpoint(checkpoint: str | Path, protocol: str = "standard", seed: int = 0, task_id: str | None = None, device: str = "cpu") -> dict[str, float]:

@@ -47,6 +47,7 @@ from disbench.harness.run.integrity import code_check, code_digest, preload
 from disbench.harness.run.loop import NonFiniteLoss, TrainState, fit
 from disbench.harness.run.seal import choose_seal, sealed
 from disbench.methods.base import Method
+from disbench.seeds import MAX_SEED
 from disbench.task import Task
 
 LearnerFactory = Callable[[torch.device], Any]
@@ -128,9 +129,6 @@ def check_no_key() -> None:
     if os.environ.get(KEY_ENV):
         raise TrainingError(f"{KEY_ENV} is set: the signing key must never be in the environment of a training run. "
                             f"Unset it for the run (env -u {KEY_ENV} disbench run ...), then sign its records in a separate step: disbench sign RECORD.")
-
-
-MAX_SEED = 2**32 - 1  # every generator disbench seeds (torch, numpy, scikit-learn) takes this range
 
 
 def check_seed(seed: Any) -> int:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import fcntl
 import fnmatch
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
@@ -29,17 +28,15 @@ from disbench.error import DisbenchError, RecordError, did_you_mean
 from disbench.harness.record import RunResult, load_record, record_path
 from disbench.harness.run.folder import RunFolder, run_dir
 from disbench.harness.submission import Submission, format_validation_error
-from disbench.protocol import TIERS
+from disbench.protocol import DEFAULT_TIER, TIERS
 from disbench.registration import load_plugins, parse_task_id, registry, spec
+from disbench.seeds import TIER_SEEDS, SeedError, off_protocol_note, parse_seeds
 
 try:
     import tomllib
 except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
-TIER_SEEDS = "tier"  # the seeds spec meaning "each task's own seeds for the tier"
-SEED_RANGE = re.compile(r"^(\d+)-(\d+)$")
-MAX_SEED = 2**63 - 1
 
 
 class SweepError(DisbenchError):
@@ -48,41 +45,6 @@ class SweepError(DisbenchError):
 
 # ---------------------------------------------------------------------------------------------
 # The grid
-
-
-def parse_seeds(tokens: str | Iterable[str | int] | None) -> tuple[int, ...] | Literal["tier"]:
-    """``"tier"`` (the default), or the seeds named by ``"0-4"``, ``["0", "1", "2"]``, ``[0, "3-5"]``.
-
-    Returns sorted, distinct seeds; raises ``SweepError`` saying what a seeds spec looks like.
-    """
-    if tokens is None or tokens == TIER_SEEDS:
-        return TIER_SEEDS
-    if isinstance(tokens, (str, int)):
-        tokens = str(tokens).split()
-    tokens = [str(t).strip() for t in tokens]
-    if tokens == [TIER_SEEDS]:
-        return TIER_SEEDS
-    if not tokens:
-        raise SweepError("No seeds given; use 'tier' (each task's own seeds), a range such as '0-4', or seeds such as '0 1 2'.")
-    seeds: set[int] = set()
-    for token in tokens:
-        if token == TIER_SEEDS:
-            raise SweepError("'tier' stands alone: it means each task's own seeds for the tier; drop the other seeds or drop 'tier'.")
-        if token.isascii() and token.isdigit():
-            seeds.add(int(token))
-            continue
-        match = SEED_RANGE.fullmatch(token) if token.isascii() else None
-        if match is None:
-            raise SweepError(f"{token!r} is not a seed: use non-negative integers ('0 1 2'), an inclusive range ('0-4') or 'tier'.")
-        low, high = int(match[1]), int(match[2])
-        if low > high:
-            raise SweepError(f"Seed range {token!r} runs backwards; write it low-high, e.g. '{high}-{low}'.")
-        if high - low >= 10_000:
-            raise SweepError(f"Seed range {token!r} names {high - low + 1} seeds; a sweep takes at most 10000 per task.")
-        seeds.update(range(low, high + 1))
-    if max(seeds) > MAX_SEED:
-        raise SweepError(f"Seed {max(seeds)} is too large; seeds are integers from 0 to {MAX_SEED} (torch.manual_seed's range).")
-    return tuple(sorted(seeds))
 
 
 def match_tasks(patterns: Sequence[str]) -> list[str]:
@@ -174,7 +136,7 @@ class Sweep:
     submissions: tuple[str, ...]  # names in submissions_dir, or paths to submission folders
     tasks: tuple[str, ...]  # task ids or glob patterns
     seeds: tuple[int, ...] | Literal["tier"] = TIER_SEEDS
-    protocol: str = "standard"
+    protocol: str = DEFAULT_TIER
     submissions_dir: Path = Path("submissions")
     results_dir: Path = Path("runs/results")
     runs_dir: Path = Path("runs")
@@ -223,10 +185,9 @@ def expand(sweep: Sweep) -> Grid:
                 raise SweepError(f"{submission.name} is {submission.config.supervision!r} but the {sweep.protocol} tier of {task_id} "
                                  f"offers only {', '.join(tier.supervision)}; drop the task or the submission from the sweep.")
             seeds = tier.seeds if sweep.seeds == TIER_SEEDS else sweep.seeds
-            outside = [s for s in seeds if s not in tier.seeds]
-            if outside:
-                grid.notes.append(f"{task_id}: seeds {outside} are not the {sweep.protocol} tier's seeds {list(tier.seeds)}; "
-                                  "their records will be off-protocol (the leaderboard refuses them).")
+            note = off_protocol_note(task_id, sweep.protocol, tier.seeds, seeds)
+            if note:
+                grid.notes.append(note)
             grid.runs.extend(Run(submission.name, submission.path, task_id, sweep.protocol, seed, results_dir, runs_dir) for seed in seeds)
     grid.notes = list(dict.fromkeys(grid.notes))
     return grid
@@ -258,7 +219,7 @@ class SweepFile(BaseModel):
     submissions: list[str] = Field(min_length=1)
     tasks: list[str] = Field(min_length=1)
     seeds: str | list[int | str] = TIER_SEEDS
-    protocol: str = "standard"
+    protocol: str = DEFAULT_TIER
     submissions_dir: str = "submissions"
     results_dir: str = "runs/results"
     runs_dir: str = "runs"
@@ -284,7 +245,7 @@ def load_sweep_file(path: str | Path) -> SweepFile:
         raise SweepError(format_validation_error(e, str(path)) + "\nSee docs/sweeps.md for the sweep file's fields.") from None
     try:
         parse_seeds(config.seeds)
-    except SweepError as e:
+    except SeedError as e:
         raise SweepError(f"{path}: seeds: {e}") from None
     return config
 

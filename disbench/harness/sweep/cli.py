@@ -15,6 +15,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from disbench.arguments import device_argument, non_negative_int, positive_float, positive_int
+from disbench.protocol import DEFAULT_TIER, TIERS
+from disbench.seeds import seeds_argument
+
 if TYPE_CHECKING:
     from disbench.harness.sweep import RunState, Sweep
 
@@ -33,8 +37,9 @@ def _grid_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", default=s, help="a sweep file (TOML, see docs/sweeps.md); options given here override its values")
     p.add_argument("--submissions", nargs="+", default=s, metavar="NAME", help="names in --submissions-dir, or paths to submission folders")
     p.add_argument("--tasks", nargs="+", default=s, metavar="ID", help="task ids or glob patterns, e.g. 'xysquares-*' (quote them)")
-    p.add_argument("--seeds", nargs="+", default=s, metavar="SEED", help="'tier' (default: each task's seeds for the tier), '0-4', or '0 1 2'")
-    p.add_argument("--protocol", default=s, help="protocol tier: standard (default), quick or smoke")
+    p.add_argument("--seeds", nargs="+", type=seeds_argument, default=s, metavar="SEED",
+                   help="'tier' (default: each task's own seeds for the tier), a range '0-4', seeds '0 1 2', or a mix '0 3-5'")
+    p.add_argument("--protocol", default=s, choices=TIERS, help=f"protocol tier (default: {DEFAULT_TIER}, the tier a CPU can afford; the leaderboard's is standard)")
     p.add_argument("--submissions-dir", default=s, help="where submission names are looked up (default: submissions)")
     p.add_argument("--results-dir", default=s, help="where records go (default: runs/results)")
     p.add_argument("--runs-dir", default=s, help="checkpoints and curves (default: runs)")
@@ -48,21 +53,22 @@ def add_commands(sub: Any) -> None:
     _grid_options(p)
     p.add_argument("--executor", choices=EXECUTORS, default=argparse.SUPPRESS,
                    help="local (default): here, one run after another; slurm: a submitit job array; submitit-local: the same jobs as local subprocesses")
-    p.add_argument("--device", default=None, help="cpu, cuda, cuda:1, ... for every run (default: cuda where available)")
-    p.add_argument("--pack", type=int, default=argparse.SUPPRESS, metavar="K",
+    p.add_argument("--device", type=device_argument, default=None, help="cpu, cuda, cuda:1, ... for every run (default: cuda where available)")
+    p.add_argument("--pack", type=positive_int, default=argparse.SUPPRESS, metavar="K",
                    help="train up to K seeds of one submission and task together in one process, as one batched computation (default 1; see docs/sweeps.md)")
     p.add_argument("--dry-run", action="store_true", help="show what would run, and why, without running anything")
     p.add_argument("--wait", action="store_true", help="slurm: wait for the jobs, with a progress bar (submitit-local always waits)")
     p.add_argument("--log-dir", default=None, help="submitit logs and job files (default: <runs-dir>/sweep-logs; on Slurm, a shared folder)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     slurm = p.add_argument_group("slurm jobs (also the [slurm] table of a sweep file)")
-    slurm.add_argument("--slurm-partition", default=argparse.SUPPRESS)
-    slurm.add_argument("--gpus-per-job", type=int, default=argparse.SUPPRESS, help="default 1")
-    slurm.add_argument("--cpus-per-task", type=int, default=argparse.SUPPRESS)
-    slurm.add_argument("--mem-gb", type=float, default=argparse.SUPPRESS)
-    slurm.add_argument("--timeout-min", type=int, default=argparse.SUPPRESS, help="per job; a job that reaches it is requeued and resumes (default 240)")
-    slurm.add_argument("--slurm-array-parallelism", type=int, default=argparse.SUPPRESS, help="jobs of the array running at once (default 64)")
-    slurm.add_argument("--slurm-account", default=argparse.SUPPRESS)
+    slurm.add_argument("--slurm-partition", default=argparse.SUPPRESS, help="partition the jobs go to (default: the cluster's default)")
+    slurm.add_argument("--gpus-per-job", type=non_negative_int, default=argparse.SUPPRESS, help="GPUs per job (default 1)")
+    slurm.add_argument("--cpus-per-task", type=positive_int, default=argparse.SUPPRESS, help="CPU cores per job (default: the cluster's default)")
+    slurm.add_argument("--mem-gb", type=positive_float, default=argparse.SUPPRESS, help="memory per job in GB (default: the cluster's default)")
+    slurm.add_argument("--timeout-min", type=positive_int, default=argparse.SUPPRESS,
+                       help="minutes per job; a job that reaches it is requeued and resumes (default 240)")
+    slurm.add_argument("--slurm-array-parallelism", type=positive_int, default=argparse.SUPPRESS, help="jobs of the array running at once (default 64)")
+    slurm.add_argument("--slurm-account", default=argparse.SUPPRESS, help="account the jobs are charged to (default: your default account)")
     p.set_defaults(handler=_cmd_sweep)
 
     actions = p.add_subparsers(dest="sweep_command", metavar="ACTION")
@@ -70,7 +76,7 @@ def add_commands(sub: Any) -> None:
                            description="Where every run of a grid stands: done, running, partial (resumes), failed, stale (a record for "
                                        "an older protocol or submission hash) or missing, with reasons, counts and a rough ETA.")
     _grid_options(s)
-    s.add_argument("--watch", type=float, default=None, metavar="SECONDS", help="refresh every SECONDS until every run is done (Ctrl-C stops)")
+    s.add_argument("--watch", type=positive_float, default=None, metavar="SECONDS", help="refresh every SECONDS until every run is done (Ctrl-C stops)")
     s.add_argument("--all", action="store_true", help="list done runs too (default: only the runs not done)")
     s.set_defaults(handler=_cmd_status)
 
@@ -91,8 +97,6 @@ def settings(args: argparse.Namespace) -> tuple[Sweep, str, dict[str, Any], int]
     slurm.update({field: getattr(args, dest) for dest, field in SLURM_FLAGS.items() if hasattr(args, dest)})
     executor = getattr(args, "executor", None) or (file.executor if file else "local")
     pack = getattr(args, "pack", None) or (file.pack if file else 1)
-    if hasattr(args, "pack") and args.pack < 1:
-        raise SweepError(f"--pack {args.pack}: give how many runs to train together in one process, 1 or more (1: one run per job).")
     return Sweep(**values), executor, slurm, pack
 
 
@@ -188,11 +192,9 @@ def _duration(seconds: float) -> str:
 
 
 def _cmd_status(args: argparse.Namespace) -> int:
-    from disbench.harness.sweep import State, SweepError, expand, survey
+    from disbench.harness.sweep import State, expand, survey
 
     sweep, _, _, _ = settings(args)
-    if args.watch is not None and args.watch <= 0:
-        raise SweepError(f"--watch {args.watch:g}: give the seconds between refreshes, e.g. --watch 60.")
     grid = expand(sweep)
     try:
         while True:
