@@ -64,6 +64,7 @@ def test_an_edited_metric_is_caught_twice(signed_run, tmp_path, monkeypatch, cap
 def test_a_swapped_checkpoint_and_a_missing_one_are_caught(signed_run, tmp_path, monkeypatch, capsys):
     folder, public = signed_run
     monkeypatch.chdir(folder)
+    monkeypatch.setattr("disbench.harness.record.signing._REPO_ROOT", tmp_path)  # no key anywhere (the clone's own is not this run's)
     assert cli(["verify", str(RECORD), "--checkpoint", str(tmp_path / "missing.pt")]) == 1
     out = capsys.readouterr().out
     assert "[FAIL] checkpoint: no checkpoint at" in out and "[FAIL] signature: cannot be checked: No runner public key" in out
