@@ -182,6 +182,9 @@ def test_summary_write_replaces_only_the_generated_part(tmp_path, monkeypatch, c
     page.write_text("no markers\n")
     assert cli(["reproduce", "summary", "--write", str(page)]) == 2
     assert "needs exactly one pair of the markers" in capsys.readouterr().err and page.read_text() == "no markers\n"
+    page.write_bytes(b"\x00\xff binary")
+    assert cli(["reproduce", "summary", "--write", str(page)]) == 2
+    assert capsys.readouterr().err.startswith(f"error: {page} is not UTF-8 text (byte 1: invalid start byte)")
 
 
 def test_wrong_inputs_get_one_line_errors(tmp_path, capsys):
