@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from disbench.error import LossError
+from disbench.error import LossError, did_you_mean
 
 BASES = ("mse", "bce", "l1")
 LOSS_RE = re.compile(
@@ -37,6 +37,10 @@ LOSS_RE = re.compile(
 # Radius 255 gives a 511x511 kernel, far wider than any disbench image (64x64); a larger one
 # changes nothing but the cost, and a huge one would exhaust memory building the kernel.
 MAX_KERNEL_RADIUS = 255
+BOXBLUR = "mse+box_r31_w3969"  # paper Eq. 11: MSE + 63^2 x MSE of 63x63 box-blurred images
+GAUSSBLUR = "mse+gauss_r31_w3969"  # the MSc's Gaussian variant (sigma = 31/4)
+LEARNT = "mse+learnt_xysquares_r31_w1"  # kernel learnt by disbench.analysis.learn_kernel
+NAMED = (*BASES, BOXBLUR, GAUSSBLUR, LEARNT)  # what "did you mean" offers for a mistyped name
 GRAMMAR = "'<base>' or '<base>+<kernel>_w<weight>' with base in {mse, bce, l1} and kernel box_r<R>, gauss_r<R> or learnt_<name> (e.g. 'mse+box_r31_w3969')"
 
 
@@ -308,7 +312,7 @@ def make_loss(name: str | ReconLoss) -> ReconLoss:
         raise LossError(f"A loss must be a name or a ReconLoss, got {type(name).__name__}. Grammar: {GRAMMAR}.")
     match = LOSS_RE.fullmatch(name.strip())
     if match is None or match["base"] not in BASES:
-        raise LossError(f"Unknown reconstruction loss {name!r}. Valid forms: {GRAMMAR}.")
+        raise LossError(f"Unknown reconstruction loss {name!r}.{did_you_mean(name.strip(), NAMED, n=2)} Valid forms: {GRAMMAR}.")
     if match["kernel"] is None:
         return ReconLoss(match["base"])
     return augmented(match["base"], match["kernel"], float(match["weight"]))

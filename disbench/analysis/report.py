@@ -17,7 +17,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
-from scipy.stats import spearmanr
 from tabulate import tabulate
 
 from disbench.analysis.distances import DistanceStats, TraversalDistances, perceived_distances, traversal_distances
@@ -46,6 +45,8 @@ class FactorCorrelation:
 
 
 def correlate(t: TraversalDistances) -> FactorCorrelation:
+    from scipy.stats import spearmanr  # imported when first needed: it costs the CLI's start-up a second or more
+
     size = t.ground_truth.shape[0]
     u, v = np.triu_indices(size, k=1)
     perceived = t.perceived[:, u, v].reshape(-1)
