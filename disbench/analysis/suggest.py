@@ -32,10 +32,11 @@ VERDICTS = ("aligned", "misaligned", "adversarial")
 
 
 def candidate_losses(base: str = "mse", image_side: int = 64, learnt: bool = True) -> list[str]:
-    """The base loss, its box and Gaussian blurs with radius below the image side (a wider kernel
-    covers the whole image from every pixel already), and the shipped learnt kernel (MSE only)."""
+    """The base loss, its box and Gaussian blurs of radius up to ``image_side - 2`` (a box of radius
+    ``image_side - 1`` covers the whole image from every pixel: it blurs every position to the same
+    picture), and the shipped learnt kernel (learnt for MSE)."""
     base = make_loss(base).name
-    blurs = [f"{base}+{kind}_r{r}_w{(2 * r + 1) ** 2}" for kind, radii in (("box", BOX_RADII), ("gauss", GAUSS_RADII)) for r in radii if r < image_side]
+    blurs = [f"{base}+{kind}_r{r}_w{(2 * r + 1) ** 2}" for kind, radii in (("box", BOX_RADII), ("gauss", GAUSS_RADII)) for r in radii if r <= image_side - 2]
     return [base, *blurs, *([LEARNT] if learnt and base == "mse" else [])]
 
 

@@ -44,7 +44,7 @@ def stored_datasets() -> list[str]:
     return [name for name in DATASETS if is_stored(name)]
 
 
-def make_dataset(name: str, **kwargs: Any) -> GroundTruthData:
+def make_dataset(name: str, /, **kwargs: Any) -> GroundTruthData:
     """Build a dataset by name; keyword arguments go to its constructor."""
     cls = dataset_class(name)
     try:

@@ -232,8 +232,13 @@ class FileData(GroundTruthData):
         return torch.from_numpy(self.source.read(rows)).to(factors.device)
 
     def compute_normalisation(self, chunk: int = 256) -> tuple[tuple[float, ...], tuple[float, ...]]:
-        """As the base class, a few hundred images at a time (they are read from files)."""
-        return super().compute_normalisation(chunk)
+        """As the base class, a few hundred images at a time (they are read from files). A channel
+        that never varies (say, blue in red-and-green images) keeps its scale: its std is taken as 1."""
+        mean, std = super().compute_normalisation(chunk)
+        return mean, tuple(s if s > 0 else 1.0 for s in std)
+
+    def __repr__(self) -> str:
+        return f"FileData({str(self.path)!r}, name={self.name!r})"  # config() would hash every file
 
 
 OPTIONS = ("factors", "image_column", "factor_order", "image_size", "sha256", "name")

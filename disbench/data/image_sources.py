@@ -47,12 +47,11 @@ class ImageSource:
         rows = np.asarray(rows, dtype=np.int64).reshape(-1)
         unique, inverse = np.unique(rows, return_inverse=True)  # each image read once, in storage order
         images = self._read(unique)
-        if self.image_size is not None and images.shape[-2:] != (self.image_size, self.image_size):
-            images = resize_images(images.transpose(0, 2, 3, 1), self.image_size).transpose(0, 3, 1, 2)
         self.images_read += len(unique)
         return images[inverse.reshape(-1)]
 
     def _read(self, rows: np.ndarray) -> np.ndarray:
+        """uint8 ``[len(rows), *obs_shape]`` for increasing, distinct ``rows``."""
         raise NotImplementedError
 
     def content_files(self) -> list[Path]:
@@ -80,7 +79,7 @@ class ImageFiles(ImageSource):
                     modes.setdefault(image.mode, i)
             except (UnidentifiedImageError, OSError) as e:
                 raise DataError(f"{path} (row {i} of {source}) is not an image Pillow can read ({e}); convert it to PNG.") from None
-        if len(sizes) > 1:
+        if len(sizes) > 1 and image_size is None:
             (a, i), (b, j) = list(sizes.items())[:2]
             raise DataError(f"Images differ in size: {self.paths[i].name} is {a[0]}x{a[1]} but {self.paths[j].name} is {b[0]}x{b[1]}; "
                             "resize them all to one size (or pass image_size=N to resize on load).")
@@ -89,16 +88,19 @@ class ImageFiles(ImageSource):
             example = self.paths[modes[unsupported[0]]]
             raise DataError(f"{example} has pixel format {unsupported[0]!r} (16-bit or floating point); save the images as 8-bit grey or RGB.")
         self.mode = "RGB" if any(CHANNELS[m] == 3 for m in modes) else "L"  # grey images join colour ones as RGB
-        (width, height), = sizes
-        self.shape = (CHANNELS[self.mode], height, width)
+        width, height = next(iter(sizes))
+        self.shape = (CHANNELS[self.mode], height, width)  # of the first image; with image_size they may differ
 
     def _read(self, rows: np.ndarray) -> np.ndarray:
         from PIL import Image
 
-        out = np.empty((len(rows), *self.shape), dtype=np.uint8)
+        out = np.empty((len(rows), *self.obs_shape), dtype=np.uint8)
         for k, row in enumerate(rows):
             with Image.open(self.paths[row]) as image:
-                pixels = np.asarray(image.convert(self.mode))
+                image = image.convert(self.mode)
+                if self.image_size is not None and image.size != (self.image_size, self.image_size):
+                    image = image.resize((self.image_size, self.image_size), Image.BILINEAR)
+                pixels = np.asarray(image)
             out[k] = pixels[None] if pixels.ndim == 2 else pixels.transpose(2, 0, 1)
         return out
 
@@ -144,10 +146,13 @@ class ImageArray(ImageSource):
     def _read(self, rows: np.ndarray) -> np.ndarray:
         block = np.asarray(self.array[rows])  # increasing unique rows: what h5py's fancy indexing needs
         if self.layout == "NHW":
-            block = block[:, None]
-        elif self.layout == "NHWC":
-            block = block.transpose(0, 3, 1, 2)
-        return np.ascontiguousarray(block, dtype=np.uint8) * np.uint8(self.scale)
+            block = block[..., None]
+        elif self.layout == "NCHW":
+            block = block.transpose(0, 2, 3, 1)
+        block = np.ascontiguousarray(block, dtype=np.uint8) * np.uint8(self.scale)  # [n, H, W, C]
+        if self.image_size is not None and block.shape[1:3] != (self.image_size, self.image_size):
+            block = resize_images(block, self.image_size)
+        return block.transpose(0, 3, 1, 2)
 
     def content_files(self) -> list[Path]:
         return [self.file]
