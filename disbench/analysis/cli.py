@@ -37,7 +37,8 @@ def load_subject(args: argparse.Namespace) -> tuple[Task, str]:
     import disbench
     from disbench.data import from_files
 
-    data_options = {"factors": args.factors, "image_column": args.image_column, "image_size": args.image_size, "factor_order": _factor_order(args.order)}
+    data_options = {"factors": args.factors, "image_column": args.image_column, "image_size": args.image_size, "factor_order": _factor_order(args.order),
+                    "categorical": args.categorical}
     if (args.task is None) == (args.data is None):
         raise DataError(f"Give a registered task (disbench {args.command} xysquares-mse) or your data (--data PATH), {'not both' if args.task else 'one of them'}.")
     if args.task is not None:
@@ -120,7 +121,9 @@ def _add_subject_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--factors", nargs="+", default=None, metavar="NAME", help="which columns are factors (default: all but the image column)")
     p.add_argument("--image-column", default=None, metavar="NAME", help="the CSV column naming each image file (default: file, filename, image or path)")
     p.add_argument("--image-size", type=int, default=None, metavar="N", help="resize every image to N x N when it is read")
-    p.add_argument("--order", action="append", default=None, metavar="FACTOR=V1,V2,...", help="the order of a categorical factor's values (repeatable)")
+    p.add_argument("--order", action="append", default=None, metavar="FACTOR=V1,V2,...",
+                   help="the order of a factor's values, e.g. size=small,medium,large (repeatable); strings without one are categorical")
+    p.add_argument("--categorical", nargs="+", default=None, metavar="NAME", help="more factors whose values have no order (e.g. numeric ids)")
     p.add_argument("--repeats", type=int, default=32, help="random traversals per factor")
     p.add_argument("--seed", type=int, default=777)
     p.add_argument("--space", choices=("unit", "model"), default="unit", help="images in [0, 1] (paper) or as the model sees them")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from tabulate import tabulate
 
 from disbench.analysis.distances import TraversalDistances, traversal_distances_by_loss
-from disbench.analysis.report import FactorCorrelation, correlate, format_rho, verdict
+from disbench.analysis.report import FactorCorrelation, correlations_of, format_rho, verdict
 from disbench.data.base import GroundTruthData
 from disbench.losses import BOXBLUR, GAUSSBLUR, LEARNT, make_loss
 from disbench.task import Task
@@ -30,8 +30,8 @@ class LossScore:
 
     @property
     def deciding(self) -> list[FactorCorrelation]:
-        """Factors with 3 or more values: the ones whose order a loss can get right or wrong."""
-        return [c for c in self.correlations.values() if c.size >= 3]
+        """Ordered factors with 3 or more values: the ones whose order a loss can get right or wrong."""
+        return [c for c in self.correlations.values() if c.deciding]
 
     @property
     def constant(self) -> int:
@@ -61,7 +61,7 @@ def score_losses(data: GroundTruthData, losses: Sequence[str], repeats: int = 32
     scores = {}
     for k, module in enumerate(modules):
         traversals = [by_loss[k] for by_loss in per_factor]
-        correlations = {t.factor: correlate(t) for t in traversals}
+        correlations = correlations_of(traversals, data)
         label, reason = verdict(correlations)
         scores[module.name] = LossScore(module.name, label, reason, correlations, traversals)
     return scores

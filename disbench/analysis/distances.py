@@ -126,7 +126,7 @@ def _within(loss: ReconLoss, x: torch.Tensor, traversals: int, size: int) -> tor
 
 @torch.inference_mode()
 def traversal_distances_by_loss(
-    data: GroundTruthData, losses: Sequence[ReconLoss], factor: int | str, repeats: int = 256, seed: int = 777, space: str = "unit", max_obs: int = 1024,
+    data: GroundTruthData, losses: Sequence[ReconLoss], factor: int | str, repeats: int = 256, seed: int = 777, space: str = "unit", max_obs: int = 256,
 ) -> list[TraversalDistances]:
     """:func:`traversal_distances` under each of ``losses``, from one rendering (or one read from
     files) of the same random traversals; ``max_obs`` observations are held at a time."""
@@ -146,7 +146,7 @@ def traversal_distances_by_loss(
     return [TraversalDistances(data.factor_names[i], torch.cat(block).numpy(), ground_truth) for block in blocks]
 
 
-def traversal_distances(task: Task, factor: int | str, repeats: int = 256, seed: int = 777, space: str = "unit", max_obs: int = 1024) -> TraversalDistances:
+def traversal_distances(task: Task, factor: int | str, repeats: int = 256, seed: int = 777, space: str = "unit", max_obs: int = 256) -> TraversalDistances:
     """All pairwise perceived distances within ``repeats`` random full traversals of ``factor``."""
     return traversal_distances_by_loss(task.data, [task.loss], factor, repeats, seed, space, max_obs)[0]
 

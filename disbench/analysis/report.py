@@ -8,7 +8,9 @@
   ``MISALIGNED_BELOW``: the loss orders it weakly or wrongly.
 * ``aligned``: every factor's perceived distance grows with its ground-truth distance.
 
-A factor with two values has one distance and nothing to order, so it cannot decide a verdict.
+A factor with two values has one distance and nothing to order, so it cannot decide a verdict;
+nor can a categorical factor (``GroundTruthData.categorical_factors``: a shape, a colour name),
+whose values have no order for a loss to perceive.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import numpy as np
 from tabulate import tabulate
 
 from disbench.analysis.distances import DistanceStats, TraversalDistances, perceived_distances, traversal_distances
+from disbench.data.base import GroundTruthData
 from disbench.files import write_text_atomic
 from disbench.task import Task
 from disbench.viz.distances import save_matrices_figure
@@ -49,6 +52,12 @@ class FactorCorrelation:
     distinct_values: int
     num_pairs: int
     pooled_spearman: float | None = None
+    ordered: bool = True  # False for a categorical factor: its rho measures an arbitrary order
+
+    @property
+    def deciding(self) -> bool:
+        """Whether this factor can decide a verdict: ordered, with 3 or more values."""
+        return self.ordered and self.size >= 3
 
 
 def _constant_rows(pairs: np.ndarray) -> np.ndarray:
@@ -68,7 +77,7 @@ def _row_spearman(ground: np.ndarray, pairs: np.ndarray) -> np.ndarray:
     return (ranks @ target) / np.sqrt((ranks**2).sum(axis=1) * (target**2).sum())
 
 
-def correlate(t: TraversalDistances) -> FactorCorrelation:
+def correlate(t: TraversalDistances, ordered: bool = True) -> FactorCorrelation:
     """Correlations of one factor; the factor is ``constant`` when every traversal is (the constant
     may differ between traversals: a brighter object moved between places that never overlap is
     farther at each step, but no closer to one place than another; no order can be recovered)."""
@@ -76,7 +85,7 @@ def correlate(t: TraversalDistances) -> FactorCorrelation:
     u, v = np.triu_indices(size, k=1)
     pairs = t.perceived[:, u, v]
     if pairs.size == 0:
-        return FactorCorrelation(t.factor, size, None, True, 0, 0)
+        return FactorCorrelation(t.factor, size, None, True, 0, 0, ordered=ordered)
     constant_rows = _constant_rows(pairs)
     constant = bool(constant_rows.all())
     # Round away float noise so that equal distances tie exactly when ranked.
@@ -85,11 +94,16 @@ def correlate(t: TraversalDistances) -> FactorCorrelation:
     rho = pooled = None
     if not constant and size > 2:
         ground = t.ground_truth[u, v]
-        ordered = pairs[~constant_rows]
-        row_scale = np.abs(ordered).max(axis=1, keepdims=True)
-        rho = float(_row_spearman(ground, np.round(ordered / row_scale, ROUND_DIGITS)).mean())
+        varying = pairs[~constant_rows]
+        row_scale = np.abs(varying).max(axis=1, keepdims=True)
+        rho = float(_row_spearman(ground, np.round(varying / row_scale, ROUND_DIGITS)).mean())
         pooled = float(_row_spearman(np.tile(ground, len(pairs)), np.round(pairs.reshape(1, -1) / np.abs(pairs).max(), ROUND_DIGITS))[0])
-    return FactorCorrelation(t.factor, size, rho, constant, distinct, int(pairs.size), pooled)
+    return FactorCorrelation(t.factor, size, rho, constant, distinct, int(pairs.size), pooled, ordered)
+
+
+def correlations_of(traversals: list[TraversalDistances], data: GroundTruthData) -> dict[str, FactorCorrelation]:
+    """``{factor: correlation}`` of each factor's traversals, categorical factors marked unordered."""
+    return {t.factor: correlate(t, ordered=t.factor not in data.categorical_factors) for t in traversals}
 
 
 def all_traversals(task: Task, repeats: int = 64, seed: int = 777, space: str = "unit") -> list[TraversalDistances]:
@@ -98,7 +112,7 @@ def all_traversals(task: Task, repeats: int = 64, seed: int = 777, space: str = 
 
 def factor_correlation(task: Task, repeats: int = 64, seed: int = 777, space: str = "unit") -> dict[str, FactorCorrelation]:
     """Spearman correlation between ground-truth and perceived distance along traversals, per factor."""
-    return {t.factor: correlate(t) for t in all_traversals(task, repeats, seed, space)}
+    return correlations_of(all_traversals(task, repeats, seed, space), task.data)
 
 
 @dataclass
@@ -135,7 +149,7 @@ class AnalysisReport:
 
 def verdict(correlations: dict[str, FactorCorrelation]) -> tuple[str, str]:
     """``(verdict, reason)`` from per-factor correlations (see the module docstring)."""
-    deciding = [c for c in correlations.values() if c.size >= 3]
+    deciding = [c for c in correlations.values() if c.deciding]
     constant = [c.factor for c in deciding if c.constant]
     if constant:
         return "adversarial", f"constant perceived distance along {', '.join(constant)}"
@@ -143,14 +157,14 @@ def verdict(correlations: dict[str, FactorCorrelation]) -> tuple[str, str]:
     if weak:
         return "misaligned", f"Spearman rho < {MISALIGNED_BELOW} along {', '.join(weak)}"
     lowest = min(deciding, key=lambda c: c.spearman, default=None)
-    detail = f"lowest Spearman rho {lowest.spearman:.3f} ({lowest.factor})" if lowest else "no factor with 3 or more values"
+    detail = f"lowest Spearman rho {lowest.spearman:.3f} ({lowest.factor})" if lowest else "no ordered factor with 3 or more values"
     return "aligned", detail
 
 
 def analyse(task: Task, num_pairs: int = 10_000, repeats: int = 64, seed: int = 777, space: str = "unit") -> AnalysisReport:
     """Perceived-distance statistics, per-factor correlations and the verdict for one task."""
     traversals = all_traversals(task, repeats, seed, space)
-    correlations = {t.factor: correlate(t) for t in traversals}
+    correlations = correlations_of(traversals, task.data)
     stats = perceived_distances(task, num_pairs=num_pairs, seed=seed, space=space)
     label, reason = verdict(correlations)
     return AnalysisReport(
@@ -167,6 +181,8 @@ def analyse(task: Task, num_pairs: int = 10_000, repeats: int = 64, seed: int = 
 
 
 def format_rho(c: FactorCorrelation) -> str:
+    if not c.ordered:
+        return "categorical"
     return "constant" if c.constant else "-" if c.spearman is None else f"{c.spearman:.3f}"
 
 
@@ -178,7 +194,16 @@ def format_report(report: AnalysisReport) -> str:
         rows.append((name, c.size, f"{d.mean:.4f} ({d.std:.4f})" if d else "-", format_rho(c), c.distinct_values))
     rows.append(("random pairs", "", f"{report.random.mean:.4f} ({report.random.std:.4f})", "", ""))
     table = tabulate(rows, headers=["factor", "size", "distance mean (std)", "spearman", "distinct"], tablefmt="simple")
-    return f"{table}\n\nverdict: {report.verdict} ({report.reason})"
+    return f"{table}{categorical_note(report.correlations)}\n\nverdict: {report.verdict} ({report.reason})"
+
+
+def categorical_note(correlations: dict[str, FactorCorrelation]) -> str:
+    """A line naming the categorical factors, which no verdict judges, and how to order them."""
+    names = [c.factor for c in correlations.values() if not c.ordered]
+    if not names:
+        return ""
+    return (f"\n{', '.join(names)}: categorical (values without an order), so not judged: a loss cannot order what has no order. "
+            "Give an order (--order NAME=V1,V2,...) to judge one.")
 
 
 def save_report(report: AnalysisReport, out: str | Path, extra: dict | None = None) -> list[Path]:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from tabulate import tabulate
 
 from disbench.analysis.compare import LossScore, score_losses
-from disbench.analysis.report import format_rho
+from disbench.analysis.report import categorical_note, format_rho
 from disbench.data.base import GroundTruthData
 from disbench.losses import LEARNT, make_loss
 
@@ -83,7 +83,7 @@ class Suggestion:
 def _recommend(ranking: list[LossScore], base: LossScore) -> tuple[LossScore, str]:
     best = ranking[0]
     if not base.deciding:
-        return base, f"no factor has 3 or more values, so there is no order to perceive; keep {base.loss}"
+        return base, f"no ordered factor has 3 or more values, so there is no order to perceive; keep {base.loss}"
     if best is base:
         if base.verdict == "aligned":
             other = next((s for s in ranking if s is not base), None)
@@ -110,7 +110,8 @@ def suggest_loss(data: GroundTruthData, losses: list[str] | None = None, base: s
 def format_suggestion(suggestion: Suggestion) -> str:
     """The ranking as a table, then the recommendation."""
     names = [c.factor for c in suggestion.ranking[0].correlations.values()]
-    rows = [(rank, s.loss, s.verdict, "-" if s.lowest is None else f"{s.lowest:.3f}", *(format_rho(s.correlations[n]) for n in names))
+    rows = [(rank, s.loss, s.verdict, "constant" if s.constant else "-" if s.lowest is None else f"{s.lowest:.3f}", *(format_rho(s.correlations[n]) for n in names))
             for rank, s in enumerate(suggestion.ranking, 1)]
     table = tabulate(rows, headers=["rank", "loss", "verdict", "lowest rho", *names], tablefmt="simple", disable_numparse=True)
+    table += categorical_note(suggestion.ranking[0].correlations)
     return f"Spearman rho of perceived vs ground-truth distance along traversals, by loss:\n{table}\n\nsuggested loss: {suggestion.recommended.loss} ({suggestion.reason})"

@@ -33,6 +33,7 @@ class FactorGrid:
     names: tuple[str, ...]
     values: tuple[tuple[Any, ...], ...]
     rows: np.ndarray
+    categorical: tuple[str, ...] = ()  # factors of strings given no order
 
     @property
     def sizes(self) -> tuple[int, ...]:
@@ -104,7 +105,7 @@ def factor_grid(columns: Mapping[str, np.ndarray], source: str, order: Mapping[s
     rows = len(next(iter(columns.values())))
     if rows == 0:
         raise DataError(f"{source} has no rows; it needs one row per image.")
-    codes, values = [], []
+    codes, values, categorical = [], [], []
     for name in names:
         column = np.asarray(columns[name])
         if column.ndim != 1:
@@ -120,7 +121,9 @@ def factor_grid(columns: Mapping[str, np.ndarray], source: str, order: Mapping[s
             )
         codes.append(c)
         values.append(v)
-    return FactorGrid(names, tuple(values), _grid_rows(names, values, np.stack(codes, axis=1), source))
+        if name not in order and column.dtype.kind in "OUS":
+            categorical.append(name)
+    return FactorGrid(names, tuple(values), _grid_rows(names, values, np.stack(codes, axis=1), source), tuple(categorical))
 
 
 def _grid_rows(names: tuple[str, ...], values: list[tuple[Any, ...]], codes: np.ndarray, source: str) -> np.ndarray:

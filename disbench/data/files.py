@@ -148,26 +148,39 @@ class FileData(GroundTruthData):
         image_column: str | None = None,
         factor_order: Mapping[str, Sequence[Any]] | None = None,
         image_size: int | None = None,
+        categorical: Sequence[str] | None = None,
         sha256: str | None = None,
         name: str | None = None,
     ) -> None:
         self.path = Path(path).expanduser().resolve()
         if not self.path.exists():
-            raise DataError(f"No such file or folder: {path}; give {LAYOUTS}.")
+            nearby = [p.name for p in self.path.parent.iterdir()] if self.path.parent.is_dir() else []
+            raise DataError(f"No such file or folder: {path}.{did_you_mean(self.path.name, nearby, n=1)} Give {LAYOUTS}.")
         if image_size is not None and (not isinstance(image_size, int) or isinstance(image_size, bool) or image_size < 1):
             raise DataError(f"image_size must be a positive int (the side of the square images), got {image_size!r}.")
         self.options = {"factors": list(factors) if factors is not None else None, "image_column": image_column,
-                        "factor_order": {k: list(v) for k, v in factor_order.items()} if factor_order else None, "image_size": image_size}
+                        "factor_order": {k: list(v) for k, v in factor_order.items()} if factor_order else None, "image_size": image_size,
+                        "categorical": list(categorical) if categorical else None}
         columns, open_images, self.table = self._open()
         grid = factor_grid(columns, self.table.name, factor_order)
         self.source = open_images()
         self.factor_names, self.factor_values, self.factor_sizes = grid.names, grid.values, grid.sizes
+        self.categorical_factors = tuple(dict.fromkeys(grid.categorical + self._declared_categorical(categorical or (), factor_order or {})))
         self._rows = grid.rows
         self.obs_shape = self.source.obs_shape
         self.name = name or (self.path.stem if self.path.is_file() else self.path.name)
         if sha256 is not None and sha256 != self.fingerprint:
             raise DataError(f"The data at {self.path} has changed since its task was registered (sha256 {self.fingerprint[:12]}..., "
                             f"registered {sha256[:12]}...); restore the files, or register the task again (as a new version).")
+
+    def _declared_categorical(self, names: Sequence[str], order: Mapping[str, Sequence[Any]]) -> tuple[str, ...]:
+        """The factors named categorical, checked: they exist and are not also given an order."""
+        for name in names:
+            if name not in self.factor_names:
+                raise DataError(f"categorical names {name!r}, which is not a factor.{did_you_mean(name, self.factor_names, n=1)} Factors: {', '.join(self.factor_names)}.")
+            if name in order:
+                raise DataError(f"Factor {name!r} is given both an order and categorical; a categorical factor has no order: drop one of them.")
+        return tuple(names)
 
     def _open(self) -> tuple[dict, Any, Path]:
         options = self.options
@@ -241,7 +254,7 @@ class FileData(GroundTruthData):
         return f"FileData({str(self.path)!r}, name={self.name!r})"  # config() would hash every file
 
 
-OPTIONS = ("factors", "image_column", "factor_order", "image_size", "sha256", "name")
+OPTIONS = ("factors", "image_column", "factor_order", "image_size", "categorical", "sha256", "name")
 
 
 def from_files(path: str | os.PathLike[str], **options: Any) -> FileData:
@@ -249,8 +262,9 @@ def from_files(path: str | os.PathLike[str], **options: Any) -> FileData:
 
     Options: ``factors`` (which columns are factors; default all but the image column),
     ``image_column`` (the CSV column of file names), ``factor_order`` (``{factor: [values in
-    order]}`` for categorical factors, else numbers ascend and strings sort alphabetically),
-    ``image_size`` (resize every image to a square of this side on load), ``name``.
+    order]}``; else numbers ascend, and strings, sorted alphabetically, are categorical),
+    ``categorical`` (more factors whose values have no order, e.g. numeric ids; the analysis judges
+    no order for them), ``image_size`` (resize every image to a square of this side on load), ``name``.
     Register it as a task with ``disbench.register(id, kwargs=data.task_kwargs("mse"))``.
     """
     for option in options:

@@ -1,7 +1,9 @@
 """Where a dataset from files keeps its images, read a batch at a time, never all at once.
 
 * :class:`ImageFiles`: one image file per row (PNG, JPEG, ... anything Pillow opens), decoded on
-  demand. Opening checks every file's header (size and pixel format) without decoding it.
+  demand, and kept (as uint8) when the whole dataset fits in ``CACHE_BYTES``, so each file is
+  decoded at most once. Opening checks every file's header (size and pixel format) without
+  decoding it.
 * :class:`ImageArray`: an ``images`` array in an ``.npz`` or HDF5 file, ``[N, H, W]``,
   ``[N, H, W, C]`` or ``[N, C, H, W]`` of uint8. An uncompressed ``.npz`` member and an HDF5
   dataset are read lazily (memory-mapped / by row); a compressed ``.npz`` cannot be, and is read
@@ -24,6 +26,7 @@ import numpy as np
 from disbench.data.stored import resize_images
 from disbench.error import DataError
 
+CACHE_BYTES = 512 << 20  # decoded image files are kept when all of them fit in this (uint8)
 CHANNELS = {"1": 1, "L": 1, "LA": 1, "P": 3, "PA": 3, "RGB": 3, "RGBA": 3, "CMYK": 3, "YCbCr": 3}
 ARRAY_KEYS = ("images", "factors")
 
@@ -46,12 +49,10 @@ class ImageSource:
         """uint8 ``[len(rows), C, H, W]`` for the table rows ``rows``."""
         rows = np.asarray(rows, dtype=np.int64).reshape(-1)
         unique, inverse = np.unique(rows, return_inverse=True)  # each image read once, in storage order
-        images = self._read(unique)
-        self.images_read += len(unique)
-        return images[inverse.reshape(-1)]
+        return self._read(unique)[inverse.reshape(-1)]
 
     def _read(self, rows: np.ndarray) -> np.ndarray:
-        """uint8 ``[len(rows), *obs_shape]`` for increasing, distinct ``rows``."""
+        """uint8 ``[len(rows), *obs_shape]`` for increasing, distinct ``rows``; counts what it reads in ``images_read``."""
         raise NotImplementedError
 
     def content_files(self) -> list[Path]:
@@ -90,10 +91,23 @@ class ImageFiles(ImageSource):
         self.mode = "RGB" if any(CHANNELS[m] == 3 for m in modes) else "L"  # grey images join colour ones as RGB
         width, height = next(iter(sizes))
         self.shape = (CHANNELS[self.mode], height, width)  # of the first image; with image_size they may differ
+        fits = len(self.paths) * int(np.prod(self.obs_shape)) <= CACHE_BYTES
+        # pages of the cache are only touched, and so only use memory, once an image is decoded into them
+        self.cache = np.empty((len(self.paths), *self.obs_shape), dtype=np.uint8) if fits else None
+        self.decoded = np.zeros(len(self.paths), dtype=bool)
 
     def _read(self, rows: np.ndarray) -> np.ndarray:
+        if self.cache is None:
+            return self._decode(rows)
+        missing = rows[~self.decoded[rows]]
+        self.cache[missing] = self._decode(missing)
+        self.decoded[missing] = True
+        return self.cache[rows]
+
+    def _decode(self, rows: np.ndarray) -> np.ndarray:
         from PIL import Image
 
+        self.images_read += len(rows)
         out = np.empty((len(rows), *self.obs_shape), dtype=np.uint8)
         for k, row in enumerate(rows):
             with Image.open(self.paths[row]) as image:
@@ -144,6 +158,7 @@ class ImageArray(ImageSource):
             self.shape = tuple(rest)
 
     def _read(self, rows: np.ndarray) -> np.ndarray:
+        self.images_read += len(rows)
         block = np.asarray(self.array[rows])  # increasing unique rows: what h5py's fancy indexing needs
         if self.layout == "NHW":
             block = block[..., None]
