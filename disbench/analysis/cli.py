@@ -12,6 +12,7 @@ import dataclasses
 import json
 import resource
 import time
+from pathlib import Path
 from typing import Any
 
 from disbench.error import DataError, DisbenchError
@@ -40,7 +41,9 @@ def load_subject(args: argparse.Namespace) -> tuple[Task, str]:
     data_options = {"factors": args.factors, "image_column": args.image_column, "image_size": args.image_size, "factor_order": _factor_order(args.order),
                     "categorical": args.categorical}
     if (args.task is None) == (args.data is None):
-        raise DataError(f"Give a registered task (disbench {args.command} xysquares-mse) or your data (--data PATH), {'not both' if args.task else 'one of them'}.")
+        raise DataError(f"Give a registered task (disbench {args.command} xysquares-mse) or your data (--data PATH){', not both' if args.task else ''}.")
+    if args.task is not None and Path(args.task).exists() and args.task not in disbench.registry:
+        raise DataError(f"{args.task} is a file or folder, not a task id: to analyse your data, give it as --data {args.task}.")
     if args.task is not None:
         given = [f"--{k.replace('_', '-')}" for k, v in data_options.items() if v is not None]
         if given:

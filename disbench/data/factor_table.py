@@ -113,11 +113,12 @@ def factor_grid(columns: Mapping[str, np.ndarray], source: str, order: Mapping[s
         _check_column(name, column, source)
         c, v = _codes(name, column, order.get(name), source)
         if len(v) == 1:
-            raise DataError(f"Factor {name!r} has the same value ({v[0]!r}) in every row; it is not a factor: leave it out of the factor columns.")
+            raise DataError(f"Factor {name!r} has the same value ({v[0]!r}) in every row; it is not a factor: leave it out by naming the factors "
+                            "(factors=[...], --factors).")
         if len(names) > 1 and len(v) > max(rows / 2, FEW_VALUES):  # a full grid has at most rows / 2 (another factor has 2+ values)
             raise DataError(
                 f"Factor {name!r} looks continuous: {len(v):,} distinct values in {rows:,} rows. Factors must be discrete, each value shared "
-                "by many images; round or bin it into a few levels (e.g. pandas.cut), or leave it out of the factor columns."
+                "by many images; round or bin it into a few levels (e.g. pandas.cut), or leave it out by naming the factors (factors=[...], --factors)."
             )
         codes.append(c)
         values.append(v)

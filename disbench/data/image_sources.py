@@ -83,7 +83,7 @@ class ImageFiles(ImageSource):
         if len(sizes) > 1 and image_size is None:
             (a, i), (b, j) = list(sizes.items())[:2]
             raise DataError(f"Images differ in size: {self.paths[i].name} is {a[0]}x{a[1]} but {self.paths[j].name} is {b[0]}x{b[1]}; "
-                            "resize them all to one size (or pass image_size=N to resize on load).")
+                            "resize them all to one size, or resize on load (image_size=N, --image-size N).")
         unsupported = sorted(m for m in modes if m not in CHANNELS)
         if unsupported:
             example = self.paths[modes[unsupported[0]]]

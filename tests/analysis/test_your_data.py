@@ -49,6 +49,25 @@ def test_a_dataset_adversarial_on_purpose_is_named_factor_by_factor(patch_folder
     assert report.correlations["x"].constant and report.correlations["brightness"].spearman == pytest.approx(1.0)
 
 
+def test_a_categorical_factor_is_shown_but_judges_nothing(tmp_path):
+    """Patch kinds named by strings have no order: ranked alphabetically their rho would be noise.
+    The verdict (and the suggestion) rest on the ordered factors: x, adversarial under MSE."""
+    grid = np.stack(np.unravel_index(np.arange(15), (5, 3)), axis=1)  # x index, kind index
+    kinds = np.array(["dot", "bar", "square"])[grid[:, 1]]
+    images = np.zeros((15, 1, 16, 32), dtype=np.uint8)
+    for n, (i, _) in enumerate(grid):  # each kind its own shape, at x = 6 i: never overlapping itself
+        rows, cols = {"dot": (slice(7, 9), slice(3, 5)), "bar": (slice(6, 10), slice(3, 5)), "square": (slice(6, 10), slice(2, 6))}[kinds[n]]
+        images[n, 0, rows, slice(cols.start + 6 * i, cols.stop + 6 * i)] = 200
+    data = from_files(write_folder(tmp_path / "kinds", images, {"x": grid[:, 0], "kind": kinds}))
+    assert data.categorical_factors == ("kind",)
+    report = analyse(Task(data, "mse"), num_pairs=200, repeats=8)
+    assert report.verdict == "adversarial" and report.reason == "constant perceived distance along x" and not report.correlations["kind"].ordered
+    suggestion = suggest_loss(data, repeats=4)
+    assert suggestion.recommended.verdict == "aligned" and [c.factor for c in suggestion.recommended.deciding] == ["x"]
+    ordered = from_files(tmp_path / "kinds", factor_order={"kind": ["dot", "bar", "square"]})  # now an order: judged
+    assert analyse(Task(ordered, "mse"), num_pairs=200, repeats=8).correlations["kind"].deciding
+
+
 def test_suggest_loss_re_enables_xysquares_at_spacing_8(spacing):
     """The issue's test: MSE is adversarial; the suggested blur is aligned, and stays so when
     analysed on its own (the analysis's verdict, not just the ranking's)."""
@@ -147,6 +166,8 @@ def test_cli_a_path_that_does_not_exist_and_no_subject(tmp_path, capsys):
         line = _one_line_error(capsys, [command, "--data", str(tmp_path / "my-data"), "--out", str(tmp_path / "out")])
         assert f"No such file or folder: {tmp_path / 'my-data'}" in line
     assert "Give a registered task" in _one_line_error(capsys, ["suggest-loss", "--out", str(tmp_path / "out")])
+    line = _one_line_error(capsys, ["analyze", str(tmp_path), "--out", str(tmp_path / "out")])
+    assert f"{tmp_path} is a file or folder, not a task id: to analyse your data, give it as --data {tmp_path}." in line
     assert "Did you mean 'mse+box_r31_w3969'" in _one_line_error(capsys, ["suggest-loss", "xysquares-mse", "--losses", "mse+blur_r31_w3969", "--out", str(tmp_path)])
 
 

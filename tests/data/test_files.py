@@ -72,6 +72,25 @@ def test_string_factors_sort_alphabetically_unless_an_order_is_given(tmp_path):
     assert int(ordered.render(torch.tensor([[0, 2]])).max()) == 250
     with pytest.raises(DataError, match=r"values \['bright'\] that its given order \['dim', 'mid'\] lacks"):
         from_files(folder, factor_order={"brightness": ["dim", "mid"]})
+    assert from_files(folder).categorical_factors == ("brightness",) and ordered.categorical_factors == ()
+    assert from_files(folder, categorical=["x"]).categorical_factors == ("brightness", "x")
+    with pytest.raises(DataError, match=r"categorical names 'z', which is not a factor"):
+        from_files(folder, categorical=["z"])
+    with pytest.raises(DataError, match=r"'brightness' is given both an order and categorical"):
+        from_files(folder, categorical=["brightness"], factor_order={"brightness": ["dim", "mid", "bright"]})
+
+
+def test_each_image_file_is_decoded_once_when_the_dataset_fits_in_the_cache(squares, monkeypatch):
+    everything = torch.cartesian_prod(*[torch.arange(3)] * 4)
+    data = from_files(squares[0])
+    first = data.render(everything[:50])
+    assert data.images_read == 50 and torch.equal(data.render(everything), torch.cat([first, data.render(everything[50:])]))
+    assert data.images_read == 81  # the 50 already decoded were not read again
+    monkeypatch.setattr("disbench.data.image_sources.CACHE_BYTES", 81 * 3 * 64 * 64 - 1)
+    uncached = from_files(squares[0])
+    uncached.render(everything)
+    uncached.render(everything[:10])
+    assert uncached.source.cache is None and uncached.images_read == 91
 
 
 def test_image_size_resizes_on_load(squares):
@@ -109,7 +128,8 @@ def test_every_check_names_the_problem_and_the_fix(tmp_path, squares):
         with pytest.raises(DataError, match=match):
             from_files(path, **options)
 
-    fails(r"No such file or folder: .*nowhere", path=tmp_path / "nowhere")
+    fails(r"No such file or folder: .*nowhere\. Give a folder of images", path=tmp_path / "nowhere")
+    fails(r"No such file or folder: .*ko\. Did you mean 'ok'\?", path=tmp_path / "ko")
     fails(r"has no column 'levl'\. Did you mean 'level'\?", factors=["x", "levl"])
     fails(r"no option 'image_colum'\. Did you mean 'image_column'\?", image_colum="file")
     table = pd.read_csv(squares[0] / "factors.csv")
@@ -130,7 +150,7 @@ def test_every_check_names_the_problem_and_the_fix(tmp_path, squares):
     fails(r"1 of the 4 image files that factors.csv names do not exist, first .*img_9999.png")
     _write_csv(folder, frame)
     Image.fromarray(np.zeros((20, 32), dtype=np.uint8)).save(folder / "img_0001.png")
-    fails(r"Images differ in size: img_\d+.png is 32x(16|20) but img_\d+.png is 32x(16|20); resize them all to one size \(or pass image_size=N")
+    fails(r"Images differ in size: img_\d+.png is 32x(16|20) but img_\d+.png is 32x(16|20); resize them all to one size, or resize on load \(image_size=N, --image-size N\)")
     assert from_files(folder, image_size=16).obs_shape == (1, 16, 16)
     Image.fromarray(np.zeros((16, 32), dtype=np.uint16)).save(folder / "img_0001.png")
     fails(r"pixel format 'I;16' \(16-bit or floating point\); save the images as 8-bit")
