@@ -206,15 +206,16 @@ class ReconLoss(nn.Module):
         _check_pair(x_hat, x)
         return _BASE_FNS[self.base](x_hat, x)
 
-    def euclidean_embedding(self, x: torch.Tensor) -> torch.Tensor | None:
-        """``phi(x)`` with ``loss(a, b) == ||phi(a) - phi(b)||^2`` when such a map exists, else None.
+    def distance_terms(self, x: torch.Tensor) -> list[tuple[float, torch.Tensor]] | None:
+        """``[(weight, phi(x)), ...]`` with ``loss(a, b) == sum(weight * ||phi(a) - phi(b)||^2)`` when
+        such maps exist (MSE and its blurred versions), else None.
 
-        It lets the analysis compute all pairwise distances of a traversal from ``f`` embeddings
-        instead of ``f^2`` loss evaluations.
+        They let the analysis compute all pairwise distances of a traversal from ``f`` maps instead
+        of ``f^2`` loss evaluations; the first map is ``x`` itself, so losses share it.
         """
         if self.base != "mse":
             return None
-        return x.flatten(1) / math.sqrt(x[0].numel())
+        return [(1.0 / x[0].numel(), x)]
 
     def extra_repr(self) -> str:
         return repr(self.name)
@@ -275,11 +276,10 @@ class AugmentedLoss(ReconLoss):
             blurred = F.binary_cross_entropy(p, self.blur(x).clamp(0, 1), reduction="none").flatten(1).mean(dim=1)
         return base + self.weight * blurred
 
-    def euclidean_embedding(self, x: torch.Tensor) -> torch.Tensor | None:
+    def distance_terms(self, x: torch.Tensor) -> list[tuple[float, torch.Tensor]] | None:
         if self.base != "mse":
             return None
-        scale = math.sqrt(x[0].numel())
-        return torch.cat([x.flatten(1), math.sqrt(self.weight) * self.blur(x).flatten(1)], dim=1) / scale
+        return [(1.0 / x[0].numel(), x), (self.weight / x[0].numel(), self.blur(x))]
 
     def _apply(self, fn, recurse=True):  # moving the module invalidates the cached matrices and FFTs
         self._cache = {}

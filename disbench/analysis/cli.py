@@ -57,6 +57,16 @@ def load_subject(args: argparse.Namespace) -> tuple[Task, str]:
     return Task(data, args.loss or "mse"), data.name
 
 
+def _lean_allocator() -> None:
+    """Give freed memory back to the operating system: the analysis makes large, short-lived arrays
+    of many sizes, which the training-minded setting of ``disbench.cli`` (keep freed memory for the
+    next batch) piles up as fragments; this keeps the process near its working set, for some page
+    faults (benchmarks/results/your_data.json has the cost)."""
+    from disbench.harness.child.allocator import tune_allocator
+
+    tune_allocator(mmap_threshold=4 << 20, trim_threshold=64 << 20)
+
+
 def _cost(task: Task, started: float) -> dict[str, Any]:
     cost = {"seconds": round(time.perf_counter() - started, 2), "peak_memory_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
     if hasattr(task.data, "images_read"):
@@ -84,6 +94,7 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     from disbench.analysis.report import format_report, save_report
 
     started = time.perf_counter()
+    _lean_allocator()
     writable_folder(args.out, "--out folder", DisbenchError)  # before the analysis's tens of seconds
     task, label = load_subject(args)
     report = dataclasses.replace(analyse(task, num_pairs=args.num_pairs, repeats=args.repeats, seed=args.seed, space=args.space), task=label)
@@ -104,6 +115,7 @@ def _cmd_suggest_loss(args: argparse.Namespace) -> int:
     from disbench.viz.distances import save_matrix_columns
 
     started = time.perf_counter()
+    _lean_allocator()
     out = writable_folder(args.out, "--out folder", DisbenchError)
     task, label = load_subject(args)
     suggestion = suggest_loss(task.data, losses=args.losses, base=args.base, repeats=args.repeats, seed=args.seed, space=args.space)

@@ -111,13 +111,24 @@ class TraversalDistances:
         return self.perceived.mean(axis=0)
 
 
-def _within(loss: ReconLoss, x: torch.Tensor, traversals: int, size: int) -> torch.Tensor:
+def _squared(phi: torch.Tensor, traversals: int, size: int) -> torch.Tensor:
+    """``[traversals, size, size]`` squared Euclidean distances between the maps of each traversal."""
+    e = phi.reshape(traversals, size, -1)
+    return torch.cdist(e, e, compute_mode="donot_use_mm_for_euclid_dist").square()
+
+
+def _within(loss: ReconLoss, x: torch.Tensor, traversals: int, size: int, shared: dict[int, torch.Tensor]) -> torch.Tensor:
     """``[traversals, size, size]`` perceived distances between all observations of each traversal
-    (``x`` holds the traversals one after another): from embeddings when the loss has them."""
-    embedding = loss.euclidean_embedding(x)
-    if embedding is not None:
-        e = embedding.view(traversals, size, -1)
-        return torch.cdist(e, e, compute_mode="donot_use_mm_for_euclid_dist").square()
+    (``x`` holds the traversals one after another): from the loss's distance terms when it has them
+    (the term of ``x`` itself, the same for every such loss, is kept in ``shared``), else pair by pair."""
+    terms = loss.distance_terms(x)
+    if terms is not None:
+        total = torch.zeros(traversals, size, size, dtype=x.dtype)
+        for weight, phi in terms:
+            if phi is x and id(x) not in shared:
+                shared[id(x)] = _squared(x, traversals, size)
+            total += weight * (shared[id(x)] if phi is x else _squared(phi, traversals, size))
+        return total
     x = x.view(traversals, size, *x.shape[1:])
     u, v = torch.meshgrid(torch.arange(size), torch.arange(size), indexing="ij")
     a, b = x[:, u.reshape(-1)], x[:, v.reshape(-1)]
@@ -139,8 +150,12 @@ def traversal_distances_by_loss(
     for start in range(0, repeats, chunk):
         base = bases[start : start + chunk]
         raw = data.render(data.traversal_factors(i, base).flatten(0, 1), validate=False)
+        images: dict[bool, torch.Tensor] = {}  # the observations as each kind of loss takes them, made once
+        shared: dict[int, torch.Tensor] = {}  # their own squared distances, computed once
         for block, loss in zip(blocks, losses):
-            block.append(_within(loss, _in_space(data, loss, raw, space), len(base), size))
+            if loss.standardised not in images:
+                images[loss.standardised] = _in_space(data, loss, raw, space)
+            block.append(_within(loss, images[loss.standardised], len(base), size, shared))
     steps = np.arange(size, dtype=np.float64)
     ground_truth = np.abs(steps[:, None] - steps[None, :])
     return [TraversalDistances(data.factor_names[i], torch.cat(block).numpy(), ground_truth) for block in blocks]

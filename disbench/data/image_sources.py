@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from disbench.data.stored import resize_images
+from disbench.data.stored import advise_random_access, resize_images
 from disbench.error import DataError
 
 CACHE_BYTES = 512 << 20  # decoded image files are kept when all of them fit in this (uint8)
@@ -193,6 +193,8 @@ def npz_member(path: Path, key: str) -> np.ndarray:
             read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
             shape, fortran, dtype = read_header(f)
             if not dtype.hasobject:
-                return np.memmap(path, dtype=dtype, mode="r", shape=shape, offset=f.tell(), order="F" if fortran else "C")
+                array = np.memmap(path, dtype=dtype, mode="r", shape=shape, offset=f.tell(), order="F" if fortran else "C")
+                advise_random_access(array)
+                return array
     with np.load(path, allow_pickle=False) as archive:
         return archive[key]
