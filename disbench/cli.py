@@ -9,9 +9,9 @@ from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 
+from disbench.analysis.cli import add_commands as add_analysis_commands
 from disbench.arguments import Parser, device_argument, positive_float, positive_int
 from disbench.error import DisbenchError
-from disbench.files import writable_folder
 from disbench.harness.sweep.cli import add_commands as add_sweep_commands
 from disbench.leaderboard.cli import add_commands as add_leaderboard_commands
 from disbench.protocol import DEFAULT_TIER, TIERS
@@ -51,24 +51,6 @@ def _cmd_show(args: argparse.Namespace) -> int:
 
     task = disbench.make(args.task)
     print(f"wrote {save_samples_figure(task.data, args.out, seed=args.seed, title=f'{task.id} ({task.loss.name})')}")
-    return 0
-
-
-def _cmd_analyze(args: argparse.Namespace) -> int:
-    import disbench
-    from disbench.analysis import analyse
-    from disbench.analysis.compare import compare_losses, format_comparison
-    from disbench.analysis.report import format_report, save_report
-
-    task = disbench.make(args.task)
-    writable_folder(args.out, "--out folder", DisbenchError)  # before the analysis's tens of seconds
-    report = analyse(task, num_pairs=args.num_pairs, repeats=args.repeats, seed=args.seed, space=args.space)
-    print(format_report(report))
-    comparison = compare_losses(task, repeats=args.repeats, seed=args.seed, space=args.space)
-    print("\n" + format_comparison(comparison))
-    extra = {"loss_comparison": {loss: {n: c.spearman for n, c in rho.items()} for loss, rho in comparison.items()}}
-    written = save_report(report, args.out, extra)
-    print(f"\nwrote {' and '.join(map(str, written))}")
     return 0
 
 
@@ -319,15 +301,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=seed_argument, default=0, help="seed of the samples drawn")
     p.set_defaults(handler=_cmd_show)
 
-    p = sub.add_parser("analyze", help="how the task's loss perceives its data: matrices, correlations, verdict")
-    p.add_argument("task", help="task id, e.g. xysquares-mse")
-    p.add_argument("--out", default="analysis", help="folder for matrices.png and analysis.json")
-    p.add_argument("--num-pairs", type=positive_int, default=5000, help="pairs per factor for the distance statistics")
-    p.add_argument("--repeats", type=positive_int, default=32, help="random traversals per factor")
-    p.add_argument("--seed", type=seed_argument, default=777, help="seed of the sampled pairs and traversals")
-    p.add_argument("--space", choices=("unit", "model"), default="unit", help="images in [0, 1] (unit: the paper's) or as the model sees them")
-    p.set_defaults(handler=_cmd_analyze)
-
+    add_analysis_commands(sub)  # analyze, suggest-loss
     add_reproduce_commands(sub)  # reproduce table-a1 | overlap | boxblur
 
     p = sub.add_parser("learn-kernel", help="learn a blur kernel whose augmented MSE ranks pairs like the factors")

@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from disbench.error import LossError
+from disbench.error import LossError, did_you_mean
 
 BASES = ("mse", "bce", "l1")
 LOSS_RE = re.compile(
@@ -37,6 +37,10 @@ LOSS_RE = re.compile(
 # Radius 255 gives a 511x511 kernel, far wider than any disbench image (64x64); a larger one
 # changes nothing but the cost, and a huge one would exhaust memory building the kernel.
 MAX_KERNEL_RADIUS = 255
+BOXBLUR = "mse+box_r31_w3969"  # paper Eq. 11: MSE + 63^2 x MSE of 63x63 box-blurred images
+GAUSSBLUR = "mse+gauss_r31_w3969"  # the MSc's Gaussian variant (sigma = 31/4)
+LEARNT = "mse+learnt_xysquares_r31_w1"  # kernel learnt by disbench.analysis.learn_kernel
+NAMED = (*BASES, BOXBLUR, GAUSSBLUR, LEARNT)  # what "did you mean" offers for a mistyped name
 GRAMMAR = "'<base>' or '<base>+<kernel>_w<weight>' with base in {mse, bce, l1} and kernel box_r<R>, gauss_r<R> or learnt_<name> (e.g. 'mse+box_r31_w3969')"
 
 
@@ -202,15 +206,16 @@ class ReconLoss(nn.Module):
         _check_pair(x_hat, x)
         return _BASE_FNS[self.base](x_hat, x)
 
-    def euclidean_embedding(self, x: torch.Tensor) -> torch.Tensor | None:
-        """``phi(x)`` with ``loss(a, b) == ||phi(a) - phi(b)||^2`` when such a map exists, else None.
+    def distance_terms(self, x: torch.Tensor) -> list[tuple[float, torch.Tensor]] | None:
+        """``[(weight, phi(x)), ...]`` with ``loss(a, b) == sum(weight * ||phi(a) - phi(b)||^2)`` when
+        such maps exist (MSE and its blurred versions), else None.
 
-        It lets the analysis compute all pairwise distances of a traversal from ``f`` embeddings
-        instead of ``f^2`` loss evaluations.
+        They let the analysis compute all pairwise distances of a traversal from ``f`` maps instead
+        of ``f^2`` loss evaluations; the first map is ``x`` itself, so losses share it.
         """
         if self.base != "mse":
             return None
-        return x.flatten(1) / math.sqrt(x[0].numel())
+        return [(1.0 / x[0].numel(), x)]
 
     def extra_repr(self) -> str:
         return repr(self.name)
@@ -271,11 +276,10 @@ class AugmentedLoss(ReconLoss):
             blurred = F.binary_cross_entropy(p, self.blur(x).clamp(0, 1), reduction="none").flatten(1).mean(dim=1)
         return base + self.weight * blurred
 
-    def euclidean_embedding(self, x: torch.Tensor) -> torch.Tensor | None:
+    def distance_terms(self, x: torch.Tensor) -> list[tuple[float, torch.Tensor]] | None:
         if self.base != "mse":
             return None
-        scale = math.sqrt(x[0].numel())
-        return torch.cat([x.flatten(1), math.sqrt(self.weight) * self.blur(x).flatten(1)], dim=1) / scale
+        return [(1.0 / x[0].numel(), x), (self.weight / x[0].numel(), self.blur(x))]
 
     def _apply(self, fn, recurse=True):  # moving the module invalidates the cached matrices and FFTs
         self._cache = {}
@@ -308,7 +312,7 @@ def make_loss(name: str | ReconLoss) -> ReconLoss:
         raise LossError(f"A loss must be a name or a ReconLoss, got {type(name).__name__}. Grammar: {GRAMMAR}.")
     match = LOSS_RE.fullmatch(name.strip())
     if match is None or match["base"] not in BASES:
-        raise LossError(f"Unknown reconstruction loss {name!r}. Valid forms: {GRAMMAR}.")
+        raise LossError(f"Unknown reconstruction loss {name!r}.{did_you_mean(name.strip(), NAMED, n=2)} Valid forms: {GRAMMAR}.")
     if match["kernel"] is None:
         return ReconLoss(match["base"])
     return augmented(match["base"], match["kernel"], float(match["weight"]))

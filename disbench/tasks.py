@@ -8,11 +8,8 @@ recomputes that verdict from the data, and the tests check that the flags here a
 
 from __future__ import annotations
 
+from disbench.losses import BOXBLUR, GAUSSBLUR, LEARNT
 from disbench.registration import register
-
-BOXBLUR = "mse+box_r31_w3969"  # paper Eq. 11: MSE + 63^2 x MSE of 63x63 box-blurred images
-GAUSSBLUR = "mse+gauss_r31_w3969"  # the MSc's Gaussian variant (sigma = 31/4)
-LEARNT = "mse+learnt_xysquares_r31_w1"  # kernel learnt by disbench.analysis.learn_kernel
 
 # --- XYSquares: the adversarial dataset and its overlap ladder (paper Figs. 8, 9, 11) ---------
 

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 import disbench
+from disbench.registration import registry
 
 
 @pytest.fixture(autouse=True)
@@ -14,6 +15,15 @@ def isolated_data_root(tmp_path, monkeypatch):
     root = tmp_path / "disbench-data"
     monkeypatch.setenv("DISBENCH_DATA", str(root))
     return root
+
+
+@pytest.fixture
+def scratch_registry():
+    """Register test tasks without leaking them into other tests."""
+    before = dict(registry)
+    yield registry
+    registry.clear()
+    registry.update(before)
 
 
 @pytest.fixture

@@ -188,7 +188,7 @@ def run_bash(block: Block, cwd: Path, env: dict[str, str]) -> None:
 
 
 @pytest.mark.parametrize("path, lang", cases())
-def test_doc_blocks_run(path, lang, tmp_path, monkeypatch):
+def test_doc_blocks_run(path, lang, tmp_path, monkeypatch, scratch_registry):  # tasks a page registers do not outlive it
     blocks = [b for b in parse_blocks(path) if b.lang == lang]
     for block in blocks:
         if block.mode == "parse-only":

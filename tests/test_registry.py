@@ -16,16 +16,7 @@ from disbench.error import (
     VersionNotFound,
 )
 from disbench.protocol import TIERS
-from disbench.registration import TaskSpec, parse_task_id, registry
-
-
-@pytest.fixture
-def scratch_registry():
-    """Register test tasks without leaking them into other tests."""
-    before = dict(registry)
-    yield registry
-    registry.clear()
-    registry.update(before)
+from disbench.registration import TaskSpec, parse_task_id
 
 
 @pytest.mark.parametrize(

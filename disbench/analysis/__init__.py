@@ -2,12 +2,15 @@
 
 from disbench.analysis.distances import perceived_distances, traversal_distances, traversal_matrices
 from disbench.analysis.report import AnalysisReport, analyse, factor_correlation, verdict
+from disbench.analysis.suggest import Suggestion, suggest_loss
 
 __all__ = [
     "AnalysisReport",
+    "Suggestion",
     "analyse",
     "factor_correlation",
     "perceived_distances",
+    "suggest_loss",
     "traversal_distances",
     "traversal_matrices",
     "verdict",

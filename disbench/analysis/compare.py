@@ -1,13 +1,70 @@
-"""The same data under several losses: which ones order each factor (``disbench analyze``)."""
+"""The same data under several losses: which ones order each factor (``disbench analyze``, ``suggest-loss``).
+
+Every loss is measured on the same random traversals, read once: for a dataset from files the
+cost is reading the traversals' images, whatever the number of losses.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 from tabulate import tabulate
 
-import disbench
-from disbench.analysis.report import FactorCorrelation, factor_correlation, format_rho
+from disbench.analysis.distances import TraversalDistances, traversal_distances_by_loss
+from disbench.analysis.report import FactorCorrelation, correlations_of, format_rho, verdict
+from disbench.data.base import GroundTruthData
+from disbench.losses import BOXBLUR, GAUSSBLUR, LEARNT, make_loss
 from disbench.task import Task
-from disbench.tasks import BOXBLUR, GAUSSBLUR, LEARNT
+
+
+@dataclass
+class LossScore:
+    """How one loss perceives a dataset: per-factor correlations, the verdict, the matrices."""
+
+    loss: str
+    verdict: str
+    reason: str
+    correlations: dict[str, FactorCorrelation]
+    traversals: list[TraversalDistances]
+
+    @property
+    def deciding(self) -> list[FactorCorrelation]:
+        """Ordered factors with 3 or more values: the ones whose order a loss can get right or wrong."""
+        return [c for c in self.correlations.values() if c.deciding]
+
+    @property
+    def constant(self) -> int:
+        return sum(c.constant for c in self.deciding)
+
+    @property
+    def lowest(self) -> float | None:
+        """The lowest Spearman rho over the deciding factors that are not constant (None if there are none)."""
+        rhos = [c.spearman for c in self.deciding if c.spearman is not None]
+        return min(rhos) if rhos else None
+
+    @property
+    def mean(self) -> float | None:
+        rhos = [c.spearman for c in self.deciding if c.spearman is not None]
+        return sum(rhos) / len(rhos) if rhos else None
+
+    def to_dict(self) -> dict:
+        return {"loss": self.loss, "verdict": self.verdict, "reason": self.reason, "lowest_spearman": self.lowest, "mean_spearman": self.mean,
+                "spearman": {name: c.spearman for name, c in self.correlations.items()},
+                "matrices": {t.factor: t.matrix.tolist() for t in self.traversals}}
+
+
+def score_losses(data: GroundTruthData, losses: Sequence[str], repeats: int = 32, seed: int = 777, space: str = "unit") -> dict[str, LossScore]:
+    """``{loss: LossScore}`` for ``data`` under each named loss, on the same traversals."""
+    modules = [make_loss(name) for name in losses]
+    per_factor = [traversal_distances_by_loss(data, modules, i, repeats=repeats, seed=seed, space=space) for i in range(data.num_factors)]
+    scores = {}
+    for k, module in enumerate(modules):
+        traversals = [by_loss[k] for by_loss in per_factor]
+        correlations = correlations_of(traversals, data)
+        label, reason = verdict(correlations)
+        scores[module.name] = LossScore(module.name, label, reason, correlations, traversals)
+    return scores
 
 
 def comparison_losses(task: Task) -> list[str]:
@@ -20,7 +77,8 @@ def comparison_losses(task: Task) -> list[str]:
 
 def compare_losses(task: Task, repeats: int = 32, seed: int = 777, space: str = "unit") -> dict[str, dict[str, FactorCorrelation]]:
     """``{loss: {factor: correlation}}`` for the task's data under each comparison loss."""
-    return {loss: factor_correlation(disbench.make(task.spec.id, loss=loss), repeats=repeats, seed=seed, space=space) for loss in comparison_losses(task)}
+    scores = score_losses(task.data, comparison_losses(task), repeats=repeats, seed=seed, space=space)
+    return {loss: score.correlations for loss, score in scores.items()}
 
 
 def format_comparison(comparison: dict[str, dict[str, FactorCorrelation]]) -> str:

@@ -9,36 +9,43 @@ space (``space="model"``, standardised as the VAE sees it).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
+from disbench.data.base import GroundTruthData
+from disbench.losses import ReconLoss
 from disbench.task import Task
 
 SPACES = ("unit", "model")
 _LOGIT_EPS = 1e-4
 
 
-def _images(task: Task, factors: torch.Tensor, space: str, dtype: torch.dtype = torch.float64) -> torch.Tensor:
+def _in_space(data: GroundTruthData, loss: ReconLoss, x: torch.Tensor, space: str, dtype: torch.dtype = torch.float64) -> torch.Tensor:
+    """uint8 observations as the distance is measured: in [0, 1], or as the model sees them."""
     if space not in SPACES:
         raise ValueError(f"space must be one of {SPACES}, got {space!r}.")
-    x = task.data.render(factors, validate=False)
-    if space == "model" and task.loss.standardised:
-        return task.data.normalise(x, dtype)
+    if space == "model" and loss.standardised:
+        return data.normalise(x, dtype)
     return x.to(dtype) / 255.0
 
 
-def _as_reconstruction(task: Task, x: torch.Tensor) -> torch.Tensor:
+def _images(task: Task, factors: torch.Tensor, space: str, dtype: torch.dtype = torch.float64) -> torch.Tensor:
+    return _in_space(task.data, task.loss, task.data.render(factors, validate=False), space, dtype)
+
+
+def _as_reconstruction(loss: ReconLoss, x: torch.Tensor) -> torch.Tensor:
     """The second observation in the form the loss expects as a reconstruction (logits for BCE)."""
-    if task.loss.standardised:
+    if loss.standardised:
         return x
     p = x.clamp(_LOGIT_EPS, 1 - _LOGIT_EPS)
     return torch.log(p) - torch.log1p(-p)
 
 
 @torch.inference_mode()
-def pair_distances(task: Task, factors_a: torch.Tensor, factors_b: torch.Tensor, space: str = "unit", batch_size: int = 2048) -> np.ndarray:
+def pair_distances(task: Task, factors_a: torch.Tensor, factors_b: torch.Tensor, space: str = "unit", batch_size: int = 512) -> np.ndarray:
     """Perceived distance for each pair of factor vectors ``[N]`` (computed in float32: these feed
     summary statistics; the traversal matrices, which must detect exact ties, use float64)."""
     loss = task.loss
@@ -46,7 +53,7 @@ def pair_distances(task: Task, factors_a: torch.Tensor, factors_b: torch.Tensor,
     for start in range(0, len(factors_a), batch_size):
         a = _images(task, factors_a[start : start + batch_size], space, torch.float32)
         b = _images(task, factors_b[start : start + batch_size], space, torch.float32)
-        out.append(loss(_as_reconstruction(task, b), a).to(torch.float64))
+        out.append(loss(_as_reconstruction(loss, b), a).to(torch.float64))
     return torch.cat(out).numpy() if out else np.zeros(0)
 
 
@@ -104,33 +111,59 @@ class TraversalDistances:
         return self.perceived.mean(axis=0)
 
 
+def _squared(phi: torch.Tensor, traversals: int, size: int) -> torch.Tensor:
+    """``[traversals, size, size]`` squared Euclidean distances between the maps of each traversal."""
+    e = phi.reshape(traversals, size, -1)
+    return torch.cdist(e, e, compute_mode="donot_use_mm_for_euclid_dist").square()
+
+
+def _within(loss: ReconLoss, x: torch.Tensor, traversals: int, size: int, shared: dict[int, torch.Tensor]) -> torch.Tensor:
+    """``[traversals, size, size]`` perceived distances between all observations of each traversal
+    (``x`` holds the traversals one after another): from the loss's distance terms when it has them
+    (the term of ``x`` itself, the same for every such loss, is kept in ``shared``), else pair by pair."""
+    terms = loss.distance_terms(x)
+    if terms is not None:
+        total = torch.zeros(traversals, size, size, dtype=x.dtype)
+        for weight, phi in terms:
+            if phi is x and id(x) not in shared:
+                shared[id(x)] = _squared(x, traversals, size)
+            total += weight * (shared[id(x)] if phi is x else _squared(phi, traversals, size))
+        return total
+    x = x.view(traversals, size, *x.shape[1:])
+    u, v = torch.meshgrid(torch.arange(size), torch.arange(size), indexing="ij")
+    a, b = x[:, u.reshape(-1)], x[:, v.reshape(-1)]
+    return loss(_as_reconstruction(loss, b.flatten(0, 1)), a.flatten(0, 1)).view(traversals, size, size)
+
+
 @torch.inference_mode()
-def traversal_distances(task: Task, factor: int | str, repeats: int = 256, seed: int = 777, space: str = "unit", max_obs: int = 2048) -> TraversalDistances:
-    """All pairwise perceived distances within ``repeats`` random full traversals of ``factor``."""
-    data = task.data
+def traversal_distances_by_loss(
+    data: GroundTruthData, losses: Sequence[ReconLoss], factor: int | str, repeats: int = 256, seed: int = 777, space: str = "unit", max_obs: int = 256,
+) -> list[TraversalDistances]:
+    """:func:`traversal_distances` under each of ``losses``, from one rendering (or one read from
+    files) of the same random traversals; ``max_obs`` observations are held at a time."""
     i = data.factor_index(factor)
     size = data.factor_sizes[i]
     gen = torch.Generator().manual_seed(seed)
     bases = data.sample_factors(repeats, gen)
     chunk = max(1, max_obs // size)
-    loss = task.loss
-    blocks = []
+    blocks: list[list[torch.Tensor]] = [[] for _ in losses]
     for start in range(0, repeats, chunk):
         base = bases[start : start + chunk]
-        factors = data.traversal_factors(i, base).flatten(0, 1)
-        x = _images(task, factors, space)
-        embedding = loss.euclidean_embedding(x)
-        if embedding is not None:
-            e = embedding.view(len(base), size, -1)
-            d = torch.cdist(e, e, compute_mode="donot_use_mm_for_euclid_dist").square()
-        else:
-            x = x.view(len(base), size, *x.shape[1:])
-            u, v = torch.meshgrid(torch.arange(size), torch.arange(size), indexing="ij")
-            a, b = x[:, u.reshape(-1)], x[:, v.reshape(-1)]
-            d = loss(_as_reconstruction(task, b.flatten(0, 1)), a.flatten(0, 1)).view(len(base), size, size)
-        blocks.append(d)
+        raw = data.render(data.traversal_factors(i, base).flatten(0, 1), validate=False)
+        images: dict[bool, torch.Tensor] = {}  # the observations as each kind of loss takes them, made once
+        shared: dict[int, torch.Tensor] = {}  # their own squared distances, computed once
+        for block, loss in zip(blocks, losses):
+            if loss.standardised not in images:
+                images[loss.standardised] = _in_space(data, loss, raw, space)
+            block.append(_within(loss, images[loss.standardised], len(base), size, shared))
     steps = np.arange(size, dtype=np.float64)
-    return TraversalDistances(data.factor_names[i], torch.cat(blocks).numpy(), np.abs(steps[:, None] - steps[None, :]))
+    ground_truth = np.abs(steps[:, None] - steps[None, :])
+    return [TraversalDistances(data.factor_names[i], torch.cat(block).numpy(), ground_truth) for block in blocks]
+
+
+def traversal_distances(task: Task, factor: int | str, repeats: int = 256, seed: int = 777, space: str = "unit", max_obs: int = 256) -> TraversalDistances:
+    """All pairwise perceived distances within ``repeats`` random full traversals of ``factor``."""
+    return traversal_distances_by_loss(task.data, [task.loss], factor, repeats, seed, space, max_obs)[0]
 
 
 def traversal_matrices(task: Task, factor: int | str, repeats: int = 256, seed: int = 777, space: str = "unit") -> tuple[np.ndarray, np.ndarray]:

@@ -1,4 +1,4 @@
-"""Ground-truth datasets: synthetic ones rendered on the fly, stored ones downloaded once.
+"""Ground-truth datasets: synthetic ones rendered on the fly, stored ones downloaded once, yours from files.
 
 ``make_dataset(name, **kwargs)`` builds any of them by name; classes are imported lazily.
 Whether a dataset is stored follows from its class (``GroundTruthData.stored``).
@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from disbench.data.base import GroundTruthData
+from disbench.data.files import FileData, from_files
 from disbench.entry_points import load_entry_point
 from disbench.error import DataError, did_you_mean
 
@@ -23,6 +24,7 @@ DATASETS: dict[str, str] = {
     "cars3d": "disbench.data.cars3d:Cars3D",
     "smallnorb": "disbench.data.smallnorb:SmallNORB",
     "mpi3d": "disbench.data.mpi3d:MPI3D",
+    "files": "disbench.data.files:FileData",  # your own data: disbench.data.from_files
 }
 
 
@@ -42,7 +44,7 @@ def stored_datasets() -> list[str]:
     return [name for name in DATASETS if is_stored(name)]
 
 
-def make_dataset(name: str, **kwargs: Any) -> GroundTruthData:
+def make_dataset(name: str, /, **kwargs: Any) -> GroundTruthData:
     """Build a dataset by name; keyword arguments go to its constructor."""
     cls = dataset_class(name)
     try:
@@ -66,5 +68,5 @@ def stored_variants(root: str | None = None) -> list[GroundTruthData]:
 
 
 __all__ = [
-    "DATASETS", "GroundTruthData", "dataset_class", "is_stored", "make_dataset", "stored_dataset", "stored_datasets", "stored_variants",
+    "DATASETS", "FileData", "GroundTruthData", "from_files", "dataset_class", "is_stored", "make_dataset", "stored_dataset", "stored_datasets", "stored_variants",
 ]

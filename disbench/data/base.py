@@ -42,6 +42,7 @@ class GroundTruthData:
     factor_names: tuple[str, ...]
     factor_sizes: tuple[int, ...]
     obs_shape: tuple[int, int, int]
+    categorical_factors: tuple[str, ...] = ()  # factors whose values have no order (the analysis judges no order for them)
 
     # --- layout -----------------------------------------------------------------------------
 

@@ -29,7 +29,7 @@ from disbench.files import atomic_path, write_json_atomic
 MANIFEST_VERSION = 1
 
 
-def _advise_random_access(array: np.ndarray) -> None:
+def advise_random_access(array: np.ndarray) -> None:
     """Batches gather random rows: tell the kernel not to read ahead around each one, so that
     sampling touches (and keeps resident) only the pages it needs."""
     handle = getattr(array, "_mmap", None)
@@ -183,7 +183,7 @@ class StoredData(GroundTruthData):
                     f"{self.array_path} holds {array.dtype} {array.shape}, expected uint8 {expected}; "
                     f"delete {self.folder} and run `{command}`."
                 )
-            _advise_random_access(array)
+            advise_random_access(array)
             self._array = array
         return self._array
 

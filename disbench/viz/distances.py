@@ -10,13 +10,23 @@ from disbench.viz import pyplot, save_figure
 
 def save_matrices_figure(traversals: list[TraversalDistances], out: str | Path, title: str = "") -> Path:
     """One row per factor: the ground-truth L1 matrix (blue) and the averaged perceived matrix (purple)."""
+    return save_matrix_columns({"perceived": traversals}, out, title)
+
+
+def save_matrix_columns(columns: dict[str, list[TraversalDistances]], out: str | Path, title: str = "") -> Path:
+    """One row per factor: the ground-truth matrix, then one perceived matrix per labelled column
+    (e.g. one per loss), each with its own colour scale."""
     plt = pyplot()
-    fig, axes = plt.subplots(len(traversals), 2, figsize=(5.2, 2.4 * len(traversals)), squeeze=False)
-    for row, t in zip(axes, traversals):
-        for ax, matrix, cmap, label in ((row[0], t.ground_truth, "Blues", "ground truth"), (row[1], t.matrix, "Purples", "perceived")):
+    rows = list(zip(*columns.values()))
+    width = 1 + len(columns)
+    fig, axes = plt.subplots(len(rows), width, figsize=(2.6 * width, 2.4 * len(rows)), squeeze=False)
+    for row_axes, traversals in zip(axes, rows):
+        panels = [(traversals[0].ground_truth, "Blues", "ground truth")]
+        panels += [(t.matrix, "Purples", label) for label, t in zip(columns, traversals)]
+        for ax, (matrix, cmap, label) in zip(row_axes, panels):
             image = ax.imshow(matrix, cmap=cmap, interpolation="nearest")
             ax.set_xticks([])
             ax.set_yticks([])
-            ax.set_title(f"{t.factor}: {label}", fontsize=8)
+            ax.set_title(f"{traversals[0].factor}: {label}", fontsize=8)
             fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04).ax.tick_params(labelsize=6)
     return save_figure(fig, out, title, fontsize=9)

@@ -55,7 +55,9 @@ def test_box_blur_restores_an_ordering():
     assert torch.allclose(pixel, torch.full((7,), 0.677, dtype=torch.float64), atol=1e-3)
     assert torch.allclose(total - pixel, torch.tensor([1.00, 2.50, 3.99, 5.67, 7.16, 8.65, 10.15], dtype=torch.float64), atol=0.006)
     correlations = factor_correlation(task, repeats=8)
-    assert all(0.94 < c.spearman < 0.99 for c in correlations.values())
+    # along every traversal the same order (0.992 with float-noise ties kept as ties); pooled over
+    # traversals lower, as zero padding changes the distances' scale with the other coordinate
+    assert all(c.spearman == pytest.approx(0.9916, abs=1e-4) and 0.94 < c.pooled_spearman < 0.98 for c in correlations.values())
 
 
 def test_verdicts():
@@ -70,10 +72,13 @@ def test_registered_adversarial_flags_agree_with_the_analysis(task_id):
     assert (report.verdict == "adversarial") == disbench.spec(task_id).adversarial
 
 
-def test_learnt_kernel_beats_the_box_blur():
+def test_learnt_kernel_beats_the_box_blur_on_what_it_was_learnt_for():
+    """The kernel was learnt to rank pairs from anywhere in the data, so it wins pooled over traversals
+    (0.966 against 0.959); within one traversal the box blur orders positions a little better (0.992 against 0.983)."""
     box = factor_correlation(disbench.make("xysquares-boxblur"), repeats=16)
     learnt = factor_correlation(disbench.make("xysquares-learnt"), repeats=16)
-    assert np.mean([c.spearman for c in learnt.values()]) > np.mean([c.spearman for c in box.values()])
+    assert np.mean([c.pooled_spearman for c in learnt.values()]) > np.mean([c.pooled_spearman for c in box.values()]) + 0.005
+    assert np.mean([c.spearman for c in box.values()]) > np.mean([c.spearman for c in learnt.values()])
 
 
 def held_out_spearman(task, kernel, pairs=3000):

@@ -1,0 +1,179 @@
+"""Datasets from files (disbench.data.from_files): every layout read back exactly, registered as
+tasks, and every check failing with an error that names the problem and the fix."""
+
+import shutil
+
+import h5py
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from PIL import Image
+
+import disbench
+from disbench.data import from_files
+from disbench.data.files import FileData
+from disbench.error import DataError
+from disbench.registration import TaskSpec
+from tests.data.own_data import every_observation, patches, write_folder, xysquares_folder
+
+
+@pytest.fixture(scope="module")
+def squares(tmp_path_factory):
+    """XYSquares (two squares on a 3x3 grid, 81 images) as PNG files and a shuffled CSV."""
+    return xysquares_folder(tmp_path_factory.mktemp("squares") / "squares", grid_spacing=8, grid_size=3, num_squares=2)
+
+
+def test_a_png_folder_reads_back_the_dataset_it_was_written_from(squares):
+    folder, original = squares
+    data = from_files(folder)
+    assert data.factor_names == original.factor_names and data.factor_sizes == (3, 3, 3, 3) and data.obs_shape == (3, 64, 64)
+    assert data.factor_values[0] == (20, 28, 36)  # pixel coordinates, in increasing order, became indices 0, 1, 2
+    factors = original.idx_to_factors(torch.arange(len(original)))
+    assert torch.equal(data.render(factors), original.render(factors))
+    assert data.images_read == len(original)
+    disbench.check_task(disbench.task.Task(data, "mse"))
+
+
+@pytest.mark.parametrize("layout", ["NHWC", "NCHW", "NHW"])
+@pytest.mark.parametrize("compressed", [False, True])
+def test_npz_layouts_and_memory_mapping(tmp_path, layout, compressed):
+    images, grid = patches()
+    stored = {"NHWC": images.transpose(0, 2, 3, 1), "NCHW": images, "NHW": images[:, 0]}[layout]
+    path = tmp_path / "patches.npz"
+    save = np.savez_compressed if compressed else np.savez
+    save(path, images=stored[::-1], factors=grid[::-1], factor_names=np.array(["x", "level"]))  # rows in any order
+    data = from_files(path)
+    assert isinstance(data.source.array, np.memmap) != compressed  # an uncompressed member is mapped, never loaded
+    assert data.factor_names == ("x", "level") and data.obs_shape == (1, 16, 32)
+    assert np.array_equal(data.render(torch.from_numpy(grid)).numpy(), images)
+
+
+def test_hdf5_is_read_lazily_with_names_from_an_attribute(tmp_path):
+    images, grid = patches()
+    path = tmp_path / "patches.h5"
+    with h5py.File(path, "w") as f:
+        f["images"] = images[:, 0]
+        f["factors"] = grid
+        f["factors"].attrs["factor_names"] = ["x", "level"]
+    data = from_files(path)
+    assert isinstance(data.source.array, h5py.Dataset) and data.factor_names == ("x", "level")
+    order = torch.tensor([[4, 3], [0, 0], [4, 3], [2, 1]])
+    assert np.array_equal(data.render(order).numpy(), images[[19, 0, 19, 9]])
+
+
+def test_string_factors_sort_alphabetically_unless_an_order_is_given(tmp_path):
+    images, grid = patches(positions=2, levels=(50, 150, 250))
+    names = np.array(["dim", "mid", "bright"])[grid[:, 1]]
+    folder = write_folder(tmp_path / "levels", images, {"x": grid[:, 0], "brightness": names})
+    assert from_files(folder).factor_values[1] == ("bright", "dim", "mid")
+    ordered = from_files(folder, factor_order={"brightness": ["dim", "mid", "bright"]})
+    assert ordered.factor_values[1] == ("dim", "mid", "bright")
+    assert int(ordered.render(torch.tensor([[0, 2]])).max()) == 250
+    with pytest.raises(DataError, match=r"values \['bright'\] that its given order \['dim', 'mid'\] lacks"):
+        from_files(folder, factor_order={"brightness": ["dim", "mid"]})
+    assert from_files(folder).categorical_factors == ("brightness",) and ordered.categorical_factors == ()
+    assert from_files(folder, categorical=["x"]).categorical_factors == ("brightness", "x")
+    with pytest.raises(DataError, match=r"categorical names 'z', which is not a factor"):
+        from_files(folder, categorical=["z"])
+    with pytest.raises(DataError, match=r"'brightness' is given both an order and categorical"):
+        from_files(folder, categorical=["brightness"], factor_order={"brightness": ["dim", "mid", "bright"]})
+
+
+def test_each_image_file_is_decoded_once_when_the_dataset_fits_in_the_cache(squares, monkeypatch):
+    everything = torch.cartesian_prod(*[torch.arange(3)] * 4)
+    data = from_files(squares[0])
+    first = data.render(everything[:50])
+    assert data.images_read == 50 and torch.equal(data.render(everything), torch.cat([first, data.render(everything[50:])]))
+    assert data.images_read == 81  # the 50 already decoded were not read again
+    monkeypatch.setattr("disbench.data.image_sources.CACHE_BYTES", 81 * 3 * 64 * 64 - 1)
+    uncached = from_files(squares[0])
+    uncached.render(everything)
+    uncached.render(everything[:10])
+    assert uncached.source.cache is None and uncached.images_read == 91
+
+
+def test_image_size_resizes_on_load(squares):
+    data = from_files(squares[0], image_size=32)
+    assert data.obs_shape == (3, 32, 32) and tuple(data.render(torch.zeros(2, 4, dtype=torch.long)).shape) == (2, 3, 32, 32)
+
+
+def test_a_registered_file_task_records_path_and_content_and_refuses_changed_data(squares, tmp_path, scratch_registry):
+    folder = shutil.copytree(squares[0], tmp_path / "copy")
+    data = from_files(folder)
+    assert data.fingerprint == from_files(squares[0]).fingerprint  # the content, not where it lies
+    spec = disbench.register("mysquares-mse-v0", kwargs=data.task_kwargs("mse"))
+    assert spec.kwargs == {"dataset": "files", "path": str(folder), "sha256": data.fingerprint, "name": "copy", "loss": "mse"}
+    task = disbench.make("mysquares-mse")
+    assert task.id == "mysquares-mse-v0" and not task.off_protocol and isinstance(task.data, FileData)
+    again = disbench.make(TaskSpec.from_json(spec.to_json()))  # what a record's embedded spec rebuilds
+    assert torch.equal(again.sample(4, torch.Generator().manual_seed(0)).x, task.sample(4, torch.Generator().manual_seed(0)).x)
+    image = folder / "img_0000.png"
+    pixels = np.asarray(Image.open(image)).copy()
+    pixels[0, 0] = 7
+    Image.fromarray(pixels).save(image)
+    with pytest.raises(DataError, match="has changed since its task was registered"):
+        disbench.make("mysquares-mse")
+
+
+def _write_csv(folder, rows):
+    pd.DataFrame(rows).to_csv(folder / "factors.csv", index=False)
+
+
+def test_every_check_names_the_problem_and_the_fix(tmp_path, squares):
+    images, grid = patches(positions=2, levels=(60, 200))
+    folder = write_folder(tmp_path / "ok", images, {"x": grid[:, 0], "level": grid[:, 1]})
+
+    def fails(match, path=folder, **options):
+        with pytest.raises(DataError, match=match):
+            from_files(path, **options)
+
+    fails(r"No such file or folder: .*nowhere\. Give a folder of images", path=tmp_path / "nowhere")
+    fails(r"No such file or folder: .*ko\. Did you mean 'ok'\?", path=tmp_path / "ko")
+    fails(r"has no column 'levl'\. Did you mean 'level'\?", factors=["x", "levl"])
+    fails(r"no option 'image_colum'\. Did you mean 'image_column'\?", image_colum="file")
+    table = pd.read_csv(squares[0] / "factors.csv")
+    _write_csv(squares[0], table.assign(angle=np.random.default_rng(0).random(len(table))))
+    fails(r"Factor 'angle' looks continuous: 81 distinct values in 81 rows.* round or bin it", path=squares[0])
+    _write_csv(squares[0], table)
+    fails(r"Rows \d+ and \d+ of factors.csv have the same factors \(x=\d\); each combination must have one image", factors=["x"])
+
+    frame = pd.read_csv(folder / "factors.csv")
+    _write_csv(folder, frame.iloc[1:])
+    fails(r"1 of the 4 factor combinations \(25\.0%\) have no image in factors.csv, e\.g\. x=\d, level=\d")
+    _write_csv(folder, frame.assign(colour="red"))
+    fails(r"Factor 'colour' has the same value \('red'\) in every row")
+    _write_csv(folder, frame.rename(columns={"file": "picture"}))
+    fails(r"no column naming the image files .* rename that column or pass image_column")
+    assert from_files(folder, image_column="picture").factor_names == ("x", "level")
+    _write_csv(folder, frame.assign(file=frame["file"].str.replace("img_0003", "img_9999")))
+    fails(r"1 of the 4 image files that factors.csv names do not exist, first .*img_9999.png")
+    _write_csv(folder, frame)
+    Image.fromarray(np.zeros((20, 32), dtype=np.uint8)).save(folder / "img_0001.png")
+    fails(r"Images differ in size: img_\d+.png is 32x(16|20) but img_\d+.png is 32x(16|20); resize them all to one size, or resize on load \(image_size=N, --image-size N\)")
+    assert from_files(folder, image_size=16).obs_shape == (1, 16, 16)
+    Image.fromarray(np.zeros((16, 32), dtype=np.uint16)).save(folder / "img_0001.png")
+    fails(r"pixel format 'I;16' \(16-bit or floating point\); save the images as 8-bit")
+    (folder / "other.csv").write_text("file,x\n")
+    (folder / "factors.csv").rename(folder / "first.csv")
+    fails(r"holds 2 CSV files .* name factors.csv or pass the CSV's path")
+
+    np.savez(tmp_path / "float.npz", images=images.astype(np.float32) / 255, factors=grid)
+    fails(r"images must be uint8 \(0-255\), got float32; scale them with \(x \* 255\)", path=tmp_path / "float.npz")
+    np.savez(tmp_path / "nofactors.npz", images=images)
+    fails(r"has no array 'factors'; it needs 'images' and 'factors' \(found: images\)", path=tmp_path / "nofactors.npz")
+    np.savez(tmp_path / "short.npz", images=images, factors=grid[:3])
+    fails(r"4 images but 3 rows of factors", path=tmp_path / "short.npz")
+    (tmp_path / "notes.txt").write_text("hello")
+    fails(r"is not a dataset disbench reads: give a folder of images with a CSV", path=tmp_path / "notes.txt")
+
+
+def test_a_dataset_from_files_matches_its_source_through_every_observation(tmp_path):
+    """Rows in any order, repeated rows, and the normalisation constants (computed, as for any dataset)."""
+    images, grid = patches()
+    np.savez(tmp_path / "p.npz", images=images, factors=grid)
+    data = from_files(tmp_path / "p.npz")
+    factors, rendered = every_observation(data)
+    assert np.array_equal(rendered, images) and np.array_equal(factors.numpy(), grid)
+    pixels = images.astype(np.float64) / 255
+    assert data.mean[0] == pytest.approx(pixels.mean()) and data.std[0] == pytest.approx(pixels.reshape(len(images), -1).std(axis=1, ddof=1).mean())
