@@ -23,12 +23,15 @@ def only(b):
 
 
 def test_committed_baselines_load_as_unverified_records_or_wait_for_a_rerun():
-    """Every committed record is accepted (unsigned: unverified), or refused only because a protocol
-    change since it was made means it must be re-run (``disbench sweep`` does that); nothing else."""
+    """Every committed record is accepted (signed by the runner's committed key: verified; unsigned:
+    unverified), or refused only because a protocol change since it was made means it must be re-run
+    (``disbench sweep`` does that); nothing else."""
     b = load_board([Source(REPO / "leaderboards" / "results", "official")], CheckContext(submissions_dir=REPO / "submissions"))
     committed = list((REPO / "leaderboards" / "results").rglob("seed-*.json"))
     assert len(b.entries) == len(committed) >= 12
-    assert {e.markers for e in b.entries if not e.refused} <= {("unverified",), ("stale", "unverified")}
+    assert {e.markers for e in b.entries if not e.refused} <= {(), ("unverified",), ("stale",), ("stale", "unverified")}
+    signed = [e for e in b.entries if e.record.signature is not None]
+    assert all(e.markers == () for e in signed if not e.refused)  # the re-run, signed records verify against the committed key
     for e in b.refused:
         assert len(e.reasons) == 1 and "re-run it under the current protocol" in e.reasons[0], e.reasons
 
