@@ -37,26 +37,37 @@ def _factor_order(specs: list[str] | None) -> dict[str, list[str]] | None:
 
 def load_subject(args: argparse.Namespace) -> tuple[Task, str]:
     """The task to analyse (a registered one, or ``--data`` under ``--loss``) and its label."""
-    import disbench
     from disbench.data import from_files
 
+    flags = {"factors": "--factors", "image_column": "--image-column", "image_size": "--image-size", "factor_order": "--order", "categorical": "--categorical"}
     data_options = {"factors": args.factors, "image_column": args.image_column, "image_size": args.image_size, "factor_order": _factor_order(args.order),
                     "categorical": args.categorical}
     if (args.task is None) == (args.data is None):
         raise DataError(f"Give a registered task (disbench {args.command} xysquares-mse) or your data (--data PATH){', not both' if args.task else ''}.")
-    if args.task is not None and Path(args.task).exists() and args.task not in disbench.registry:
-        raise DataError(f"{args.task} is a file or folder, not a task id: to analyse your data, give it as --data {args.task}.")
     if args.task is not None:
-        given = [f"--{k.replace('_', '-')}" for k, v in data_options.items() if v is not None]
+        given = [flags[k] for k, v in data_options.items() if v is not None]
         if given:
             raise DataError(f"{given[0]} describes files and needs --data PATH; a registered task already knows its data.")
-        task = disbench.make(args.task)
+        task = _registered(args.task)
         if args.loss is not None:
             task = Task(task.data, args.loss)
         return task, task.id if args.loss is None else f"{task.spec.id} under {task.loss.name}"
     data = from_files(args.data, **{k: v for k, v in data_options.items() if v is not None})
     print(data.describe())
     return Task(data, args.loss or "mse"), data.name
+
+
+def _registered(task_id: str) -> Task:
+    """The registered task, or, when the id names a file or folder instead, an error pointing to --data."""
+    import disbench
+    from disbench.error import InvalidTaskId, UnregisteredTask
+
+    try:
+        return disbench.make(task_id)
+    except (UnregisteredTask, InvalidTaskId):
+        if Path(task_id).exists():
+            raise DataError(f"{task_id} is a file or folder, not a task id: to analyse your data, give it as --data {task_id}.") from None
+        raise
 
 
 def _lean_allocator() -> None:
