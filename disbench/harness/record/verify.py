@@ -56,7 +56,7 @@ class Verification:
 
 def rescore(checkpoint: Path, record: RunResult) -> dict[str, float]:
     """The checkpoint's metrics from a fresh ``disbench eval`` process."""
-    command = [sys.executable, "-m", "disbench.cli", "eval", str(checkpoint), "--task", record.task.id, "--protocol", record.protocol.name, "--seed", str(record.seed)]
+    command = [sys.executable, "-m", "disbench.cli", "eval", str(checkpoint), "--task", record.task.id, "--protocol", record.protocol.name, "--seed", str(record.seed), "--json"]
     done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode != 0:
         raise DisbenchError(f"Re-scoring {checkpoint} failed: {done.stderr.strip().splitlines()[-1] if done.stderr.strip() else done.returncode}")
