@@ -16,7 +16,7 @@ from tests.harness.test_trust import smoke, submission
 def clean_install(monkeypatch):
     """The runs here come from this checkout, which may have local changes while someone works on
     it: the start-of-run check reports it clean (its own test is below), so the rest is tested."""
-    monkeypatch.setattr("disbench.harness.run.train.code_check", lambda: "matches git commit (test)")
+    monkeypatch.setattr("disbench.harness.run.integrity.code_check", lambda: "matches git commit (test)")
 
 
 def record_file(tmp_path, name):
@@ -77,7 +77,7 @@ def test_sign_without_the_key_is_one_line(tmp_path, monkeypatch, capsys, missing
 
 def test_a_run_from_changed_code_is_refused(walls, tmp_path, monkeypatch, capsys):  # noqa: F811
     """The start-of-run check said the package was not its commit: the record says so, sign refuses."""
-    monkeypatch.setattr("disbench.harness.run.train.code_check", lambda: "differs from git commit 0123456789ab: disbench/metrics/mig.py")
+    monkeypatch.setattr("disbench.harness.run.integrity.code_check", lambda: "differs from git commit 0123456789ab: disbench/metrics/mig.py")
     smoke(submission(tmp_path, "patched"), tmp_path, evaluate=True)
     path = record_file(tmp_path, "patched")
     assert load_record(path).environment["code_check"].startswith("differs")

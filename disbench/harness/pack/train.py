@@ -28,6 +28,7 @@ from disbench.error import SubmissionError, TrainingError
 from disbench.harness.record import DEFAULT_RESULTS_DIR, RunResult, SubmissionRecord
 from disbench.harness.run.evaluation import load_run_state
 from disbench.harness.run.folder import RunFolder, record_lock, run_dir
+from disbench.harness.run.integrity import HarnessCode
 from disbench.harness.run.loop import fit_pack
 from disbench.harness.run.train import RunBook, check_device, check_no_key, check_seed, default_device, finished_record, published_path
 from disbench.task import Task
@@ -71,8 +72,9 @@ def run_packed_training(
     if not seeds or len(set(seeds)) != len(seeds):
         raise TrainingError(f"A pack needs distinct seeds, got {seeds}.")
     out_dirs = list(out_dirs) if out_dirs is not None else [run_dir("runs", task.id, submission.name, protocol.name, seed) for seed in seeds]
+    code = HarnessCode.take()  # once for the pack: its seeds start together
     books = [RunBook(task, protocol, seed, RunFolder(out), published_path(task, protocol, seed, submission, results_dir), submission, submission_path,
-                     device, seal)
+                     device, code, seal)
              for seed, out in zip(seeds, out_dirs, strict=True)]
     with ExitStack() as locks:
         for book in books:

@@ -22,6 +22,7 @@ import importlib.metadata
 import site
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[2]
@@ -91,3 +92,21 @@ def preload() -> None:
     """Import now what a run would import after its child started."""
     for name in LATE_MODULES:
         importlib.import_module(name)
+
+
+@dataclass(frozen=True)
+class HarnessCode:
+    """The harness's code as a run (or a whole pack) starts, taken once before any child runs: its
+    digest, to compare with when each record is written, and its installation check."""
+
+    sha256: str
+    check: str
+
+    @classmethod
+    def take(cls) -> HarnessCode:
+        preload()  # nothing is imported once a learner's child has run
+        return cls(code_digest(), code_check())
+
+    def changed(self) -> bool:
+        """Whether any file of the package, or a Python start-up file, differs from when it was taken."""
+        return code_digest() != self.sha256

@@ -43,7 +43,7 @@ from disbench.harness.record.signing import KEY_ENV
 from disbench.harness.run.checkpoint import optimizer_problem, save_checkpoint
 from disbench.harness.run.evaluation import check_representation, evaluate_curve, evaluate_learner, load_run_state
 from disbench.harness.run.folder import RunFolder, check_writable, record_lock, run_dir
-from disbench.harness.run.integrity import code_check, code_digest, preload
+from disbench.harness.run.integrity import HarnessCode
 from disbench.harness.run.loop import NonFiniteLoss, TrainState, fit
 from disbench.harness.run.seal import choose_seal, sealed
 from disbench.methods.base import Method
@@ -113,7 +113,7 @@ def run_training(
         if resume and (done := finished_record(folder, protocol)) is not None:
             return done
         folder.prepare(resume, overwrite)
-        book = RunBook(task, protocol, seed, folder, published, submission, submission_path, device, seal)
+        book = RunBook(task, protocol, seed, folder, published, submission, submission_path, device, HarnessCode.take(), seal)
         task.to(device if data_device is None else data_device)
         learner = make_learner(device)
         try:
@@ -206,7 +206,7 @@ class RunBook:
     """
 
     def __init__(self, task: Task, protocol: Any, seed: int, folder: RunFolder, published: Path | None, submission: SubmissionRecord,
-                 submission_path: str | Path | None, device: torch.device, seal: bool | int | None = None) -> None:
+                 submission_path: str | Path | None, device: torch.device, code: HarnessCode, seal: bool | int | None = None) -> None:
         self.public_task, self.task, self.wanted_seal, self.seal = task, task, seal, None
         self.protocol, self.seed, self.folder, self.published = protocol, seed, folder, published
         self.submission, self.submission_path, self.device = submission, submission_path, device
@@ -217,8 +217,7 @@ class RunBook:
         self.info: dict[str, Any] = {}
         self.result: RunResult | None = None
         self.failure: Exception | None = None
-        preload()  # nothing is imported once the learner's child has run
-        self.code_sha256, self.code_check = code_digest(), code_check()
+        self.code = code
 
     def begin(self, learner: Any, resume: bool) -> None:
         """Seal the task, check ``learner`` against the protocol (supervision track, representation),
@@ -273,7 +272,7 @@ class RunBook:
         ``disbench sign`` signs in a separate process). If the harness's own code changed during
         the run, the run is failed: a child must not have reached it."""
         state = self.state
-        if error is None and code_digest() != self.code_sha256:
+        if error is None and self.code.changed():
             metrics, error = {}, ("The harness's own code (the disbench package or a Python start-up file such as a .pth) changed while this run "
                                   "was going; its scores are not trusted. Reinstall disbench, remove unknown .pth files, and run again.")
         result = build_record(self.task, self.protocol, self.seed, self.submission, metrics, steps=state.step, elapsed=state.elapsed, eval_time=eval_time,
@@ -282,8 +281,8 @@ class RunBook:
                               error=error, optimizer_overridden=self.info["optimizer_overridden"],
                               optimizer_problem=optimizer_problem(self.folder.path / self.model_file, self.protocol.lr) if self.model_file else "no model was saved",
                               checkpoint_sha256=sha256_file(self.folder.path / self.model_file) if self.model_file else None,
-                              isolation=getattr(self.learner, "isolation", None), code_sha256=self.code_sha256,
-                              code_check=self.code_check, seal=self.seal.to_dict() if self.seal else None)
+                              isolation=getattr(self.learner, "isolation", None), code_sha256=self.code.sha256,
+                              code_check=self.code.check, seal=self.seal.to_dict() if self.seal else None)
         write_record(result, self.folder.result)
         if self.published is not None:
             write_record(result, self.published)
