@@ -8,6 +8,7 @@ from disbench.cli import main as cli
 from disbench.harness.child import sandbox
 from disbench.harness.record import load_record
 from disbench.harness.record.signing import KEY_ENV, generate_keypair, load_public_key, verify
+from disbench.harness.run import integrity
 from tests.harness.test_attacks import walls  # noqa: F401 - the fixture
 from tests.harness.test_trust import smoke, submission
 
@@ -16,7 +17,12 @@ from tests.harness.test_trust import smoke, submission
 def clean_install(monkeypatch):
     """The runs here come from this checkout, which may have local changes while someone works on
     it: the start-of-run check reports it clean (its own test is below), so the rest is tested."""
-    monkeypatch.setattr("disbench.harness.run.integrity.code_check", lambda: "matches git commit (test)")
+    code_check_says(monkeypatch, "matches git commit (test)")
+
+
+def code_check_says(monkeypatch, verdict: str) -> None:
+    """Runs started from now take the real code digest, with ``verdict`` as their installation check."""
+    monkeypatch.setattr(integrity.HarnessCode, "take", classmethod(lambda cls: cls(integrity.code_digest(), verdict)))
 
 
 def record_file(tmp_path, name):
@@ -77,7 +83,7 @@ def test_sign_without_the_key_is_one_line(tmp_path, monkeypatch, capsys, missing
 
 def test_a_run_from_changed_code_is_refused(walls, tmp_path, monkeypatch, capsys):  # noqa: F811
     """The start-of-run check said the package was not its commit: the record says so, sign refuses."""
-    monkeypatch.setattr("disbench.harness.run.integrity.code_check", lambda: "differs from git commit 0123456789ab: disbench/metrics/mig.py")
+    code_check_says(monkeypatch, "differs from git commit 0123456789ab: disbench/metrics/mig.py")
     smoke(submission(tmp_path, "patched"), tmp_path, evaluate=True)
     path = record_file(tmp_path, "patched")
     assert load_record(path).environment["code_check"].startswith("differs")
@@ -87,8 +93,6 @@ def test_a_run_from_changed_code_is_refused(walls, tmp_path, monkeypatch, capsys
 def test_the_code_check_compares_the_package_with_its_commit_or_its_wheel(tmp_path, monkeypatch):
     """A clone: clean at its commit, then an edited and an added module are named. A wheel: its
     RECORD's hashes decide, whatever git says."""
-    from disbench.harness.run import integrity
-
     package = tmp_path / "repo" / "disbench"
     package.mkdir(parents=True)
     (package / "a.py").write_text("x = 1\n")
