@@ -37,7 +37,6 @@ def import_module_here(module: str) -> ModuleType:
         here = os.getcwd()
         if not _is_missing(e, module) or here in sys.path:
             raise
-        first = e
     sys.path.append(here)
     try:
         importlib.invalidate_caches()  # the folder's listing may be cached from before its files were written
@@ -46,8 +45,8 @@ def import_module_here(module: str) -> ModuleType:
         if not _is_missing(e, module):
             raise
         local = sorted({p.stem for p in Path(here).glob("*.py")} | {p.name for p in Path(here).iterdir() if (p / "__init__.py").is_file()})
-        raise ModuleNotFoundError(f"{first} (looked among the installed packages and in the current folder {here}).{did_you_mean(module, local, n=1)}",
-                                  name=e.name) from None
+        raise ModuleNotFoundError(f"No module named {module!r} (looked among the installed packages and in the current folder {here})."
+                                  f"{did_you_mean(module, local, n=1)}", name=e.name) from None
     finally:
         if here in sys.path:
             sys.path.remove(here)

@@ -26,11 +26,13 @@ import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from disbench.entry_points import entry_point_name, import_module_here, load_entry_point
 from disbench.error import (
     DeprecatedTask,
+    DisbenchError,
     InvalidTaskId,
     NameNotFound,
     NamespaceNotFound,
@@ -50,6 +52,7 @@ PLUGIN_GROUP = "disbench.tasks"
 DEFAULT_PRIMARY_METRIC = "mig"
 # make() options that choose where data lives, not what the task is: never off-protocol.
 RUNTIME_KWARGS = ("download", "root")
+WHERE_DATA_LIES = ("path",)  # task arguments that may change between a run and its re-scoring: the same content elsewhere (its sha256 is compared)
 
 
 def parse_task_id(task_id: str) -> tuple[str | None, str, int | None]:
@@ -275,11 +278,16 @@ def spec(task_id: str) -> TaskSpec:
 def _import_registering(module: str, task_id: str) -> None:
     """Import the module of a 'module:id' lookup; the tasks it registers remember it."""
     global _current_module
+    if module.endswith(".py"):
+        raise InvalidTaskId(f"{module!r} is a file; name its module instead, without the folder and '.py': '{Path(module).stem}:{task_id}' "
+                            "(a module in the current folder is found).")
     if not MODULE_RE.fullmatch(module):
         raise InvalidTaskId(f"{module!r} is not a module name; 'module:id' needs an absolute dotted name such as 'mylab.tasks:my-task-v0'.")
     before, _current_module = _current_module, module
     try:
         import_module_here(module)
+    except DisbenchError as e:  # a check of disbench's in the module (its data, say): that is the error to show
+        raise type(e)(f"{e} (importing {module!r} for {task_id!r})") from e
     except Exception as e:  # noqa: BLE001 - any failure of the named module's import is reported, not raised raw
         raise RegistrationError(f"Could not import {module!r} to register {task_id!r}: {type(e).__name__}: {e}") from e
     finally:
@@ -291,6 +299,22 @@ def task_reference(spec: TaskSpec | dict[str, Any]) -> str:
     (a ``TaskSpec`` or its ``to_dict()``, as records and checkpoints keep it), else its id."""
     module, task_id = (spec.get("module"), spec["id"]) if isinstance(spec, dict) else (spec.module, spec.id)
     return f"{module}:{task_id}" if module else task_id
+
+
+def spec_differences(recorded: dict[str, Any], found: dict[str, Any]) -> list[str]:
+    """How ``found`` (a spec's ``to_dict()``) differs from ``recorded`` (a record's or checkpoint's) in
+    what builds the task: its entry point and arguments, but for where its data lies. Empty when
+    nothing was recorded (a run of a task without a spec)."""
+    if not recorded:
+        return []
+    before, now = recorded.get("kwargs", {}), found["kwargs"]
+    rows = [("entry point", recorded.get("entry_point"), found["entry_point"])]
+    rows += [(key, before.get(key), now.get(key)) for key in sorted((set(before) | set(now)) - set(WHERE_DATA_LIES))]
+    return [f"{name}: was {_short(a)}, now {_short(b)}" for name, a, b in rows if a != b]
+
+
+def _short(value: object) -> str:
+    return f"{value[:12]}..." if isinstance(value, str) and len(value) == 64 else repr(value)  # a sha256 by its first digits
 
 
 def make(task_id: str | TaskSpec, **kwargs: Any) -> Task:

@@ -140,9 +140,15 @@ def test_module_id_finds_a_module_in_the_current_folder_that_shadows_nothing(tmp
         with pytest.raises(RegistrationError, match=re.escape(f"No module named 'heretask' (looked among the installed packages and in the current "
                                                               f"folder {tmp_path}). Did you mean 'heretasks'?")):
             disbench.make("heretask:lab/here")
+        with pytest.raises(InvalidTaskId, match=re.escape("'./heretasks.py' is a file; name its module instead, without the folder and '.py': "
+                                                          "'heretasks:lab/here'")):
+            disbench.make("./heretasks.py:lab/here")
+        (tmp_path / "badtasks.py").write_text("import disbench\nraise disbench.error.DataError('bars cannot be registered as a task: ...')\n")
+        with pytest.raises(disbench.error.DataError, match=re.escape("bars cannot be registered as a task: ... (importing 'badtasks' for 'bars-mse')")):
+            disbench.make("badtasks:bars-mse")  # a check of disbench's in the module is the error shown, not "could not import"
         assert sys.path == path
     finally:
-        for name in ("heretasks", "herebuild", "colorsys"):
+        for name in ("heretasks", "herebuild", "badtasks", "colorsys"):
             sys.modules.pop(name, None)
 
 

@@ -115,9 +115,11 @@ def test_verify_finds_your_task_through_the_record_or_task_and_refuses_other_dat
     del scratch_registry["mysquares-mse-v0"]  # as in a fresh process, where only othertasks registers it
     try:
         line = _one_line_error(capsys, ["verify", RECORD, "--task", "othertasks:mysquares-mse"])
-        assert line.startswith(f"error: othertasks:mysquares-mse does not build the task the record was made on (name: record 'data', now 'other'; "
-                               f"sha256: record {sha[:12]}..., now {from_files(other).fingerprint[:12]}...); verify the record with the task and data")
+        assert line.startswith(f"error: othertasks:mysquares-mse does not build the task the record was made on (name: was 'data', now 'other'; "
+                               f"sha256: was {sha[:12]}..., now {from_files(other).fingerprint[:12]}...); verify the record with the task and data")
         line = _one_line_error(capsys, ["verify", RECORD])  # the record's module now finds other data too: the content is still compared
-        assert line.startswith(f"error: {MODULE}:mysquares-mse-v0 does not build the task the record was made on (name: record 'data', now 'other'; sha256")
+        assert line.startswith(f"error: {MODULE}:mysquares-mse-v0 does not build the task the record was made on (name: was 'data', now 'other'; sha256")
+        line = _one_line_error(capsys, ["eval", CHECKPOINT])  # nor does eval score the checkpoint on it unless told to (--task)
+        assert line.startswith(f"error: {MODULE}:mysquares-mse-v0 is no longer the task {CHECKPOINT} was trained on (name: was 'data', now 'other'; sha256")
     finally:
         sys.modules.pop("othertasks", None)

@@ -37,9 +37,7 @@ from disbench.files import sha256_file
 from disbench.harness.record import RunResult, load_record
 from disbench.harness.run.evaluation import load_run_state
 from disbench.harness.run.folder import run_dir
-from disbench.registration import TaskSpec, task_reference
-
-WHERE_DATA_LIES = ("path",)  # task arguments that may differ from the record's: the same content elsewhere (its sha256 is compared)
+from disbench.registration import TaskSpec, spec_differences, task_reference
 
 
 @dataclass
@@ -70,32 +68,17 @@ def record_task(record: RunResult, task: str | None = None) -> tuple[TaskSpec, s
     try:
         found = disbench.spec(reference)
     except (NameNotFound, NamespaceNotFound) as e:
-        hint = "" if task else (f" The record's task is not registered in this process: pass --task MODULE:{record.task.id}, naming the module "
-                                "that registers it (a file in the current folder does).")
+        hint = "" if ":" in reference else (f" The record's task is not registered in this process: pass --task MODULE:{record.task.id}, "
+                                            "naming the module that registers it (a file in the current folder does).")
         raise type(e)(f"{e}{hint}") from None
     if found.id != record.task.id:
         raise RecordError(f"--task {task} is the task {found.id}, but {record.task.id} made the record; give --task MODULE:{record.task.id}.")
-    differences = task_differences(record.task.spec, found.to_dict())
+    differences = spec_differences(record.task.spec, found.to_dict())
     if differences:
         raise RecordError(f"{reference} does not build the task the record was made on ({'; '.join(differences[:3])}); verify the record "
                           "with the task and data it was run on (restore them, or register them again under their own id).")
     module = task.partition(":")[0] if task and ":" in task else found.module or record.task.spec.get("module")
     return found, f"{module}:{found.id}" if module else found.id
-
-
-def task_differences(recorded: dict, found: dict) -> list[str]:
-    """How ``found`` (a spec's ``to_dict()``) differs from the ``recorded`` one in what builds the task:
-    its entry point and arguments, but for where its data lies."""
-    if not recorded:  # a run made from a task without a spec: nothing recorded to compare
-        return []
-    rows = [("entry point", recorded.get("entry_point"), found["entry_point"])]
-    keys = sorted((set(recorded.get("kwargs", {})) | set(found["kwargs"])) - set(WHERE_DATA_LIES))
-    rows += [(key, recorded.get("kwargs", {}).get(key), found["kwargs"].get(key)) for key in keys]
-    return [f"{name}: record {_short(a)}, now {_short(b)}" for name, a, b in rows if a != b]
-
-
-def _short(value: object) -> str:
-    return f"{value[:12]}..." if isinstance(value, str) and len(value) == 64 else repr(value)  # a sha256 by its first digits
 
 
 def rescore(checkpoint: Path, record: RunResult, task: str | None = None) -> dict[str, float]:
