@@ -116,39 +116,41 @@ def test_module_id_finds_a_module_in_the_current_folder_that_shadows_nothing(tmp
     imports ./module.py, with the folder appended to the search for that import only, so an
     installed module of the same name as a file there still wins, and the path is left as it was.
     The tasks it registers remember the module, which is how a record finds them again."""
-    assert "colorsys" not in sys.modules and str(tmp_path) not in sys.path
-    (tmp_path / "colorsys.py").write_text("raise ImportError('the current folder shadowed an installed module')\n")
-    (tmp_path / "heretasks.py").write_text(textwrap.dedent('''
-        import colorsys
-
+    installed, here = tmp_path / "site-packages", tmp_path / "work"
+    installed.mkdir()
+    here.mkdir()
+    (installed / "shadowme.py").write_text("WHERE = 'installed'\n")
+    (here / "shadowme.py").write_text("raise ImportError('the current folder shadowed an installed module')\n")
+    (here / "heretasks.py").write_text(textwrap.dedent('''
         import disbench
+        import shadowme
 
-        COLORSYS = colorsys.__file__
+        SHADOWME = shadowme.WHERE
         disbench.register("lab/here-v0", kwargs={"dataset": "xysquares", "loss": "l1", "grid_spacing": 2})
         disbench.register("lab/built-v0", entry_point="herebuild:build", kwargs={"spacing": 4})
     '''))
-    (tmp_path / "herebuild.py").write_text("import disbench\n\ndef build(spacing):\n    return disbench.task.build_task('xysquares', grid_spacing=spacing)\n")
-    monkeypatch.chdir(tmp_path)
+    (here / "herebuild.py").write_text("import disbench\n\ndef build(spacing):\n    return disbench.task.build_task('xysquares', grid_spacing=spacing)\n")
+    (here / "badtasks.py").write_text("import disbench\nraise disbench.error.DataError('bars cannot be registered as a task: ...')\n")
+    monkeypatch.syspath_prepend(str(installed))
+    monkeypatch.chdir(here)
     path = list(sys.path)
     try:
         task = disbench.make("heretasks:lab/here-v0")
-        module = sys.modules["heretasks"]
-        assert sys.path == path and task.data.grid_spacing == 2 and str(tmp_path) not in module.COLORSYS
+        assert sys.path == path and task.data.grid_spacing == 2 and sys.modules["heretasks"].SHADOWME == "installed"
         assert task.spec.module == "heretasks" and task_reference(task.spec) == "heretasks:lab/here-v0" == task_reference(task.spec.to_dict())
         assert disbench.make("lab/built").data.grid_spacing == 4 and sys.path == path  # an entry point in the folder is found too
         assert TaskSpec.from_json(task.spec.to_json()).module == "heretasks" and "module" not in disbench.spec("xysquares-mse").to_dict()
         with pytest.raises(RegistrationError, match=re.escape(f"No module named 'heretask' (looked among the installed packages and in the current "
-                                                              f"folder {tmp_path}). Did you mean 'heretasks'?")):
+                                                              f"folder {here}). Did you mean 'heretasks'?")):
             disbench.make("heretask:lab/here")
         with pytest.raises(InvalidTaskId, match=re.escape("'./heretasks.py' is a file; name its module instead, without the folder and '.py': "
                                                           "'heretasks:lab/here'")):
             disbench.make("./heretasks.py:lab/here")
-        (tmp_path / "badtasks.py").write_text("import disbench\nraise disbench.error.DataError('bars cannot be registered as a task: ...')\n")
         with pytest.raises(disbench.error.DataError, match=re.escape("bars cannot be registered as a task: ... (importing 'badtasks' for 'bars-mse')")):
             disbench.make("badtasks:bars-mse")  # a check of disbench's in the module is the error shown, not "could not import"
         assert sys.path == path
     finally:
-        for name in ("heretasks", "herebuild", "badtasks", "colorsys"):
+        for name in ("heretasks", "herebuild", "badtasks", "shadowme"):
             sys.modules.pop(name, None)
 
 
