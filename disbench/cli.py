@@ -196,16 +196,22 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     import json
 
     import disbench
+    from disbench.error import DataError
     from disbench.harness.run.evaluation import evaluate_checkpoint, load_run_state
+    from disbench.registration import spec_differences, task_reference
 
     state = load_run_state(args.checkpoint)
     tier = args.protocol or state.get("protocol", {}).get("name", DEFAULT_TIER)  # the tier it was trained under
     seed = state.get("seed", 0) if args.seed is None else args.seed  # the run's: its record's scores again
-    scores = evaluate_checkpoint(args.checkpoint, protocol=tier, seed=seed, task_id=args.task)
+    task = args.task or (task_reference(state["task_spec"]) if state.get("task_spec") else None)  # module:id for a task found through a module
+    if args.task is None and state.get("task_spec") and (changed := spec_differences(state["task_spec"], disbench.spec(task).to_dict())):
+        raise DataError(f"{task} is no longer the task {args.checkpoint} was trained on ({'; '.join(changed[:3])}); restore its data, "
+                        "or name the task to score it on with --task.")
+    scores = evaluate_checkpoint(args.checkpoint, protocol=tier, seed=seed, task_id=task)
     if args.json:
         print(json.dumps(scores, indent=1, sort_keys=True))
         return 0
-    task_id = disbench.spec(args.task or state["task_spec"]["id"]).id
+    task_id = disbench.spec(task).id
     print(score_table([(task_id, state["submission"]["name"], tier, seed, scores)]))
     print(f"{len(SHOWN_METRICS)} of {len(scores)} metrics shown; --json prints every one")
     _adversarial_note(task_id)
@@ -217,7 +223,8 @@ def _cmd_verify(args: argparse.Namespace) -> int:
 
     failed = 0
     for record in args.records:
-        report = verify_record(record, runs_dir=args.runs_dir, checkpoint=args.checkpoint, retrain=args.retrain, public_key=args.public_key)
+        report = verify_record(record, runs_dir=args.runs_dir, checkpoint=args.checkpoint, retrain=args.retrain, public_key=args.public_key,
+                               task=args.task)
         print(report.render())
         failed += not report.ok
     return 1 if failed else 0
@@ -342,7 +349,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("eval", help="score a run's checkpoint with a tier's metric suite (the run's record's scores again, by default)")
     p.add_argument("checkpoint", help="a run's checkpoint.pt, e.g. runs/xysquares-mse-v0/beta-vae/quick/seed-0/checkpoint.pt")
-    p.add_argument("--task", default=None, help="task to score on (default: the task it was trained on)")
+    p.add_argument("--task", default=None, help="task to score on (default: the task it was trained on, found through its module if it was run as MODULE:ID)")
     p.add_argument("--protocol", default=None, choices=TIERS, help="tier whose metric suite scores it (default: the tier it was trained under)")
     p.add_argument("--seed", type=seed_argument, default=None, help="seed of the evaluation's samples (default: the run's seed, as in its record)")
     p.add_argument("--json", action="store_true", help="print every metric as JSON, for machines, instead of the table")
@@ -354,6 +361,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint", default=None, help="the checkpoint, if not in the runs folder (one record only)")
     p.add_argument("--retrain", action="store_true", help="also train again from scratch and require identical metrics")
     p.add_argument("--public-key", default=None, help="the runner's public key (default: leaderboards/runner-key.pub)")
+    p.add_argument("--task", default=None, metavar="MODULE:ID",
+                   help="the record's task, for one a module of yours registers (e.g. mytasks:mydata-mse); refused unless it builds the record's task")
     p.set_defaults(handler=_cmd_verify)
 
     p = sub.add_parser("sign", help="the official runner's signature on records that pass every check (a step apart from training)")

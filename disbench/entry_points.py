@@ -2,15 +2,54 @@
 
 Kept apart from the registry so that any layer (data, tasks, plugins) can resolve entry points
 without importing the registry, and the registry without importing them.
+
+A module named this way is imported as Python finds it, or else from the current folder
+(:func:`import_module_here`): ``disbench run --task mytasks:my-task`` finds ``./mytasks.py``
+from the installed ``disbench`` script too, whose path does not hold the current folder.
 """
 
 from __future__ import annotations
 
 import importlib
+import os
+import sys
 from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
-from disbench.error import RegistrationError
+from disbench.error import RegistrationError, did_you_mean
+
+
+def _is_missing(error: ModuleNotFoundError, module: str) -> bool:
+    """Whether ``error`` says ``module`` itself (or a package above it) is not found, rather than
+    something it imports."""
+    return error.name is not None and (module == error.name or module.startswith(error.name + "."))
+
+
+def import_module_here(module: str) -> ModuleType:
+    """Import ``module`` from where Python looks (installed packages, ``sys.path``), or else from the
+    current folder. The folder is appended to the search for this one import and removed after it,
+    so a file there never shadows an installed module, and later imports never look there."""
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as e:
+        here = os.getcwd()
+        if not _is_missing(e, module) or here in sys.path:
+            raise
+    sys.path.append(here)
+    try:
+        importlib.invalidate_caches()  # the folder's listing may be cached from before its files were written
+        return importlib.import_module(module)
+    except ModuleNotFoundError as e:
+        if not _is_missing(e, module):
+            raise
+        local = sorted({p.stem for p in Path(here).glob("*.py")} | {p.name for p in Path(here).iterdir() if (p / "__init__.py").is_file()})
+        raise ModuleNotFoundError(f"No module named {module!r} (looked among the installed packages and in the current folder {here})."
+                                  f"{did_you_mean(module, local, n=1)}", name=e.name) from None
+    finally:
+        if here in sys.path:
+            sys.path.remove(here)
 
 
 def entry_point_name(entry_point: str | Callable[..., Any]) -> str:
@@ -34,7 +73,7 @@ def load_entry_point(entry_point: str | Callable[..., Any]) -> Callable[..., Any
     if not sep or not module_name or not attr:
         raise RegistrationError(f"Entry point {entry_point!r} must look like 'package.module:function'.")
     try:
-        obj: Any = importlib.import_module(module_name)
+        obj: Any = import_module_here(module_name)
     except ImportError as e:
         raise RegistrationError(f"Cannot import module {module_name!r} of entry point {entry_point!r}: {e}") from e
     for part in attr.split("."):

@@ -4,6 +4,11 @@ Ids follow ``[namespace/]name[-vN]``. ``make("name")`` resolves to the highest r
 non-deprecated version; results always record the full versioned id. Entry points are
 ``"module:attr"`` strings imported lazily, so registering costs nothing.
 
+``make("module:id")`` imports ``module`` first (from the current folder too, see
+``disbench.entry_points.import_module_here``), and the tasks that import registers remember it
+(``TaskSpec.module``): a record or checkpoint of such a task says how another process finds it
+(:func:`task_reference`).
+
 Third-party packages ship tasks through the ``disbench.tasks`` entry-point group: each entry
 point names a module (or a function) that calls :func:`register`, and its name is the namespace
 its tasks are registered under (``mylab = "mylab.tasks"`` gives ``mylab/...`` ids). Plugins are
@@ -15,18 +20,19 @@ from __future__ import annotations
 import contextlib
 import copy
 import dataclasses
-import importlib
 import json
 import re
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from disbench.entry_points import entry_point_name, load_entry_point
+from disbench.entry_points import entry_point_name, import_module_here, load_entry_point
 from disbench.error import (
     DeprecatedTask,
+    DisbenchError,
     InvalidTaskId,
     NameNotFound,
     NamespaceNotFound,
@@ -46,6 +52,7 @@ PLUGIN_GROUP = "disbench.tasks"
 DEFAULT_PRIMARY_METRIC = "mig"
 # make() options that choose where data lives, not what the task is: never off-protocol.
 RUNTIME_KWARGS = ("download", "root")
+WHERE_DATA_LIES = ("path",)  # task arguments that may change between a run and its re-scoring: the same content elsewhere (its sha256 is compared)
 
 
 def parse_task_id(task_id: str) -> tuple[str | None, str, int | None]:
@@ -75,6 +82,7 @@ class TaskSpec:
     description: str = ""
     deprecated: str | None = None
     primary_metric: str = DEFAULT_PRIMARY_METRIC  # what the leaderboard ranks this task's methods by
+    module: str | None = None  # the module whose import registers it, when it was found as 'module:id' (see task_reference)
 
     namespace: str | None = field(init=False)
     name: str = field(init=False)
@@ -97,6 +105,7 @@ class TaskSpec:
         return self.kwargs.get("loss")
 
     def to_dict(self) -> dict[str, Any]:
+        """Every field; ``module`` only when set, so the specs of tasks found without one are unchanged."""
         return {
             "id": self.id,
             "entry_point": entry_point_name(self.entry_point),
@@ -107,6 +116,7 @@ class TaskSpec:
             "description": self.description,
             "deprecated": self.deprecated,
             "primary_metric": self.primary_metric,
+            **({"module": self.module} if self.module else {}),
         }
 
     def to_json(self) -> str:
@@ -125,6 +135,7 @@ class TaskSpec:
 
 registry: dict[str, TaskSpec] = {}
 _current_namespace: str | None = None
+_current_module: str | None = None  # the module a 'module:id' lookup is importing: what its registrations remember
 _plugins_loaded = False
 
 
@@ -153,6 +164,8 @@ def register(
     """
     if _current_namespace is not None and parse_task_id(id)[0] is None:
         id = f"{_current_namespace}/{id}"
+    if _current_module is not None:
+        spec_fields.setdefault("module", _current_module)
     spec = TaskSpec(
         id=id,
         entry_point=entry_point,
@@ -242,12 +255,7 @@ def spec(task_id: str) -> TaskSpec:
     load_plugins()
     if ":" in task_id:
         module, _, task_id = task_id.partition(":")
-        if not MODULE_RE.fullmatch(module):
-            raise InvalidTaskId(f"{module!r} is not a module name; 'module:id' needs an absolute dotted name such as 'mylab.tasks:my-task-v0'.")
-        try:
-            importlib.import_module(module)
-        except Exception as e:  # noqa: BLE001 - any failure of the named module's import is reported, not raised raw
-            raise RegistrationError(f"Could not import {module!r} to register {task_id!r}: {type(e).__name__}: {e}") from e
+        _import_registering(module, task_id)
     namespace, name, version = parse_task_id(task_id)
     _check_name_exists(namespace, name)
     versions = _versions(namespace, name)
@@ -265,6 +273,48 @@ def spec(task_id: str) -> TaskSpec:
     if active and active[-1].version is not None and active[-1].version > version:
         warnings.warn(f"{found[0].id!r} is not the latest version of this task; {active[-1].id!r} is.", UserWarning, stacklevel=2)
     return found[0]
+
+
+def _import_registering(module: str, task_id: str) -> None:
+    """Import the module of a 'module:id' lookup; the tasks it registers remember it."""
+    global _current_module
+    if module.endswith(".py"):
+        raise InvalidTaskId(f"{module!r} is a file; name its module instead, without the folder and '.py': '{Path(module).stem}:{task_id}' "
+                            "(a module in the current folder is found).")
+    if not MODULE_RE.fullmatch(module):
+        raise InvalidTaskId(f"{module!r} is not a module name; 'module:id' needs an absolute dotted name such as 'mylab.tasks:my-task-v0'.")
+    before, _current_module = _current_module, module
+    try:
+        import_module_here(module)
+    except DisbenchError as e:  # a check of disbench's in the module (its data, say): that is the error to show
+        raise type(e)(f"{e} (importing {module!r} for {task_id!r})") from e
+    except Exception as e:  # noqa: BLE001 - any failure of the named module's import is reported, not raised raw
+        raise RegistrationError(f"Could not import {module!r} to register {task_id!r}: {type(e).__name__}: {e}") from e
+    finally:
+        _current_module = before
+
+
+def task_reference(spec: TaskSpec | dict[str, Any]) -> str:
+    """What finds the task in another process: ``"module:id"`` when it was found through a module
+    (a ``TaskSpec`` or its ``to_dict()``, as records and checkpoints keep it), else its id."""
+    module, task_id = (spec.get("module"), spec["id"]) if isinstance(spec, dict) else (spec.module, spec.id)
+    return f"{module}:{task_id}" if module else task_id
+
+
+def spec_differences(recorded: dict[str, Any], found: dict[str, Any]) -> list[str]:
+    """How ``found`` (a spec's ``to_dict()``) differs from ``recorded`` (a record's or checkpoint's) in
+    what builds the task: its entry point and arguments, but for where its data lies. Empty when
+    nothing was recorded (a run of a task without a spec)."""
+    if not recorded:
+        return []
+    before, now = recorded.get("kwargs", {}), found["kwargs"]
+    rows = [("entry point", recorded.get("entry_point"), found["entry_point"])]
+    rows += [(key, before.get(key), now.get(key)) for key in sorted((set(before) | set(now)) - set(WHERE_DATA_LIES))]
+    return [f"{name}: was {_short(a)}, now {_short(b)}" for name, a, b in rows if a != b]
+
+
+def _short(value: object) -> str:
+    return f"{value[:12]}..." if isinstance(value, str) and len(value) == 64 else repr(value)  # a sha256 by its first digits
 
 
 def make(task_id: str | TaskSpec, **kwargs: Any) -> Task:

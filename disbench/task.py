@@ -225,4 +225,5 @@ def build_task(dataset: str, loss: str = "mse", download: bool = False, root: st
         if download or root is not None:
             raise DataError(f"Dataset {dataset!r} is generated on the fly; it takes no download/root arguments.")
         data = make_dataset(dataset, **dataset_kwargs)
+    data.require_full_grid("a task")  # data from files with gaps: analysable, not trainable
     return Task(data, loss)

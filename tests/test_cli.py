@@ -1,8 +1,14 @@
 import argparse
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
 import pytest
 
+import disbench
 from disbench.arguments import default_text
 from disbench.cli import build_parser
 from disbench.cli import main as cli
@@ -124,3 +130,45 @@ def test_an_unknown_metric_suggests_the_nearest(capsys):
     assert cli(["leaderboard", "show", "--official", str(REPO / "leaderboards" / "results"), "--metric", "mgi"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: No record has metric 'mgi'. Did you mean 'mig'?") and err.count("\n") == 1
+
+
+TINY_TASKS = textwrap.dedent("""
+    import numpy as np
+
+    import disbench
+
+    images = np.zeros((12, 16, 16), dtype=np.uint8)
+    factors = np.array([(i, j) for i in range(4) for j in range(3)])
+    for n, (i, j) in enumerate(factors):  # a 3x3 square: x steps of 4 (never overlapping), y steps of 1
+        images[n, 2 + j : 5 + j, 1 + 4 * i : 4 + 4 * i] = 255
+    np.savez("tiny.npz", images=images, factors=factors, factor_names=np.array(["x", "y"]))
+    disbench.register("tiny-mse-v0", kwargs=disbench.data.from_files("tiny.npz").task_kwargs("mse"))
+""")
+
+
+def console_script() -> Path:
+    """The ``disbench`` executable pip installed for this interpreter."""
+    script = Path(sys.executable).with_name("disbench")
+    found = str(script) if script.is_file() else shutil.which("disbench")
+    if found is None:
+        pytest.skip("the disbench console script is not installed here (pip install -e .)")
+    return Path(found)
+
+
+def test_the_installed_script_runs_a_task_of_a_module_in_the_current_folder(tmp_path):
+    """The console script's path holds its own folder, not the current one; 'module:id' finds
+    ./mytasks.py anyway (PYTHONPATH points the script at this checkout's code)."""
+    (tmp_path / "mytasks.py").write_text(TINY_TASKS)
+    root = str(Path(disbench.__file__).resolve().parents[1])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
+
+    def run(*argv):
+        return subprocess.run([str(console_script()), *argv], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+
+    done = run("analyze", "mytasks:tiny-mse", "--repeats", "4", "--num-pairs", "50", "--out", "out")
+    assert done.returncode == 0, done.stderr
+    assert "verdict: adversarial (constant perceived distance along x)" in done.stdout and (tmp_path / "out" / "analysis.json").is_file()
+    typo = run("analyze", "mytask:tiny-mse", "--out", "out")
+    assert typo.returncode == 2 and typo.stderr.strip() == (
+        "error: Could not import 'mytask' to register 'tiny-mse': ModuleNotFoundError: No module named 'mytask' (looked among the installed packages "
+        f"and in the current folder {tmp_path}). Did you mean 'mytasks'?")

@@ -16,7 +16,7 @@ from disbench.error import (
     VersionNotFound,
 )
 from disbench.protocol import TIERS
-from disbench.registration import TaskSpec, parse_task_id
+from disbench.registration import TaskSpec, parse_task_id, task_reference
 
 
 @pytest.mark.parametrize(
@@ -109,6 +109,49 @@ def test_make_imports_module_before_resolving(tmp_path, monkeypatch, scratch_reg
     task = disbench.make("mytasks:lab/custom")
     assert task.spec.id == "lab/custom-v0" and task.data.grid_spacing == 2 and task.loss.name == "l1"
     sys.modules.pop("mytasks", None)
+
+
+def test_module_id_finds_a_module_in_the_current_folder_that_shadows_nothing(tmp_path, monkeypatch, scratch_registry):
+    """What the installed ``disbench`` script needs (its path lacks the current folder): 'module:id'
+    imports ./module.py, with the folder appended to the search for that import only, so an
+    installed module of the same name as a file there still wins, and the path is left as it was.
+    The tasks it registers remember the module, which is how a record finds them again."""
+    installed, here = tmp_path / "site-packages", tmp_path / "work"
+    installed.mkdir()
+    here.mkdir()
+    (installed / "shadowme.py").write_text("WHERE = 'installed'\n")
+    (here / "shadowme.py").write_text("raise ImportError('the current folder shadowed an installed module')\n")
+    (here / "heretasks.py").write_text(textwrap.dedent('''
+        import disbench
+        import shadowme
+
+        SHADOWME = shadowme.WHERE
+        disbench.register("lab/here-v0", kwargs={"dataset": "xysquares", "loss": "l1", "grid_spacing": 2})
+        disbench.register("lab/built-v0", entry_point="herebuild:build", kwargs={"spacing": 4})
+    '''))
+    (here / "herebuild.py").write_text("import disbench\n\ndef build(spacing):\n    return disbench.task.build_task('xysquares', grid_spacing=spacing)\n")
+    (here / "badtasks.py").write_text("import disbench\nraise disbench.error.DataError('bars cannot be registered as a task: ...')\n")
+    monkeypatch.syspath_prepend(str(installed))
+    monkeypatch.chdir(here)
+    path = list(sys.path)
+    try:
+        task = disbench.make("heretasks:lab/here-v0")
+        assert sys.path == path and task.data.grid_spacing == 2 and sys.modules["heretasks"].SHADOWME == "installed"
+        assert task.spec.module == "heretasks" and task_reference(task.spec) == "heretasks:lab/here-v0" == task_reference(task.spec.to_dict())
+        assert disbench.make("lab/built").data.grid_spacing == 4 and sys.path == path  # an entry point in the folder is found too
+        assert TaskSpec.from_json(task.spec.to_json()).module == "heretasks" and "module" not in disbench.spec("xysquares-mse").to_dict()
+        with pytest.raises(RegistrationError, match=re.escape(f"No module named 'heretask' (looked among the installed packages and in the current "
+                                                              f"folder {here}). Did you mean 'heretasks'?")):
+            disbench.make("heretask:lab/here")
+        with pytest.raises(InvalidTaskId, match=re.escape("'./heretasks.py' is a file; name its module instead, without the folder and '.py': "
+                                                          "'heretasks:lab/here'")):
+            disbench.make("./heretasks.py:lab/here")
+        with pytest.raises(disbench.error.DataError, match=re.escape("bars cannot be registered as a task: ... (importing 'badtasks' for 'bars-mse')")):
+            disbench.make("badtasks:bars-mse")  # a check of disbench's in the module is the error shown, not "could not import"
+        assert sys.path == path
+    finally:
+        for name in ("heretasks", "herebuild", "badtasks", "shadowme"):
+            sys.modules.pop(name, None)
 
 
 def test_bad_entry_points_are_registration_errors(scratch_registry):

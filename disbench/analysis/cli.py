@@ -12,6 +12,7 @@ import dataclasses
 import json
 import resource
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +38,7 @@ def _factor_order(specs: list[str] | None) -> dict[str, list[str]] | None:
 
 def load_subject(args: argparse.Namespace) -> tuple[Task, str]:
     """The task to analyse (a registered one, or ``--data`` under ``--loss``) and its label."""
-    from disbench.data import from_files
+    from disbench.data import IncompleteGrid, from_files
 
     flags = {"factors": "--factors", "image_column": "--image-column", "image_size": "--image-size", "factor_order": "--order", "categorical": "--categorical"}
     data_options = {"factors": args.factors, "image_column": args.image_column, "image_size": args.image_size, "factor_order": _factor_order(args.order),
@@ -52,7 +53,9 @@ def load_subject(args: argparse.Namespace) -> tuple[Task, str]:
         if args.loss is not None:
             task = Task(task.data, args.loss)
         return task, task.id if args.loss is None else f"{task.spec.id} under {task.loss.name}"
-    data = from_files(args.data, **{k: v for k, v in data_options.items() if v is not None})
+    with warnings.catch_warnings():  # describe() states what an incomplete grid lacks, on the line the user reads first
+        warnings.simplefilter("ignore", IncompleteGrid)
+        data = from_files(args.data, **{k: v for k, v in data_options.items() if v is not None})
     print(data.describe())
     return Task(data, args.loss or "mse"), data.name
 
@@ -97,8 +100,9 @@ def _data_record(task: Task) -> dict[str, Any]:
     data = task.data
     if not hasattr(data, "fingerprint"):
         return {}
-    return {"data": {"path": str(data.path), "sha256": data.fingerprint, "images": len(data), "shape": list(data.obs_shape),
-                     "factors": {n: list(v) for n, v in zip(data.factor_names, data.factor_values)}}}
+    return {"data": {"path": str(data.path), "sha256": data.fingerprint, "images": data.num_images, "shape": list(data.obs_shape),
+                     "factors": {n: list(v) for n, v in zip(data.factor_names, data.factor_values)},
+                     "missing_combinations": data.num_missing, "missing_fraction": data.missing_fraction}}
 
 
 def _cmd_analyze(args: argparse.Namespace) -> int:

@@ -51,7 +51,7 @@ class LossScore:
     def to_dict(self) -> dict:
         return {"loss": self.loss, "verdict": self.verdict, "reason": self.reason, "lowest_spearman": self.lowest, "mean_spearman": self.mean,
                 "spearman": {name: c.spearman for name, c in self.correlations.items()},
-                "matrices": {t.factor: t.matrix.tolist() for t in self.traversals}}
+                "matrices": {t.factor: t.matrix_list() for t in self.traversals}}
 
 
 def score_losses(data: GroundTruthData, losses: Sequence[str], repeats: int = 32, seed: int = 777, space: str = "unit") -> dict[str, LossScore]:

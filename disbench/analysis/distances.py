@@ -4,7 +4,8 @@ The *perceived distance* between two observations is the task's loss applied to 
 ``d(x_a, x_b) = L_rec(x_a, x_b)``. Along a *traversal* (only factor ``i`` varies) it can be
 compared with the ground-truth distance ``|y_a - y_b|``. Distances are computed in float64 on
 images in [0, 1] by default (``space="unit"``, as the paper's Table A1), or in the model's input
-space (``space="model"``, standardised as the VAE sees it).
+space (``space="model"``, standardised as the VAE sees it). On data with missing combinations,
+only observations that exist are drawn (``disbench.analysis.sampling``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from disbench.analysis.sampling import factor_pairs, random_pairs, render_present, traversals
 from disbench.data.base import GroundTruthData
 from disbench.losses import ReconLoss
 from disbench.task import Task
@@ -84,13 +86,8 @@ def perceived_distances(task: Task, num_pairs: int = 50_000, seed: int = 777, sp
     for i, (name, size) in enumerate(zip(data.factor_names, data.factor_sizes)):
         if size < 2:
             continue
-        a = data.sample_factors(num_pairs, gen)
-        b = a.clone()
-        b[:, i] = (a[:, i] + torch.randint(1, size, (num_pairs,), generator=gen)) % size
-        per_factor[name] = _stats(pair_distances(task, a, b, space))
-    ia = torch.randint(0, len(data), (num_pairs,), generator=gen)
-    ib = (ia + torch.randint(1, len(data), (num_pairs,), generator=gen)) % len(data)
-    random = _stats(pair_distances(task, data.idx_to_factors(ia), data.idx_to_factors(ib), space))
+        per_factor[name] = _stats(pair_distances(task, *factor_pairs(data, i, num_pairs, gen), space))
+    random = _stats(pair_distances(task, *random_pairs(data, num_pairs, gen), space))
     return {"factors": per_factor, "random": random}
 
 
@@ -99,16 +96,28 @@ class TraversalDistances:
     """Distances along ``repeats`` random traversals of one factor.
 
     ``perceived`` is ``[repeats, f, f]``; ``ground_truth`` is the ``[f, f]`` matrix ``|u - v|``.
-    ``matrix`` (the paper's ``D^(i)``) is the average over repeats.
+    ``matrix`` (the paper's ``D^(i)``) is the average over repeats. On data with missing
+    combinations, ``present`` (``[repeats, f]``) says which values of each traversal have an
+    image; the distances of the others are NaN, and ``matrix`` averages each entry over the
+    traversals that have both values (NaN where none has).
     """
 
     factor: str
     perceived: np.ndarray
     ground_truth: np.ndarray
+    present: np.ndarray | None = None
 
     @property
     def matrix(self) -> np.ndarray:
-        return self.perceived.mean(axis=0)
+        if self.present is None:
+            return self.perceived.mean(axis=0)
+        observed = ~np.isnan(self.perceived)
+        counts = observed.sum(axis=0)
+        return np.where(counts > 0, np.where(observed, self.perceived, 0.0).sum(axis=0) / np.maximum(counts, 1), np.nan)
+
+    def matrix_list(self) -> list[list[float | None]]:
+        """``matrix`` as nested lists for JSON, ``None`` where no traversal had the pair."""
+        return [[None if np.isnan(d) else float(d) for d in row] for row in self.matrix]
 
 
 def _squared(phi: torch.Tensor, traversals: int, size: int) -> torch.Tensor:
@@ -143,22 +152,28 @@ def traversal_distances_by_loss(
     files) of the same random traversals; ``max_obs`` observations are held at a time."""
     i = data.factor_index(factor)
     size = data.factor_sizes[i]
-    gen = torch.Generator().manual_seed(seed)
-    bases = data.sample_factors(repeats, gen)
+    factors, present = traversals(data, i, repeats, torch.Generator().manual_seed(seed))
     chunk = max(1, max_obs // size)
     blocks: list[list[torch.Tensor]] = [[] for _ in losses]
     for start in range(0, repeats, chunk):
-        base = bases[start : start + chunk]
-        raw = data.render(data.traversal_factors(i, base).flatten(0, 1), validate=False)
+        block_factors = factors[start : start + chunk]
+        raw = render_present(data, block_factors.flatten(0, 1), None if present is None else present[start : start + chunk].reshape(-1))
         images: dict[bool, torch.Tensor] = {}  # the observations as each kind of loss takes them, made once
         shared: dict[int, torch.Tensor] = {}  # their own squared distances, computed once
         for block, loss in zip(blocks, losses):
             if loss.standardised not in images:
                 images[loss.standardised] = _in_space(data, loss, raw, space)
-            block.append(_within(loss, images[loss.standardised], len(base), size, shared))
+            block.append(_within(loss, images[loss.standardised], len(block_factors), size, shared))
     steps = np.arange(size, dtype=np.float64)
     ground_truth = np.abs(steps[:, None] - steps[None, :])
-    return [TraversalDistances(data.factor_names[i], torch.cat(block).numpy(), ground_truth) for block in blocks]
+    return [TraversalDistances(data.factor_names[i], _without_missing(torch.cat(block).numpy(), present), ground_truth, present) for block in blocks]
+
+
+def _without_missing(perceived: np.ndarray, present: np.ndarray | None) -> np.ndarray:
+    """``perceived [R, f, f]`` with NaN for every pair that involves a value with no image."""
+    if present is not None:
+        perceived[~(present[:, :, None] & present[:, None, :])] = np.nan
+    return perceived
 
 
 def traversal_distances(task: Task, factor: int | str, repeats: int = 256, seed: int = 777, space: str = "unit", max_obs: int = 256) -> TraversalDistances:

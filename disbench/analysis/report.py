@@ -61,16 +61,24 @@ class FactorCorrelation:
 
 
 def _constant_rows(pairs: np.ndarray) -> np.ndarray:
-    """Which traversals (rows of ``pairs``: the distances of all their pairs) perceive every two
-    distinct values as equally far apart."""
-    scale = np.abs(pairs).max(axis=1)
-    return np.ptp(pairs, axis=1) <= CONSTANT_RTOL * np.maximum(scale, 1e-300)
+    """Which traversals (rows of ``pairs``: the distances of all their pairs, NaN for a pair with no
+    images) perceive every two distinct values as equally far apart."""
+    scale = np.nanmax(np.abs(pairs), axis=1)
+    return np.nanmax(pairs, axis=1) - np.nanmin(pairs, axis=1) <= CONSTANT_RTOL * np.maximum(scale, 1e-300)
 
 
 def _row_spearman(ground: np.ndarray, pairs: np.ndarray) -> np.ndarray:
-    """Spearman's rho of ``ground [P]`` with each row of ``pairs [R, P]`` (average ranks for ties)."""
+    """Spearman's rho of ``ground [P]`` with each row of ``pairs [R, P]`` (average ranks for ties),
+    over the pairs of the row that are not NaN (the pairs its traversal has images for)."""
     from scipy.stats import rankdata  # imported when first needed: it costs the CLI's start-up a second or more
 
+    missing = np.isnan(pairs)
+    if missing.any():
+        ranks = rankdata(pairs, axis=1, nan_policy="omit")
+        target = rankdata(np.where(missing, np.nan, ground), axis=1, nan_policy="omit")
+        ranks -= np.nanmean(ranks, axis=1, keepdims=True)
+        target -= np.nanmean(target, axis=1, keepdims=True)
+        return np.nansum(ranks * target, axis=1) / np.sqrt(np.nansum(ranks**2, axis=1) * np.nansum(target**2, axis=1))
     ranks = rankdata(pairs, axis=1)
     ranks -= ranks.mean(axis=1, keepdims=True)
     target = rankdata(ground) - (len(ground) + 1) / 2
@@ -83,22 +91,25 @@ def correlate(t: TraversalDistances, ordered: bool = True) -> FactorCorrelation:
     farther at each step, but no closer to one place than another; no order can be recovered)."""
     size = t.ground_truth.shape[0]
     u, v = np.triu_indices(size, k=1)
-    pairs = t.perceived[:, u, v]
+    pairs = t.perceived[:, u, v]  # NaN where the traversal has no image for one of the two values
+    if t.present is not None:  # only traversals with something to order can call a factor constant
+        pairs = pairs[t.present.sum(axis=1) >= min(3, size)]
     if pairs.size == 0:
         return FactorCorrelation(t.factor, size, None, True, 0, 0, ordered=ordered)
     constant_rows = _constant_rows(pairs)
     constant = bool(constant_rows.all())
+    observed = pairs[~np.isnan(pairs)]
     # Round away float noise so that equal distances tie exactly when ranked.
-    rounded = np.array([float(f"{d:.{ROUND_DIGITS}g}") for d in np.unique(pairs)])
+    rounded = np.array([float(f"{d:.{ROUND_DIGITS}g}") for d in np.unique(observed)])
     distinct = 1 if constant else len(np.unique(rounded))
     rho = pooled = None
     if not constant and size > 2:
         ground = t.ground_truth[u, v]
         varying = pairs[~constant_rows]
-        row_scale = np.abs(varying).max(axis=1, keepdims=True)
+        row_scale = np.nanmax(np.abs(varying), axis=1, keepdims=True)
         rho = float(_row_spearman(ground, np.round(varying / row_scale, ROUND_DIGITS)).mean())
-        pooled = float(_row_spearman(np.tile(ground, len(pairs)), np.round(pairs.reshape(1, -1) / np.abs(pairs).max(), ROUND_DIGITS))[0])
-    return FactorCorrelation(t.factor, size, rho, constant, distinct, int(pairs.size), pooled, ordered)
+        pooled = float(_row_spearman(np.tile(ground, len(pairs)), np.round(pairs.reshape(1, -1) / np.abs(observed).max(), ROUND_DIGITS))[0])
+    return FactorCorrelation(t.factor, size, rho, constant, distinct, int(observed.size), pooled, ordered)
 
 
 def correlations_of(traversals: list[TraversalDistances], data: GroundTruthData) -> dict[str, FactorCorrelation]:
@@ -142,7 +153,7 @@ class AnalysisReport:
                 for name, c in self.correlations.items()
             },
             "random_pairs": self.random.to_dict(),
-            "matrices": {t.factor: {"ground_truth": t.ground_truth.tolist(), "perceived": t.matrix.tolist()} for t in self.traversals},
+            "matrices": {t.factor: {"ground_truth": t.ground_truth.tolist(), "perceived": t.matrix_list()} for t in self.traversals},
             "settings": self.settings,
         }
 
@@ -194,7 +205,16 @@ def format_report(report: AnalysisReport) -> str:
         rows.append((name, c.size, f"{d.mean:.4f} ({d.std:.4f})" if d else "-", format_rho(c), c.distinct_values))
     rows.append(("random pairs", "", f"{report.random.mean:.4f} ({report.random.std:.4f})", "", ""))
     table = tabulate(rows, headers=["factor", "size", "distance mean (std)", "spearman", "distinct"], tablefmt="simple")
-    return f"{table}{categorical_note(report.correlations)}\n\nverdict: {report.verdict} ({report.reason})"
+    return f"{table}{categorical_note(report.correlations)}{incomplete_note(report.traversals)}\n\nverdict: {report.verdict} ({report.reason})"
+
+
+def incomplete_note(traversals: list[TraversalDistances]) -> str:
+    """A line saying how much of each traversal an incomplete grid left (empty for a full grid)."""
+    kept = [f"{t.factor} {t.present.sum(axis=1).mean():.1f} of {t.present.shape[1]}" for t in traversals if t.present is not None]
+    if not kept:
+        return ""
+    return (f"\nincomplete grid: each traversal is measured on the values it has images for (on average {', '.join(kept)}); "
+            "traversals with fewer than 3 are not drawn.")
 
 
 def categorical_note(correlations: dict[str, FactorCorrelation]) -> str:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from tabulate import tabulate
 
 from disbench.analysis.compare import LossScore, score_losses
-from disbench.analysis.report import categorical_note, format_rho
+from disbench.analysis.report import categorical_note, format_rho, incomplete_note
 from disbench.data.base import GroundTruthData
 from disbench.losses import LEARNT, make_loss
 
@@ -113,5 +113,5 @@ def format_suggestion(suggestion: Suggestion) -> str:
     rows = [(rank, s.loss, s.verdict, "constant" if s.constant else "-" if s.lowest is None else f"{s.lowest:.3f}", *(format_rho(s.correlations[n]) for n in names))
             for rank, s in enumerate(suggestion.ranking, 1)]
     table = tabulate(rows, headers=["rank", "loss", "verdict", "lowest rho", *names], tablefmt="simple", disable_numparse=True)
-    table += categorical_note(suggestion.ranking[0].correlations)
+    table += categorical_note(suggestion.ranking[0].correlations) + incomplete_note(suggestion.ranking[0].traversals)
     return f"Spearman rho of perceived vs ground-truth distance along traversals, by loss:\n{table}\n\nsuggested loss: {suggestion.recommended.loss} ({suggestion.reason})"

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from disbench.data.base import GroundTruthData
-from disbench.data.files import FileData, from_files
+from disbench.data.files import FileData, IncompleteGrid, from_files
 from disbench.entry_points import load_entry_point
 from disbench.error import DataError, did_you_mean
 
@@ -68,5 +68,5 @@ def stored_variants(root: str | None = None) -> list[GroundTruthData]:
 
 
 __all__ = [
-    "DATASETS", "FileData", "GroundTruthData", "from_files", "dataset_class", "is_stored", "make_dataset", "stored_dataset", "stored_datasets", "stored_variants",
+    "DATASETS", "FileData", "GroundTruthData", "IncompleteGrid", "from_files", "dataset_class", "is_stored", "make_dataset", "stored_dataset", "stored_datasets", "stored_variants",
 ]

@@ -1,4 +1,5 @@
-"""The ground-truth dataset contract: a full grid of factors, one observation per point.
+"""The ground-truth dataset contract: a full grid of factors, one observation per point (data from
+files may lack some points: ``present`` says which it has, and only the analysis accepts that).
 
 Observations are uint8 ``[N, C, H, W]`` tensors rendered (or gathered) for a whole batch at
 once on the requested device. Factors are integer indices laid out row-major (last factor
@@ -43,6 +44,7 @@ class GroundTruthData:
     factor_sizes: tuple[int, ...]
     obs_shape: tuple[int, int, int]
     categorical_factors: tuple[str, ...] = ()  # factors whose values have no order (the analysis judges no order for them)
+    present: np.ndarray | None = None  # bool [len(self)]: which combinations have an observation (data from files); None: all of them
 
     # --- layout -----------------------------------------------------------------------------
 
@@ -51,7 +53,28 @@ class GroundTruthData:
         return len(self.factor_sizes)
 
     def __len__(self) -> int:
+        """The number of factor combinations (grid points), observed or not."""
         return math.prod(self.factor_sizes)
+
+    @property
+    def num_missing(self) -> int:
+        """How many factor combinations have no observation (0 for a full grid)."""
+        return 0 if self.present is None else int((~self.present).sum())
+
+    def observed_indices(self) -> torch.Tensor:
+        """Flat indices of the combinations that have an observation, in increasing order."""
+        return torch.arange(len(self)) if self.present is None else torch.from_numpy(np.flatnonzero(self.present))
+
+    def require_full_grid(self, use: str) -> None:
+        """Raise unless every factor combination has an observation: training, supervision and the
+        metrics draw combinations from the whole grid (each factor's values independent of the
+        others'), which an incomplete dataset cannot give without biasing every score."""
+        if self.num_missing:
+            raise DataError(
+                f"{self.name} cannot be {use}: {self.num_missing:,} of its {len(self):,} factor combinations ({100 * self.num_missing / len(self):.1f}%) "
+                "have no image, and training and the metrics draw combinations from the full grid. Keep a complete sub-grid (leave out a factor "
+                "or the values with gaps) or add the missing images; disbench analyze and suggest-loss work on it as it is."
+            )
 
     @cached_property
     def _sizes(self) -> torch.Tensor:
@@ -188,21 +211,22 @@ class GroundTruthData:
         """Per-channel constants over every observation, in [0, 1] units, by disent's convention.
 
         The mean is the global pixel mean; the "std" is the per-image sample std (ddof=1)
-        averaged over images. That is how the paper's published constants were computed
+        averaged over images (the observed ones, where some combinations have none). That is how the paper's published constants were computed
         (reproduced exactly by tests/data/test_synthetic.py::test_normalisation_constants_reproduce_the_paper), so constants for
         configurations the paper did not use stay consistent with the ones it did.
         """
         pixels = self.obs_shape[1] * self.obs_shape[2]
         total = torch.zeros(self.obs_shape[0], dtype=torch.float64)
         total_std = torch.zeros_like(total)
-        for start in range(0, len(self), chunk):
-            x = self._render(self.idx_to_factors(torch.arange(start, min(start + chunk, len(self))))).flatten(2).double()
+        indices = self.observed_indices()
+        for start in range(0, len(indices), chunk):
+            x = self._render(self.idx_to_factors(indices[start : start + chunk])).flatten(2).double()
             # integer-valued moments per image and channel: exact in float64, and fast as matmuls
             s1 = x @ torch.ones(pixels, dtype=torch.float64)
             s2 = torch.einsum("ncp,ncp->nc", x, x)
             total += s1.sum(dim=0) / (pixels * 255.0)
             total_std += ((s2 - s1.square() / pixels).clamp_min(0) / (pixels - 1)).sqrt().sum(dim=0) / 255.0
-        return tuple((total / len(self)).tolist()), tuple((total_std / len(self)).tolist())
+        return tuple((total / len(indices)).tolist()), tuple((total_std / len(indices)).tolist())
 
     def _scale_shift(self, device: torch.device, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
         cache = self.__dict__.setdefault("_scale_shift_cache", {})

@@ -1,9 +1,11 @@
 """A table of factor values (one row per image) turned into disbench's factor grid.
 
 A dataset from files lists, for each image, the value of every factor: numbers, strings or
-booleans. disbench needs a full grid: each factor takes ``f_i`` discrete values, and every
-combination of values has exactly one image. :func:`factor_grid` checks that (naming what is
-wrong and how to fix it) and maps each factor's values to the indices ``0 .. f_i - 1``, in
+booleans. disbench lays them out as a grid: each factor takes ``f_i`` discrete values, and each
+combination of values has at most one image. A combination with none is *missing*: the analysis
+works around it, training needs the full grid (``GroundTruthData.require_full_grid``).
+:func:`factor_grid` checks the table (naming what is wrong and how to fix it) and maps each
+factor's values to the indices ``0 .. f_i - 1``, in
 increasing order of the values (numbers numerically, strings alphabetically) unless an explicit
 order is given. Ground-truth distances are differences of these indices (paper.md §1.2), so a
 categorical factor's order only matters to the analysis's correlations, not to training.
@@ -19,7 +21,8 @@ import numpy as np
 
 from disbench.error import DataError, did_you_mean
 
-FEW_VALUES = 10  # up to this many distinct values, an incomplete grid is reported as such, not as a continuous factor
+FEW_VALUES = 10  # up to this many distinct values, a factor is never called continuous (a sparse grid is told apart below)
+MAX_COMBINATIONS_PER_ROW = 100  # more combinations than this per image: the factors are no grid (and the index would not fit in memory)
 
 
 @dataclass(frozen=True)
@@ -27,7 +30,7 @@ class FactorGrid:
     """Factor names, their ordered values, and the table row of every grid point.
 
     ``rows[k]`` is the row holding the grid point with flat index ``k`` (row-major, last factor
-    fastest, as ``GroundTruthData.idx_to_factors``).
+    fastest, as ``GroundTruthData.idx_to_factors``), or -1 where that combination has no image.
     """
 
     names: tuple[str, ...]
@@ -38,6 +41,11 @@ class FactorGrid:
     @property
     def sizes(self) -> tuple[int, ...]:
         return tuple(len(v) for v in self.values)
+
+    @property
+    def missing(self) -> int:
+        """How many factor combinations have no image."""
+        return int((self.rows < 0).sum())
 
 
 def select_columns(columns: Sequence[str], wanted: Sequence[str] | None, exclude: Sequence[str], source: str) -> list[str]:
@@ -92,10 +100,10 @@ def _check_column(name: str, column: np.ndarray, source: str) -> None:
 
 
 def factor_grid(columns: Mapping[str, np.ndarray], source: str, order: Mapping[str, Sequence[Any]] | None = None) -> FactorGrid:
-    """Check that ``columns`` (factor name -> one value per row) form a full grid; map them to indices.
+    """Check that ``columns`` (factor name -> one value per row) form a grid; map them to indices.
 
     Errors name the problem and the fix: a continuous column, a constant one, a combination given
-    twice, or combinations with no image (with the missing fraction and an example).
+    twice, or so few of the combinations present that the factors are no grid at all.
     """
     order = dict(order or {})
     unknown = sorted(set(order) - set(columns))
@@ -128,11 +136,16 @@ def factor_grid(columns: Mapping[str, np.ndarray], source: str, order: Mapping[s
 
 
 def _grid_rows(names: tuple[str, ...], values: list[tuple[Any, ...]], codes: np.ndarray, source: str) -> np.ndarray:
-    """The row of each grid point; raise if a combination is given twice or has no row."""
+    """The row of each grid point (-1 where no row has it); raise if a combination is given twice,
+    or if fewer than ``1 / MAX_COMBINATIONS_PER_ROW`` of the combinations have a row."""
     sizes = tuple(len(v) for v in values)
     total = int(np.prod(sizes, dtype=np.float64))
-    if total > 2**40:
-        raise DataError(f"The factors' {' x '.join(map(str, sizes))} = {total:.3g} combinations are far more than {source} has rows; check the factor columns.")
+    if total > MAX_COMBINATIONS_PER_ROW * len(codes):
+        raise DataError(
+            f"The factors' {' x '.join(map(str, sizes))} = {total:,} combinations are over {MAX_COMBINATIONS_PER_ROW} times the {len(codes):,} rows of "
+            f"{source}: the factors hardly form a grid. Check the factor columns; bin factors with many values into a few levels (e.g. pandas.cut), "
+            "or leave some out (factors=[...], --factors)."
+        )
     flat = np.ravel_multi_index(tuple(codes.T), sizes)
     rows = np.full(total, -1, dtype=np.int64)
     order = np.argsort(flat, kind="stable")
@@ -145,12 +158,4 @@ def _grid_rows(names: tuple[str, ...], values: list[tuple[Any, ...]], codes: np.
             "If something else varies between them, add it as a factor column."
         )
     rows[flat] = np.arange(len(flat))
-    absent = int((rows < 0).sum())
-    if absent:
-        example = np.unravel_index(int(np.flatnonzero(rows < 0)[0]), sizes)
-        combination = ", ".join(f"{n}={values[i][example[i]]!r}" for i, n in enumerate(names))
-        raise DataError(
-            f"{absent:,} of the {total:,} factor combinations ({100 * absent / total:.1f}%) have no image in {source}, e.g. {combination}; "
-            "disbench needs every combination once: add the missing images, or drop a factor column or values to keep a complete grid."
-        )
     return rows

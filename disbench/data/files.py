@@ -11,9 +11,12 @@ Three layouts are read (:func:`from_files`):
 
 What can be checked is checked when the data is opened, each with an error that names the fix:
 every image file exists and Pillow reads it, all images have one size and an 8-bit format,
-factor columns exist and are discrete, and every combination of factor values has exactly one
-image (else the missing fraction is stated). Images are read on demand (files decoded, ``.npz``
-members memory-mapped, HDF5 read by row), so a large dataset is never held in memory.
+factor columns exist and are discrete, and no combination of factor values has two images.
+Combinations with no image are allowed, stated (an :class:`IncompleteGrid` warning, ``describe()``
+and ``missing_fraction``) and marked in ``present``: the analysis measures the traversals on the
+images they have (``disbench.analysis.sampling``), while a training task needs the full grid and
+refuses such data (``GroundTruthData.require_full_grid``). Images are read on demand (files
+decoded, ``.npz`` members memory-mapped, HDF5 read by row), so a large dataset is never held in memory.
 
 ``fingerprint`` is a sha256 of the data's content; a registered task records it with the path
 (:meth:`FileData.task_kwargs`), so the task is rebuilt from the same files or refused.
@@ -23,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import warnings
 from collections.abc import Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
@@ -40,6 +44,10 @@ TABLE_NAME = "factors.csv"
 IMAGE_COLUMNS = ("file", "filename", "image", "path")
 HDF5_SUFFIXES = (".h5", ".hdf5")
 LAYOUTS = "a folder of images with a CSV, a .csv, an .npz or an HDF5 (.h5/.hdf5) file"
+
+
+class IncompleteGrid(UserWarning):
+    """Some factor combinations have no image: the analysis works around them; training cannot."""
 
 
 def _find_table(folder: Path) -> Path:
@@ -167,6 +175,7 @@ class FileData(GroundTruthData):
         self.factor_names, self.factor_values, self.factor_sizes = grid.names, grid.values, grid.sizes
         self.categorical_factors = tuple(dict.fromkeys(grid.categorical + self._declared_categorical(categorical or (), factor_order or {})))
         self._rows = grid.rows
+        self.present = None if grid.missing == 0 else grid.rows >= 0
         self.obs_shape = self.source.obs_shape
         self.name = name or (self.path.stem if self.path.is_file() else self.path.name)
         if sha256 is not None and sha256 != self.fingerprint:
@@ -200,6 +209,31 @@ class FileData(GroundTruthData):
             raise DataError(f"image_column applies to a CSV of image files; {path.name} holds its images in an array.")
         return columns, images, path
 
+    # --- completeness -------------------------------------------------------------------------
+
+    @property
+    def num_images(self) -> int:
+        """How many images the data has (``len(self)`` counts the factor combinations)."""
+        return len(self) - self.num_missing
+
+    @property
+    def missing_fraction(self) -> float:
+        """The fraction of factor combinations with no image (0.0 for a full grid)."""
+        return self.num_missing / len(self)
+
+    @property
+    def incompleteness(self) -> str:
+        """The missing combinations in words (empty for a full grid): how many, the fraction, an example."""
+        if self.present is None:
+            return ""
+        example = self.idx_to_factors(int(np.flatnonzero(~self.present)[0]))[0]
+        return (f"{self.num_missing:,} of the {len(self):,} factor combinations ({100 * self.missing_fraction:.1f}%) have no image "
+                f"(e.g. {self.combination(example)})")
+
+    def combination(self, factors: torch.Tensor) -> str:
+        """Factor indices ``[F]`` as the values they stand for: ``"x=20, colour='red'"``."""
+        return ", ".join(f"{n}={v[k]!r}" for n, v, k in zip(self.factor_names, self.factor_values, factors.tolist()))
+
     # --- identity -----------------------------------------------------------------------------
 
     @cached_property
@@ -222,16 +256,19 @@ class FileData(GroundTruthData):
         return {"path": str(self.path), **options, "sha256": self.fingerprint, "name": self.name}
 
     def task_kwargs(self, loss: str = "mse") -> dict[str, Any]:
-        """Keyword arguments for ``disbench.register(id, kwargs=...)``: this data under ``loss``."""
+        """Keyword arguments for ``disbench.register(id, kwargs=...)``: this data under ``loss``
+        (refused for an incomplete grid: see :meth:`require_full_grid`)."""
         from disbench.losses import make_loss
 
+        self.require_full_grid("registered as a task")
         return {"dataset": "files", **self.config(), "loss": make_loss(loss).name}
 
     def describe(self) -> str:
-        """One line: what was read, the image shape and the factors with their sizes."""
+        """One line: what was read, the image shape, the factors with their sizes, and what is missing."""
         factors = ", ".join(f"{n} ({s})" for n, s in zip(self.factor_names, self.factor_sizes))
         c, h, w = self.obs_shape
-        return f"{self.name}: {len(self):,} images, {c}x{h}x{w}, from {self.table}; factors {factors}"
+        missing = f"; incomplete: {self.incompleteness}" if self.present is not None else ""
+        return f"{self.name}: {self.num_images:,} images, {c}x{h}x{w}, from {self.table}; factors {factors}{missing}"
 
     @property
     def images_read(self) -> int:
@@ -242,6 +279,10 @@ class FileData(GroundTruthData):
 
     def _render(self, factors: torch.Tensor) -> torch.Tensor:
         rows = self._rows[self.factors_to_idx(factors, validate=False).cpu().numpy()]
+        if self.present is not None and (rows < 0).any():
+            absent = self.combination(factors[int(np.flatnonzero(rows < 0)[0])])
+            raise DataError(f"{self.name} has no image for {absent} ({100 * self.missing_fraction:.1f}% of its factor combinations have none); "
+                            "ask only for the combinations it has (data.present, data.observed_indices()).")
         return torch.from_numpy(self.source.read(rows)).to(factors.device)
 
     def compute_normalisation(self, chunk: int = 256) -> tuple[tuple[float, ...], tuple[float, ...]]:
@@ -265,9 +306,15 @@ def from_files(path: str | os.PathLike[str], **options: Any) -> FileData:
     order]}``; else numbers ascend, and strings, sorted alphabetically, are categorical),
     ``categorical`` (more factors whose values have no order, e.g. numeric ids; the analysis judges
     no order for them), ``image_size`` (resize every image to a square of this side on load), ``name``.
-    Register it as a task with ``disbench.register(id, kwargs=data.task_kwargs("mse"))``.
+    Register it as a task with ``disbench.register(id, kwargs=data.task_kwargs("mse"))``. Combinations
+    with no image are allowed, with an :class:`IncompleteGrid` warning; such data can be analysed,
+    not registered.
     """
     for option in options:
         if option not in OPTIONS:
             raise DataError(f"from_files has no option {option!r}.{did_you_mean(option, OPTIONS, n=1)} Options: {', '.join(OPTIONS)}.")
-    return FileData(path, **options)
+    data = FileData(path, **options)
+    if data.present is not None:
+        warnings.warn(f"{data.name}: {data.incompleteness}; the analysis judges each factor on the images its traversals have, and "
+                      "the data cannot be a training task.", IncompleteGrid, stacklevel=2)
+    return data

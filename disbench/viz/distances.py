@@ -7,6 +7,8 @@ from pathlib import Path
 from disbench.analysis.distances import TraversalDistances
 from disbench.viz import pyplot, save_figure
 
+MISSING_COLOUR = "0.6"  # grey: a pair of values no traversal had images for
+
 
 def save_matrices_figure(traversals: list[TraversalDistances], out: str | Path, title: str = "") -> Path:
     """One row per factor: the ground-truth L1 matrix (blue) and the averaged perceived matrix (purple)."""
@@ -15,7 +17,8 @@ def save_matrices_figure(traversals: list[TraversalDistances], out: str | Path, 
 
 def save_matrix_columns(columns: dict[str, list[TraversalDistances]], out: str | Path, title: str = "") -> Path:
     """One row per factor: the ground-truth matrix, then one perceived matrix per labelled column
-    (e.g. one per loss), each with its own colour scale."""
+    (e.g. one per loss), each with its own colour scale. A pair no traversal had images for (an
+    incomplete grid) is grey."""
     plt = pyplot()
     rows = list(zip(*columns.values()))
     width = 1 + len(columns)
@@ -24,7 +27,7 @@ def save_matrix_columns(columns: dict[str, list[TraversalDistances]], out: str |
         panels = [(traversals[0].ground_truth, "Blues", "ground truth")]
         panels += [(t.matrix, "Purples", label) for label, t in zip(columns, traversals)]
         for ax, (matrix, cmap, label) in zip(row_axes, panels):
-            image = ax.imshow(matrix, cmap=cmap, interpolation="nearest")
+            image = ax.imshow(matrix, cmap=plt.get_cmap(cmap).with_extremes(bad=MISSING_COLOUR), interpolation="nearest")
             ax.set_xticks([])
             ax.set_yticks([])
             ax.set_title(f"{traversals[0].factor}: {label}", fontsize=8)

@@ -2,19 +2,23 @@
 datasets the tests render, and every bad input as one line, exit 2."""
 
 import json
+import warnings
 
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from PIL import Image
+from scipy.stats import chisquare
 
 import disbench
 from disbench.analysis import analyse, factor_correlation
+from disbench.analysis.sampling import factor_pairs, random_pairs, traversals
 from disbench.analysis.suggest import candidate_losses, suggest_loss
 from disbench.cli import main as cli
 from disbench.data import from_files
 from disbench.task import Task
-from tests.data.own_data import patches, write_folder, xysquares_folder
+from tests.data.own_data import drop_combinations, patches, write_folder, xysquares_folder
 
 
 @pytest.fixture(scope="module")
@@ -118,6 +122,90 @@ def test_cli_analyze_and_suggest_loss_on_a_folder(patch_folder, tmp_path, capsys
     verdicts = {r["loss"]: r["verdict"] for r in suggestion["ranking"]}
     assert suggestion["ranking"][0]["verdict"] == "aligned" and verdicts["mse"] == "adversarial" and "mse+box_r31_w3969" not in verdicts
     assert (out / "suggestion.png").stat().st_size > 5_000
+
+
+def _incomplete(folder, dest, fraction=0.1):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", disbench.data.IncompleteGrid)
+        return from_files(drop_combinations(folder, dest, fraction))
+
+
+def test_an_incomplete_grid_keeps_the_known_answers(spacing, patch_folder, tmp_path):
+    """About 10% of the combinations dropped: at spacing 8 MSE still perceives every pair of positions
+    at exactly 128/12288 (adversarial), at spacing 1 it still orders each position perfectly (rho 1 on
+    the values each traversal has), the adversarial-on-purpose patches keep their verdict, and the
+    suggested loss for spacing 8 is still an aligned blur."""
+    s8 = _incomplete(spacing(8)[0], tmp_path / "s8")
+    assert (s8.num_missing, len(s8)) == (6, 64)
+    report = analyse(Task(s8, "mse"), num_pairs=300, repeats=8)
+    assert report.verdict == "adversarial" and set(report.reason.split("along ")[1].split(", ")) == {"x_R", "y_R"}
+    assert all(s.mean == pytest.approx(128 / 12288, abs=1e-7) and s.std < 1e-7 for s in report.distances.values())
+    assert all(t.present is not None and t.present.sum(axis=1).min() >= 3 and np.isnan(t.perceived).any() for t in report.traversals)
+    s1 = factor_correlation(Task(_incomplete(spacing(1)[0], tmp_path / "s1"), "mse"), repeats=8)
+    assert all(c.spearman == pytest.approx(1.0) and not c.constant for c in s1.values())
+    patches_report = analyse(Task(_incomplete(patch_folder, tmp_path / "patches", 0.15), "mse"), num_pairs=300, repeats=8)
+    assert patches_report.verdict == "adversarial" and patches_report.reason == "constant perceived distance along x"
+    assert patches_report.correlations["brightness"].spearman == pytest.approx(1.0)
+    suggestion = suggest_loss(s8, repeats=4)
+    assert suggestion.score("mse").verdict == "adversarial" and suggestion.recommended.loss != "mse" and suggestion.recommended.verdict == "aligned"
+
+
+def test_on_an_incomplete_grid_only_images_it_has_are_drawn(spacing, tmp_path):
+    """Traversals: lines with 3+ images, drawn uniformly; pairs differing in one factor: an image whose
+    line has another, then one of those others, uniformly; random pairs: two distinct images. On a
+    full grid the draws are the ones the analysis always made (same seed, same factors)."""
+    data = _incomplete(spacing(8)[0], tmp_path / "gaps", fraction=0.3)
+    present = data.present.reshape(data.factor_sizes)
+    factors, mask = traversals(data, "x_R", 400, torch.Generator().manual_seed(0))
+    assert np.array_equal(mask, present[:, factors[:, 0, 1].numpy()].T) and mask.sum(axis=1).min() >= 3
+    usable = np.flatnonzero(present.sum(axis=0) >= 3)
+    assert set(factors[:, 0, 1].tolist()) == set(usable.tolist())  # every usable line of x is drawn, and only those
+    a, b = factor_pairs(data, 0, 6000, torch.Generator().manual_seed(1))
+    assert present[tuple(a.T)].all() and present[tuple(b.T)].all() and (a[:, 1] == b[:, 1]).all() and (a[:, 0] != b[:, 0]).all()
+    counts = present.sum(axis=0)  # images per line of x (a column y of the grid)
+    expected = {(int(u), int(v), int(y)): 1 / (counts[y] - 1) for y in range(8) if counts[y] >= 2 for u in np.flatnonzero(present[:, y])
+                for v in np.flatnonzero(present[:, y]) if u != v}
+    seen = dict.fromkeys(expected, 0)
+    for u, v, y in zip(a[:, 0].tolist(), b[:, 0].tolist(), a[:, 1].tolist()):
+        seen[u, v, y] += 1
+    probability = np.array(list(expected.values())) / sum(expected.values())
+    assert chisquare(list(seen.values()), probability * len(a)).pvalue > 1e-3
+    ra, rb = random_pairs(data, 2000, torch.Generator().manual_seed(2))
+    assert present[tuple(ra.T)].all() and present[tuple(rb.T)].all() and (ra != rb).any(dim=1).all()
+    full = from_files(spacing(8)[0])
+    same, mask = traversals(full, 1, 16, torch.Generator().manual_seed(3))
+    assert mask is None and torch.equal(same, full.sample_traversals(1, 16, torch.Generator().manual_seed(3)))
+
+
+def test_a_factor_with_too_little_left_to_judge_is_refused(tmp_path, capsys):
+    """Only the diagonal x = level kept: no traversal of x has two images, so nothing can say how a
+    loss orders x: the analysis refuses, naming the factor, rather than judge it on nothing."""
+    images, grid = patches(positions=4)
+    diagonal = grid[:, 0] == grid[:, 1]
+    np.savez(tmp_path / "diagonal.npz", images=images[diagonal], factors=grid[diagonal], factor_names=np.array(["x", "level"]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", disbench.data.IncompleteGrid)
+        data = from_files(tmp_path / "diagonal.npz")
+    message = (r"Factor 'x' cannot be judged: no traversal of it \(the other factors held fixed\) has images at 3 or more of its 4 values \(at most 1\), "
+               r"as 75\.0% of the combinations have none\. Add images that differ only in x")
+    with pytest.raises(disbench.error.DataError, match=message):
+        analyse(Task(data, "mse"), num_pairs=100, repeats=4)
+    line = _one_line_error(capsys, ["suggest-loss", "--data", str(tmp_path / "diagonal.npz"), "--out", str(tmp_path / "out"), "--repeats", "2"])
+    assert line.startswith("error: Factor 'x' cannot be judged")
+
+
+def test_cli_on_an_incomplete_grid_states_what_is_missing(patch_folder, tmp_path, capsys):
+    gaps = drop_combinations(patch_folder, tmp_path / "gaps", 0.15)
+    out = tmp_path / "an"
+    assert cli(["analyze", "--data", str(gaps), "--out", str(out), "--repeats", "8", "--num-pairs", "200"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.startswith(f"gaps: 17 images, 1x16x32, from {gaps / 'factors.csv'}; factors x (5), brightness (4); incomplete: 3 of the 20 "
+                                   "factor combinations (15.0%) have no image (e.g. ")
+    assert "incomplete grid: each traversal is measured on the values it has images for (on average x " in captured.out
+    assert "verdict: adversarial (constant perceived distance along x)" in captured.out and "warning" not in captured.err
+    result = json.loads((out / "analysis.json").read_text(), parse_constant=lambda c: pytest.fail(f"{c} in analysis.json"))
+    assert result["data"]["missing_combinations"] == 3 and result["data"]["missing_fraction"] == 0.15 and result["data"]["images"] == 17
+    assert (out / "matrices.png").stat().st_size > 5_000
 
 
 def _one_line_error(capsys, argv) -> str:

@@ -6,6 +6,7 @@
 * :func:`patches`: a grey patch that moves along x at a spacing wider than itself (so MSE sees
   every two positions as equally far apart: adversarial on purpose) and takes four brightness
   levels (which MSE orders).
+* :func:`drop_combinations`: a copy of a folder dataset with some of its combinations missing.
 """
 
 from __future__ import annotations
@@ -50,3 +51,15 @@ def patches(positions: int = 5, levels: tuple[int, ...] = (60, 120, 180, 240)) -
     for n, (i, j) in enumerate(grid):
         images[n, 0, 6:10, 2 + 6 * i : 6 + 6 * i] = levels[j]
     return images, grid
+
+
+def drop_combinations(folder: Path, dest: Path, fraction: float, seed: int = 0) -> Path:
+    """A copy of the folder dataset ``folder`` at ``dest`` without a random ``fraction`` of its rows
+    (and their image files): a grid with that fraction of its combinations missing."""
+    frame = pd.read_csv(folder / "factors.csv")
+    kept = frame.sample(frac=1.0 - fraction, random_state=seed)
+    dest.mkdir(parents=True)
+    for name in kept["file"]:
+        (dest / name).write_bytes((folder / name).read_bytes())
+    kept.to_csv(dest / "factors.csv", index=False)
+    return dest

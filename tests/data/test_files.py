@@ -12,7 +12,7 @@ from PIL import Image
 
 import disbench
 from disbench.data import from_files
-from disbench.data.files import FileData
+from disbench.data.files import FileData, IncompleteGrid
 from disbench.error import DataError
 from disbench.registration import TaskSpec
 from tests.data.own_data import every_observation, patches, write_folder, xysquares_folder
@@ -116,6 +116,32 @@ def test_a_registered_file_task_records_path_and_content_and_refuses_changed_dat
         disbench.make("mysquares-mse")
 
 
+def test_an_incomplete_grid_is_stated_read_where_it_has_images_and_refused_as_a_task(tmp_path, scratch_registry):
+    """3 of 20 combinations dropped: opened with the fraction stated (warning, describe, attributes),
+    every image it has read back exactly, normalised over those images; asking for a missing one,
+    registering it or making a task of it is one error that says why and what to do."""
+    images, grid = patches()
+    keep = np.setdiff1d(np.arange(len(grid)), [2, 9, 17])  # (x, level) = (0, 2), (2, 1), (4, 1)
+    np.savez(tmp_path / "gaps.npz", images=images[keep], factors=grid[keep], factor_names=np.array(["x", "level"]))
+    with pytest.warns(IncompleteGrid, match=r"gaps: 3 of the 20 factor combinations \(15\.0%\) have no image \(e\.g\. x=0, level=2\); the analysis"):
+        data = from_files(tmp_path / "gaps.npz")
+    assert (len(data), data.num_images, data.num_missing, data.missing_fraction) == (20, 17, 3, 0.15)
+    assert np.array_equal(np.flatnonzero(~data.present), [2, 9, 17]) and torch.equal(data.observed_indices(), torch.from_numpy(keep))
+    assert data.describe().endswith("17 images, 1x16x32, from " + str(tmp_path / "gaps.npz") + "; factors x (5), level (4); incomplete: 3 of the 20 "
+                                     "factor combinations (15.0%) have no image (e.g. x=0, level=2)")
+    assert np.array_equal(data.render(torch.from_numpy(grid[keep])).numpy(), images[keep])
+    pixels = images[keep].astype(np.float64) / 255
+    assert data.mean[0] == pytest.approx(pixels.mean()) and data.std[0] == pytest.approx(pixels.reshape(len(keep), -1).std(axis=1, ddof=1).mean())
+    with pytest.raises(DataError, match=r"gaps has no image for x=2, level=1 \(15\.0% of its factor combinations have none\); ask only for"):
+        data.render(torch.tensor([[0, 0], [2, 1]]))
+    with pytest.raises(DataError, match=r"gaps cannot be registered as a task: 3 of its 20 factor combinations \(15\.0%\) have no image, and training "
+                                         r"and the metrics draw combinations from the full grid\. Keep a complete sub-grid"):
+        data.task_kwargs("mse")
+    disbench.register("gaps-mse-v0", kwargs={"dataset": "files", **data.config(), "loss": "mse"})  # around task_kwargs, by hand
+    with pytest.raises(DataError, match=r"gaps cannot be a task: 3 of its 20 factor combinations"):
+        disbench.make("gaps-mse")
+
+
 def _write_csv(folder, rows):
     pd.DataFrame(rows).to_csv(folder / "factors.csv", index=False)
 
@@ -139,8 +165,12 @@ def test_every_check_names_the_problem_and_the_fix(tmp_path, squares):
     fails(r"Rows \d+ and \d+ of factors.csv have the same factors \(x=\d\); each combination must have one image", factors=["x"])
 
     frame = pd.read_csv(folder / "factors.csv")
-    _write_csv(folder, frame.iloc[1:])
-    fails(r"1 of the 4 factor combinations \(25\.0%\) have no image in factors.csv, e\.g\. x=\d, level=\d")
+    _write_csv(folder, frame.assign(level=frame["x"] * 50 + frame["level"]))  # 4 levels, one x each: 2 x 4 combinations, 4 images
+    with pytest.warns(IncompleteGrid):
+        assert from_files(folder).missing_fraction == 0.5
+    i = np.arange(240)  # three factors of 120, 120 and 2 values, no two rows alike: 28,800 combinations for 240 images
+    _write_csv(folder, {"file": ["img_0000.png"] * 240, "a": i // 2, "b": (i + 1) // 2 % 120, "c": i % 2})
+    fails(r"120 x 120 x 2 = 28,800 combinations are over 100 times the 240 rows of factors.csv: the factors hardly form a grid")
     _write_csv(folder, frame.assign(colour="red"))
     fails(r"Factor 'colour' has the same value \('red'\) in every row")
     _write_csv(folder, frame.rename(columns={"file": "picture"}))

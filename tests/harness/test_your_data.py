@@ -1,42 +1,125 @@
-"""A task registered from your own files trains and is scored through the real harness path
-(``run_submission`` -> the sandboxed child), and its factors stay out of the child's reach."""
+"""A task registered from your own files, in a module of yours, trains and is scored through the
+real harness path (``run_submission`` -> the sandboxed child), its factors stay out of the child's
+reach, and ``disbench verify`` re-scores its record in a fresh process, finding the task through
+the module the record names or ``--task MODULE:ID``, and never against other data."""
 
+import json
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from disbench.cli import main as cli
 from disbench.data import from_files
 from disbench.harness.child.sandbox import isolation
 from disbench.harness.record import load_record
 from disbench.harness.run import run_submission
-from disbench.protocol import Protocol, default_protocols
-from disbench.registration import register
+from disbench.registration import registry
 from tests.data.own_data import xysquares_folder
 from tests.harness.test_trust import submission
 
+MODULE = "yourtasks"  # a module name no other test imports: the tasks it registers remember it
+TASKS = textwrap.dedent("""
+    from pathlib import Path
 
-def test_a_registered_file_dataset_trains_through_the_harness_and_its_factors_stay_with_it(tmp_path, scratch_registry):
-    """The child never re-creates the task: it gets observations through shared memory. So the data
-    folder is not bound into its sandbox, and the CSV of factors next to the images is out of its
-    reach (where the machine has the sandbox's namespaces; elsewhere the child is unwalled, as for
-    any dataset)."""
-    folder, _ = xysquares_folder(tmp_path / "data", grid_spacing=8, grid_size=4)  # 16 images, one square
-    data = from_files(folder)
+    import disbench
+    from disbench.protocol import Protocol, default_protocols
+
     tiny = Protocol("smoke", steps=4, batch_size=8, latent_dim=9, metric_suite="smoke", seeds=(0,))
-    register("mysquares-mse-v0", kwargs=data.task_kwargs("mse"), protocols={"standard": default_protocols()["standard"], "smoke": tiny})
-    spy = submission(tmp_path, "spy", f"""
+    data = disbench.data.from_files(Path(__file__).parent / {folder!r})
+    disbench.register("mysquares-mse-v0", kwargs=data.task_kwargs("mse"), protocols={{"standard": default_protocols()["standard"], "smoke": tiny}})
+    disbench.register("{other}-v0", kwargs=data.task_kwargs("mse+box_r8_w289"))
+""")
+RECORD = "runs/results/mysquares-mse-v0/spy/smoke/seed-0.json"
+CHECKPOINT = "runs/mysquares-mse-v0/spy/smoke/seed-0/checkpoint.pt"
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """One smoke-tier run (4 steps) of a spy submission on ``yourtasks:mysquares-mse``, from a folder
+    holding the data (16 images, one square) and ``yourtasks.py``."""
+    folder = tmp_path_factory.mktemp("your-data")
+    data_folder, _ = xysquares_folder(folder / "data", grid_spacing=8, grid_size=4)
+    (folder / f"{MODULE}.py").write_text(TASKS.format(folder="data", other="mysquares-blur"))
+    spy = submission(folder, "spy", f"""
         try:
-            print("READ", Path({str(folder / "factors.csv")!r}).read_text().splitlines()[0])
+            print("READ", Path({str(data_folder / "factors.csv")!r}).read_text().splitlines()[0])
         except OSError as e:
             print("BLOCKED", type(e).__name__)
 
         class Model(BetaVAE):
             pass
     """)
-    results = tmp_path / "runs" / "results"
-    record = run_submission(spy, "mysquares-mse", seed=0, protocol="smoke", device="cpu", runs_dir=tmp_path / "runs", results_dir=results,
-                            progress=False, evaluate=True)
+    before = dict(registry)
+    try:
+        with pytest.MonkeyPatch.context() as mp:
+            mp.chdir(folder)  # where `disbench run --task yourtasks:...` is typed
+            record = run_submission(spy, f"{MODULE}:mysquares-mse", seed=0, protocol="smoke", device="cpu", runs_dir="runs", results_dir="runs/results",
+                                    progress=False, evaluate=True)
+        yield folder, data_folder, record
+    finally:
+        registry.clear()
+        registry.update(before)
+        sys.modules.pop(MODULE, None)
+
+
+def test_a_registered_file_dataset_trains_through_the_harness_and_its_factors_stay_with_it(trained):
+    """The child never re-creates the task: it gets observations through shared memory. So the data
+    folder is not bound into its sandbox, and the CSV of factors next to the images is out of its
+    reach (where the machine has the sandbox's namespaces; elsewhere the child is unwalled, as for
+    any dataset)."""
+    folder, data_folder, record = trained
+    data = from_files(data_folder)
     assert record.status == "completed" and record.training.steps == 4 and 0 <= record.metrics["mig"] <= 1 and len(record.metrics) > 50
-    assert record.task.spec["kwargs"]["sha256"] == data.fingerprint and record.task.spec["kwargs"]["path"] == str(folder)
-    assert load_record(results / "mysquares-mse-v0" / "spy" / "smoke" / "seed-0.json").metrics == record.metrics
-    log = (tmp_path / "runs" / "mysquares-mse-v0" / "spy" / "smoke" / "seed-0" / "child.log").read_text()
+    assert record.task.spec["kwargs"]["sha256"] == data.fingerprint and record.task.spec["kwargs"]["path"] == str(data_folder)
+    assert record.task.spec["module"] == MODULE and load_record(folder / RECORD).metrics == record.metrics
+    log = (folder / CHECKPOINT).with_name("child.log").read_text()
     if isolation().namespaces:
         assert "BLOCKED FileNotFoundError" in log and "READ" not in log
     else:
         assert "READ file," in log
+
+
+def _one_line_error(capsys, argv) -> str:
+    assert cli(argv) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), lines
+    return lines[0]
+
+
+def test_verify_finds_your_task_through_the_record_or_task_and_refuses_other_data(trained, tmp_path, monkeypatch, capsys, scratch_registry):
+    folder, data_folder, record = trained
+    monkeypatch.chdir(folder)
+    sha = record.task.spec["kwargs"]["sha256"]
+    assert cli(["verify", RECORD]) == 0  # the record names the module: the fresh `disbench eval` imports it
+    out = capsys.readouterr().out
+    assert f"[ok] task: {MODULE}:mysquares-mse-v0 builds the record's task (data sha256 {sha[:12]}...)" in out
+    assert f"[ok] re-scored metrics: all {len(record.metrics)} identical" in out and out.rstrip().endswith("VERIFIED (unsigned: not from the official runner)")
+
+    stripped = json.loads((folder / RECORD).read_text())  # a record that does not say where its task is registered
+    del stripped["task"]["spec"]["module"]
+    (tmp_path / "seed-0.json").write_text(json.dumps(stripped))
+    fresh = subprocess.run([sys.executable, "-m", "disbench.cli", "verify", str(tmp_path / "seed-0.json")], capture_output=True, text=True, timeout=300)
+    assert fresh.returncode == 2 and fresh.stderr.strip().startswith("error: No task named 'mysquares-mse'") and fresh.stderr.strip().endswith(
+        "The record's task is not registered in this process: pass --task MODULE:mysquares-mse-v0, naming the module that registers it "
+        "(a file in the current folder does).")
+    assert cli(["verify", str(tmp_path / "seed-0.json"), "--checkpoint", CHECKPOINT, "--task", f"{MODULE}:mysquares-mse"]) == 0
+    out = capsys.readouterr().out
+    assert f"[ok] re-scored metrics: all {len(record.metrics)} identical" in out and "VERIFIED" in out
+
+    line = _one_line_error(capsys, ["verify", RECORD, "--task", f"{MODULE}:mysquares-blur"])
+    assert line == f"error: --task {MODULE}:mysquares-blur is the task mysquares-blur-v0, but mysquares-mse-v0 made the record; give --task MODULE:mysquares-mse-v0."
+    other, _ = xysquares_folder(folder / "other", grid_spacing=4, grid_size=4)  # other data under the record's task id
+    (folder / "othertasks.py").write_text(TASKS.format(folder="other", other="other-blur"))
+    del scratch_registry["mysquares-mse-v0"]  # as in a fresh process, where only othertasks registers it
+    try:
+        line = _one_line_error(capsys, ["verify", RECORD, "--task", "othertasks:mysquares-mse"])
+        assert line.startswith(f"error: othertasks:mysquares-mse does not build the task the record was made on (name: was 'data', now 'other'; "
+                               f"sha256: was {sha[:12]}..., now {from_files(other).fingerprint[:12]}...); verify the record with the task and data")
+        line = _one_line_error(capsys, ["verify", RECORD])  # the record's module now finds other data too: the content is still compared
+        assert line.startswith(f"error: {MODULE}:mysquares-mse-v0 does not build the task the record was made on (name: was 'data', now 'other'; sha256")
+        line = _one_line_error(capsys, ["eval", CHECKPOINT])  # nor does eval score the checkpoint on it unless told to (--task)
+        assert line.startswith(f"error: {MODULE}:mysquares-mse-v0 is no longer the task {CHECKPOINT} was trained on (name: was 'data', now 'other'; sha256")
+    finally:
+        sys.modules.pop("othertasks", None)

@@ -1,5 +1,11 @@
 """``disbench verify RECORD``: re-check a result record against the checkpoint it came from.
 
+The task is rebuilt from what finds it in this process: ``task`` (``--task MODULE:ID``, for a
+task a module of yours registers), else the module the record names (a run started with
+``--task MODULE:ID`` records it), else the record's task id. Whichever it is, it must build the
+record's task, the same entry point and arguments (the data's sha256 among them; only where the
+data lies may differ), or verification is refused: a record is never checked against other data.
+
 The checks, each reported with what was expected and found:
 
 1. the record loads through the schema;
@@ -26,11 +32,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import disbench
-from disbench.error import DisbenchError, SigningError, SubmissionError
+from disbench.error import DisbenchError, NameNotFound, NamespaceNotFound, RecordError, SigningError, SubmissionError
 from disbench.files import sha256_file
 from disbench.harness.record import RunResult, load_record
 from disbench.harness.run.evaluation import load_run_state
 from disbench.harness.run.folder import run_dir
+from disbench.registration import TaskSpec, spec_differences, task_reference
 
 
 @dataclass
@@ -54,9 +61,31 @@ class Verification:
         return "\n".join(lines + [verdict])
 
 
-def rescore(checkpoint: Path, record: RunResult) -> dict[str, float]:
-    """The checkpoint's metrics from a fresh ``disbench eval`` process."""
-    command = [sys.executable, "-m", "disbench.cli", "eval", str(checkpoint), "--task", record.task.id, "--protocol", record.protocol.name, "--seed", str(record.seed), "--json"]
+def record_task(record: RunResult, task: str | None = None) -> tuple[TaskSpec, str]:
+    """The record's task as registered here, and the reference (``module:id`` or id) that finds it
+    in another process; refused when it is not the task the record was made on."""
+    reference = task or task_reference(record.task.spec if record.task.spec else {"id": record.task.id})
+    try:
+        found = disbench.spec(reference)
+    except (NameNotFound, NamespaceNotFound) as e:
+        hint = "" if ":" in reference else (f" The record's task is not registered in this process: pass --task MODULE:{record.task.id}, "
+                                            "naming the module that registers it (a file in the current folder does).")
+        raise type(e)(f"{e}{hint}") from None
+    if found.id != record.task.id:
+        raise RecordError(f"--task {task} is the task {found.id}, but {record.task.id} made the record; give --task MODULE:{record.task.id}.")
+    differences = spec_differences(record.task.spec, found.to_dict())
+    if differences:
+        raise RecordError(f"{reference} does not build the task the record was made on ({'; '.join(differences[:3])}); verify the record "
+                          "with the task and data it was run on (restore them, or register them again under their own id).")
+    module = task.partition(":")[0] if task and ":" in task else found.module or record.task.spec.get("module")
+    return found, f"{module}:{found.id}" if module else found.id
+
+
+def rescore(checkpoint: Path, record: RunResult, task: str | None = None) -> dict[str, float]:
+    """The checkpoint's metrics from a fresh ``disbench eval`` process, on ``task`` (a ``module:id``
+    reference) or the record's task id."""
+    command = [sys.executable, "-m", "disbench.cli", "eval", str(checkpoint), "--task", task or record.task.id, "--protocol", record.protocol.name,
+               "--seed", str(record.seed), "--json"]
     done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode != 0:
         raise DisbenchError(f"Re-scoring {checkpoint} failed: {done.stderr.strip().splitlines()[-1] if done.stderr.strip() else done.returncode}")
@@ -70,8 +99,9 @@ def compare_metrics(recorded: dict[str, float], found: dict[str, float]) -> list
 
 
 def verify_record(path: str | Path, runs_dir: str | Path = "runs", checkpoint: str | Path | None = None, retrain: bool = False,
-                  public_key: str | Path | None = None) -> Verification:
-    """Run every check of the module docstring on one record."""
+                  public_key: str | Path | None = None, task: str | None = None) -> Verification:
+    """Run every check of the module docstring on one record; ``task`` (``module:id``) finds a task
+    of yours that the record does not say how to find."""
     report = Verification(str(path))
     try:
         record = load_record(path)
@@ -82,7 +112,10 @@ def verify_record(path: str | Path, runs_dir: str | Path = "runs", checkpoint: s
     if record.status != "completed":
         report.add("status", False, f"the run failed: {record.error}")
         return report
-    tier = disbench.spec(record.task.id).protocols.get(record.protocol.name)  # no data needed
+    found, reference = record_task(record, task)  # no data needed
+    content = found.kwargs.get("sha256")
+    report.add("task", True, f"{reference} builds the record's task" + (f" (data sha256 {content[:12]}...)" if content else ""))
+    tier = found.protocols.get(record.protocol.name)
     report.add("protocol hash", tier is not None and tier.hash() == record.protocol.hash,
                "matches the registered tier" if tier is not None and tier.hash() == record.protocol.hash else "differs from the registered tier (the protocol was changed)")
     if record.signature is None:
@@ -122,10 +155,10 @@ def verify_record(path: str | Path, runs_dir: str | Path = "runs", checkpoint: s
         return report
     if not report.add("content hash", *_same_code(state, record)):
         return report
-    diffs = compare_metrics(record.metrics, rescore(ckpt, record))
+    diffs = compare_metrics(record.metrics, rescore(ckpt, record, reference))
     report.add("re-scored metrics", not diffs, f"all {len(record.metrics)} identical" if not diffs else "; ".join(diffs[:5]) + (f"; and {len(diffs) - 5} more" if len(diffs) > 5 else ""))
     if retrain:
-        report.add("retrained", *_retrain(record, ckpt))
+        report.add("retrained", *_retrain(record, ckpt, reference))
     return report
 
 
@@ -140,7 +173,7 @@ def _same_code(state: dict, record: RunResult) -> tuple[bool, str]:
     return (False, f"{problem}; not re-scored") if problem else (True, f"{folder} is the record's code")
 
 
-def _retrain(record: RunResult, checkpoint: Path) -> tuple[bool, str]:
+def _retrain(record: RunResult, checkpoint: Path, task: str) -> tuple[bool, str]:
     from disbench.harness.run import run_submission
     from disbench.harness.submission import code_mismatch
 
@@ -150,7 +183,7 @@ def _retrain(record: RunResult, checkpoint: Path) -> tuple[bool, str]:
     if problem := code_mismatch(folder, record.submission.content_hash):
         return False, f"{problem}; retraining would test other code"
     with tempfile.TemporaryDirectory() as tmp:  # on the record's task variant (its seal, replayed)
-        again = run_submission(folder, record.task.id, seed=record.seed, protocol=record.protocol.name, device="cpu",
+        again = run_submission(folder, task, seed=record.seed, protocol=record.protocol.name, device="cpu",
                                results_dir=None, runs_dir=tmp, progress=False, seal=record.seal.seed if record.seal else None)
     diffs = compare_metrics(record.metrics, again.metrics)
     return not diffs, "every metric identical after training again" if not diffs else "; ".join(diffs[:5])
