@@ -60,6 +60,15 @@ class ImageSource:
         raise NotImplementedError
 
 
+def _where_it_is(missing: Path) -> str:
+    """A hint when the missing file sits in a sub-folder: names are relative to the table's folder."""
+    found = next(missing.parent.rglob(missing.name), None) if missing.parent.is_dir() else None
+    if found is None:
+        return ""
+    relative = found.relative_to(missing.parent).as_posix()
+    return f"a file of that name is at {relative} (names are relative to the table's folder, so write {relative!r}); "
+
+
 class ImageFiles(ImageSource):
     """One image file per row, decoded with Pillow when asked for."""
 
@@ -70,8 +79,9 @@ class ImageFiles(ImageSource):
         self.paths = list(paths)
         absent = [i for i, p in enumerate(self.paths) if not p.is_file()]
         if absent:
+            first = self.paths[absent[0]]
             raise DataError(f"{len(absent)} of the {len(self.paths):,} image files that {source} names do not exist, "
-                            f"first {self.paths[absent[0]]} (row {absent[0]}); fix the file names or remove those rows.")
+                            f"first {first} (row {absent[0]}); {_where_it_is(first)}fix the file names or remove those rows.")
         sizes, modes = {}, {}
         for i, path in enumerate(self.paths):
             try:

@@ -178,7 +178,12 @@ def test_every_check_names_the_problem_and_the_fix(tmp_path, squares):
     assert from_files(folder, image_column="picture").factor_names == ("x", "level")
     _write_csv(folder, frame.assign(file=frame["file"].str.replace("img_0003", "img_9999")))
     fails(r"1 of the 4 image files that factors.csv names do not exist, first .*img_9999.png")
+    (folder / "imgs").mkdir()
+    (folder / "img_0003.png").rename(folder / "imgs" / "img_0003.png")  # the CSV names it from the wrong folder
     _write_csv(folder, frame)
+    fails(r"first .*img_0003.png \(row \d\); a file of that name is at imgs/img_0003.png \(names are relative to the table's folder, "
+          r"so write 'imgs/img_0003.png'\)")
+    (folder / "imgs" / "img_0003.png").rename(folder / "img_0003.png")
     Image.fromarray(np.zeros((20, 32), dtype=np.uint8)).save(folder / "img_0001.png")
     fails(r"Images differ in size: img_\d+.png is 32x(16|20) but img_\d+.png is 32x(16|20); resize them all to one size, or resize on load \(image_size=N, --image-size N\)")
     assert from_files(folder, image_size=16).obs_shape == (1, 16, 16)
