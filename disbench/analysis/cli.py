@@ -139,7 +139,7 @@ def _cmd_suggest_loss(args: argparse.Namespace) -> int:
     print(format_suggestion(suggestion))
     base, other = suggestion.score(suggestion.base), suggestion.shown_beside_base
     columns = {base.loss: base.traversals, other.loss: other.traversals}  # one column when they are the same loss
-    picture = save_matrix_columns(columns, out / "suggestion.png", title=f"{label}: perceived distances")
+    picture = save_matrix_columns(columns, out / "suggestion.png", title=f"{label}: perceived distances", categorical=task.data.categorical_factors)
     cost = _cost(task, started)
     numbers = write_text_atomic(out / "suggestion.json", json.dumps({**suggestion.to_dict(), "data": label, **_data_record(task), "cost": cost}, indent=1))
     _print_cost(cost)

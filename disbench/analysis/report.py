@@ -230,6 +230,7 @@ def save_report(report: AnalysisReport, out: str | Path, extra: dict | None = No
     """``matrices.png`` (the paper's Fig. 3/8 view) and ``analysis.json`` (every number, plus ``extra``)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    picture = save_matrices_figure(report.traversals, out / "matrices.png", title=f"{report.task}: {report.loss}")
+    categorical = [name for name, c in report.correlations.items() if not c.ordered]
+    picture = save_matrices_figure(report.traversals, out / "matrices.png", title=f"{report.task}: {report.loss}", categorical=categorical)
     numbers = write_text_atomic(out / "analysis.json", json.dumps({**report.to_dict(), **(extra or {})}, indent=1))
     return [picture, numbers]

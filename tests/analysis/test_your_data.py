@@ -18,6 +18,7 @@ from disbench.analysis.suggest import candidate_losses, suggest_loss
 from disbench.cli import main as cli
 from disbench.data import from_files
 from disbench.task import Task
+from disbench.viz.distances import ground_truth_panel
 from tests.data.own_data import drop_combinations, patches, write_folder, xysquares_folder
 
 
@@ -68,6 +69,9 @@ def test_a_categorical_factor_is_shown_but_judges_nothing(tmp_path):
     assert report.verdict == "adversarial" and report.reason == "constant perceived distance along x" and not report.correlations["kind"].ordered
     suggestion = suggest_loss(data, repeats=4)
     assert suggestion.recommended.verdict == "aligned" and [c.factor for c in suggestion.recommended.deciding] == ["x"]
+    kind = next(t for t in report.traversals if t.factor == "kind")
+    truth, label = ground_truth_panel(kind, categorical=True)  # drawn as same-or-not: no order to show
+    assert label == "same or not (categorical)" and np.array_equal(truth, 1 - np.eye(3)) and kind.ground_truth[0, 2] == 2
     ordered = from_files(tmp_path / "kinds", factor_order={"kind": ["dot", "bar", "square"]})  # now an order: judged
     assert analyse(Task(ordered, "mse"), num_pairs=200, repeats=8).correlations["kind"].deciding
 
