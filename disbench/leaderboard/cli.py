@@ -90,9 +90,8 @@ def _cmd_pull(args: argparse.Namespace) -> int:
 
 
 def _site_options(args: argparse.Namespace):
-    from disbench.leaderboard.site import SITE_DIR, SiteOptions
-
     from disbench.leaderboard.hub import check_repo_id
+    from disbench.leaderboard.site import SITE_DIR, SiteOptions
 
     return SiteOptions(submissions_dir=Path(args.submissions) if args.submissions else None, runs_dir=Path(args.runs) if args.runs else None,
                        analyse=args.analyse, cache_dir=Path(args.cache) if args.cache else None,

@@ -2,7 +2,8 @@
 // (every row and column shown, averages over every task); with it, the form appears and each change:
 // - keeps the rows whose submission contains a search word that names some submission, and the columns whose
 //   task contains a word that names some task (a word that names neither leaves nothing to show);
-// - hides the task columns of unticked dataset families, and masks cells with a marker ticked under "Only";
+// - hides the task columns of unticked dataset families (the boxes exist with two families or more), and masks
+//   cells with a marker ticked under "Only";
 // - drops columns and rows left with no value, and recomputes each row's "tasks" and "average" over the task
 //   columns shown: an average only for a row with a value in every one of them (as the build does).
 (function () {
@@ -31,7 +32,7 @@
     });
     var shownCols = taskCols.filter(function (i) {
       var h = heads[i], task = h.getAttribute("data-task");
-      var wanted = !nothing && families.indexOf(h.getAttribute("data-family")) !== -1 &&
+      var wanted = !nothing && (families === null || families.indexOf(h.getAttribute("data-family")) !== -1) &&
         (colWords.length === 0 || colWords.some(function (w) { return contains(task, w); }));
       return wanted && candidateRows.some(function (r) { return usable(r.cells[i], hiddenMarkers); });
     });
@@ -92,8 +93,9 @@
       var rowWords = words.filter(function (w) { return names.some(function (n) { return contains(n, w); }); });
       var colWords = words.filter(function (w) { return tasks.some(function (t) { return contains(t, w); }); });
       var unknown = words.filter(function (w) { return rowWords.indexOf(w) === -1 && colWords.indexOf(w) === -1; });
-      var families = [], hiddenMarkers = [];
-      each(form.querySelectorAll("input[data-family]"), function (box) { if (box.checked) { families.push(box.getAttribute("data-family")); } });
+      var boxes = form.querySelectorAll("input[data-family]"), hiddenMarkers = [];
+      var families = boxes.length ? [] : null;  // no boxes (one family only): every family
+      each(boxes, function (box) { if (box.checked) { families.push(box.getAttribute("data-family")); } });
       each(form.querySelectorAll("input[data-hide-marker]"), function (box) {
         if (box.checked) { hiddenMarkers = hiddenMarkers.concat(box.getAttribute("data-hide-marker").split(" ")); }
       });

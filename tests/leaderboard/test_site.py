@@ -255,3 +255,12 @@ def test_pages_fit_the_window_at_desktop_and_phone_widths_and_traversals_link_to
             assert min(w for _, _, w in pictures) >= readable, (width, pictures)
     finally:
         browser.set_window_size(1280, 1600)
+
+
+def test_the_matrix_of_a_one_family_board_shows_every_task_without_family_boxes(site, served, browser):
+    browser.get(urljoin(served, "matrix.html"))
+    shown, total, boxes = browser.execute_script(
+        "const heads = Array.from(document.querySelectorAll('table.matrix th[data-task]'));"
+        "return [heads.filter(h => !h.hidden).length, heads.length, document.querySelectorAll('input[data-family]').length];")
+    assert boxes == 0 and total > 0 and shown == total  # every task here is XYSquares
+    assert browser.find_element("id", "matrix-status").text.startswith("Showing ")
