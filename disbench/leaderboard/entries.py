@@ -29,6 +29,7 @@ class EntryRuns:
     metrics: list[dict[str, float]] = field(default_factory=list)
     num_parameters: list[int] = field(default_factory=list)
     created: list[datetime] = field(default_factory=list)
+    hyperparameters: list[dict] = field(default_factory=list)
 
     def points(self, metric: str) -> list[tuple[int, float]]:
         """(seed, value) of ``metric`` for each seed that has it."""
@@ -49,6 +50,7 @@ def entry_runs(board: Board) -> dict[GroupKey, EntryRuns]:
         runs.metrics.append(dict(e.record.metrics))
         runs.num_parameters.append(e.record.training.num_parameters)
         runs.created.append(e.record.created)
+        runs.hyperparameters.append(dict(e.record.submission.hyperparameters))
     return out
 
 
@@ -115,11 +117,17 @@ def dates_cell(runs: EntryRuns | None) -> Cell:
     return Cell(text, utc_date(last), title="; ".join(f"seed {s}: {utc_date(c)}" for s, c in zip(runs.seeds, runs.created)))
 
 
+def hyperparameters_text(values: dict) -> str:
+    """``beta = 0.001, latent_dim = 9``: what ``build(task_info, **hyperparameters)`` was called with."""
+    return ", ".join(f"{k} = {v!r}" if isinstance(v, str) else f"{k} = {v}" for k, v in values.items()) or "(none: the defaults of build)"
+
+
 def with_entry(name: Cell, runs: EntryRuns | None) -> Cell:
     """A submission's cell with its entry's parameter count and run dates under it (where a table has no room for
-    columns of them)."""
+    columns of them), and its hyperparameters on hover."""
     if runs is None:
         return name
     params, dates = parameters_cell(runs), dates_cell(runs)
+    used = " | ".join(dict.fromkeys(hyperparameters_text(h) for h in runs.hyperparameters))
     return Cell(name.text, name.value, name.link, name.markers, name.styles, detail=(f"{params.text}\u00a0params", f"run {dates.text}"),
-                title=f"{params.title}; records written (UTC) {dates.title}")
+                title=f"{params.title}; records written (UTC) {dates.title}; hyperparameters: {used}")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from disbench.leaderboard import plots
 from disbench.leaderboard.aggregate import DCI, Aggregates, primary_metric, tier_sort_key, trust_markers
-from disbench.leaderboard.entries import EntryRuns, GroupKey, count_text, dates_cell, parameters_cell, with_seeds
+from disbench.leaderboard.entries import EntryRuns, GroupKey, count_text, dates_cell, hyperparameters_text, parameters_cell, with_seeds
 from disbench.leaderboard.store import Entry
 from disbench.leaderboard.tables import ENTRY_COLUMNS, SEEDS_NOTE, Cell, Row, Table, fmt, score, seeds_cell, task_page
 
@@ -75,8 +75,7 @@ def hyperparameters_table(entries: list[Entry]) -> Table:
     table = Table("Hyperparameters", ["hyperparameters", "tasks (tier)"], prose=("tasks (tier)",),
                   note="as recorded in each record: what build(task_info, **hyperparameters) was called with")
     for hp, where in sorted(used.items()):
-        values = json.loads(hp)
-        text = ", ".join(f"{k} = {v!r}" if isinstance(v, str) else f"{k} = {v}" for k, v in values.items()) or "(none: the defaults of build)"
+        text = hyperparameters_text(json.loads(hp))
         table.rows.append(Row([Cell(text, text), Cell(", ".join(sorted(where)), len(where))]))
     return table
 

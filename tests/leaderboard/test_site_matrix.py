@@ -135,7 +135,9 @@ def test_task_pages_show_each_seed_beside_the_mean_and_each_entrys_parameters_an
     (_, cells), = standard["rows"]
     assert cells[mig] == "0.400 ± 0.354" and standard["details"][0][mig] == ("0.100 · 0.200 · 0.300 · 0.400 · 1.000", "median 0.300 [IQR 0.200–0.400]")
     assert standard["details"][0][1] == ("123 k params", "run 2024-03-01 – 2024-03-05")
-    assert "from 5 seeds the median [IQR]" in (small["out"] / "tasks/xysquares-mse-v0.html").read_text()
+    html = (small["out"] / "tasks/xysquares-mse-v0.html").read_text()
+    assert "from 5 seeds the median [IQR]" in html
+    assert 'title="123,456 trainable parameters; records written (UTC) seed 0: 2024-03-01; seed 1: 2024-03-02; hyperparameters: ' in html
 
 
 def test_submission_page_shows_scores_with_seeds_parameters_dates_and_every_run(small):
