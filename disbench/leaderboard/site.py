@@ -1,5 +1,10 @@
 """The static leaderboard site: jinja2 templates from ``site/templates``, assets from ``site/static``.
 
+Pages: the index (overall ranks, gaps, tasks), the method × task matrix (``matrix``), one page per task and per
+submission (every seed's value, parameters and run dates: ``entries``), the overlap ladder, the results to
+download with their schema (``downloads``), how to cite, and the record checks; every footer names the build
+(``build_info``: version, commit, SOURCE_DATE_EPOCH-aware date, repository).
+
 Everything the pages need is written into the output folder (CSS, JS, PNGs), with relative
 links, so the site works from ``file://``, a local server or a Hugging Face static Space, with
 no network. The build goes to a temporary sibling folder that replaces the output only when

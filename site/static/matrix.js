@@ -4,8 +4,9 @@
 //   task contains a word that names some task (a word that names neither leaves nothing to show);
 // - hides the task columns of unticked dataset families (the boxes exist with two families or more), and masks
 //   cells with a marker ticked under "Only";
-// - drops columns and rows left with no value, and recomputes each row's "tasks" and "average" over the task
-//   columns shown: an average only for a row with a value in every one of them (as the build does).
+// - drops columns and rows left with no value (and matrices, and their sections, left with no row), and recomputes
+//   each row's "tasks" and "average" over the task columns shown: an average only for a row with a value in every
+//   one of them (as the build does).
 (function () {
   "use strict";
   var DASH = "\u2013";
@@ -73,7 +74,6 @@
     });
     var over = table.querySelector("th[data-average] .avg-over");
     over.textContent = "over the " + shownCols.length + " task" + (shownCols.length === 1 ? "" : "s") + " shown";
-    table.querySelector("tr.no-match").hidden = shownRows.length > 0;
     return {rows: shownRows, cols: shownCols.map(function (i) { return heads[i].getAttribute("data-task"); })};
   }
 
@@ -103,7 +103,11 @@
       each(tables, function (t) {
         var shown = applyTable(t, rowWords, colWords, unknown.length > 0, families, hiddenMarkers);
         shown.rows.forEach(function (n) { subs[n] = true; });
+        t.closest(".table-wrap").hidden = shown.rows.length === 0;
         shown.cols.forEach(function (c) { cols[c] = true; });
+      });
+      each(document.querySelectorAll("section.matrices"), function (section) {
+        section.hidden = !Array.prototype.some.call(section.querySelectorAll(".table-wrap"), function (w) { return !w.hidden; });
       });
       var nSubs = Object.keys(subs).length, nCols = Object.keys(cols).length;
       status.textContent = unknown.length ? "No submission or task contains \u201c" + unknown.join("\u201d, \u201c") + "\u201d."

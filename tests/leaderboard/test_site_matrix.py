@@ -101,10 +101,10 @@ def test_matrix_page_shows_every_tier_track_and_metric(small):
     quick = found["mig, unsupervised track (quick)"]
     assert quick["headers"] == ["submission", "rank", "average over all 3 tasks", "tasks", "dsprites-mse-v0", "xysquares-boxblur-v0",
                                 "xysquares-mse-v0 adv."]
-    rows = [cells for classes, cells in quick["rows"] if classes != "no-match"]
+    rows = [cells for _, cells in quick["rows"]]
     assert rows == [["alpha", "1", "0.350", "3/3", "0.300", "0.600", "0.150"], ["gamma unverified incomplete", "2", "–", "2/3", "–", "0.900", "0.060"],
                     ["gamma incomplete local", "–", "–", "1/3", "0.800", "–", "–"]]
-    assert [classes for classes, _ in quick["rows"]] == ["", "", "row-local", "no-match"]
+    assert [classes for classes, _ in quick["rows"]] == ["", "", "row-local"]
     dci = by_name(found["dci.disentanglement, unsupervised track (quick)"])
     assert dci["alpha"]["average over all 3 tasks"] == "0.175"  # half of each MIG
     html = (small["out"] / "matrix.html").read_text()
@@ -286,6 +286,12 @@ def _headers(browser, title: str) -> list[str]:
     """, title)
 
 
+def _shown(browser) -> dict[str, bool]:
+    """Each matrix (by title) and whether its frame is shown."""
+    return browser.execute_script(
+        "return Object.fromEntries(Array.from(document.querySelectorAll('table.matrix')).map(t => [t.getAttribute('aria-label'), !t.closest('.table-wrap').hidden]));")
+
+
 def test_matrix_search_and_filters_in_chromium(small, served_small, browser):
     from selenium.webdriver.common.by import By
 
@@ -308,6 +314,10 @@ def test_matrix_search_and_filters_in_chromium(small, served_small, browser):
     assert _headers(browser, quick)[2:] == ["average", "tasks", "xysquares-boxblur-v0"]
     assert _visible(browser, quick) == [["alpha", "1", "0.600", "1/1", "0.600"]]
     assert _visible(browser, pairs) == [] and status.text == "Showing 1 submission on 1 task."
+    assert _shown(browser) == {quick: True, pairs: False, "mig, unsupervised track (standard)": False,
+                               "dci.disentanglement, unsupervised track (quick)": True, "dci.disentanglement, weak-pairs track (quick)": False,
+                               "dci.disentanglement, unsupervised track (standard)": False}
+    assert browser.execute_script("return Array.from(document.querySelectorAll('section.matrices')).map(s => s.hidden);") == [True, True, False, False]  # standard (mig, dci), quick (mig, dci)
     typed("nothing-like-this")
     assert _visible(browser, quick) == [] and "No submission or task contains “nothing-like-this”" in status.text
     typed("")
