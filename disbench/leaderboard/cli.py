@@ -90,19 +90,21 @@ def _cmd_pull(args: argparse.Namespace) -> int:
 
 
 def _site_options(args: argparse.Namespace):
+    from disbench.leaderboard.hub import check_repo_id
     from disbench.leaderboard.site import SITE_DIR, SiteOptions
 
     return SiteOptions(submissions_dir=Path(args.submissions) if args.submissions else None, runs_dir=Path(args.runs) if args.runs else None,
                        analyse=args.analyse, cache_dir=Path(args.cache) if args.cache else None,
-                       templates_dir=Path(args.templates) if args.templates else SITE_DIR)
+                       templates_dir=Path(args.templates) if args.templates else SITE_DIR,
+                       hub_dataset=check_repo_id(args.hub_dataset) if args.hub_dataset else None)
 
 
 def _cmd_site_build(args: argparse.Namespace) -> int:
     from disbench.leaderboard.site import build_site
 
+    options = _site_options(args)
     writable_folder(args.out, "--out folder", LeaderboardError)
-    agg = _board(args)
-    files = build_site(agg, Path(args.out), _site_options(args))
+    files = build_site(_board(args), Path(args.out), options)
     pages = [f for f in files if f.endswith(".html")]
     print(f"wrote {len(pages)} pages and {len(files) - len(pages)} assets to {args.out}; open {Path(args.out) / 'index.html'} or run `disbench site serve --dir {args.out}`")
     return 0
@@ -217,6 +219,7 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--analyse", nargs="*", default=None, metavar="TASK", help="analyse only these tasks (default: all; cached)")
     p.add_argument("--cache", default=None, help="analysis cache folder (default: ~/.cache/disbench/leaderboard)")
     p.add_argument("--templates", default=None, help="site folder with templates/ and static/ (default: the clone's site/)")
+    p.add_argument("--hub-dataset", default=None, metavar="ORG/NAME", help="the Hub dataset the board is published to, named on the data page (empty: none)")
     p.set_defaults(handler=_cmd_site_build)
     p = site_sub.add_parser("serve", help="serve a built site on localhost")
     p.add_argument("--dir", default="site/_build", help="the built site's folder")

@@ -1,5 +1,10 @@
 """The static leaderboard site: jinja2 templates from ``site/templates``, assets from ``site/static``.
 
+Pages: the index (overall ranks, gaps, tasks), the method × task matrix (``matrix``), one page per task and per
+submission (every seed's value, parameters and run dates: ``entries``), the overlap ladder, the results to
+download with their schema (``downloads``), how to cite, and the record checks; every footer names the build
+(``build_info``: version, commit, SOURCE_DATE_EPOCH-aware date, repository).
+
 Everything the pages need is written into the output folder (CSS, JS, PNGs), with relative
 links, so the site works from ``file://``, a local server or a Hugging Face static Space, with
 no network. The build goes to a temporary sibling folder that replaces the output only when
@@ -20,11 +25,15 @@ from typing import Any
 from disbench.error import DisbenchError
 from disbench.leaderboard import plots
 from disbench.leaderboard.aggregate import DCI, MARKERS, RANK_RULE, RANK_WHY, Aggregates, primary_metric, safe_name, tier_sort_key
+from disbench.leaderboard.build_info import PAPER_BIBTEX, PAPER_TEXT, build_info
+from disbench.leaderboard.downloads import write_downloads
+from disbench.leaderboard.entries import EntryRuns, GroupKey, entry_runs
 from disbench.leaderboard.errors import LeaderboardError
 from disbench.leaderboard.facts import TaskFacts, task_facts
+from disbench.leaderboard.matrix import matrices
 from disbench.leaderboard.paths import public_text, shown_path
 from disbench.leaderboard.store import Entry
-from disbench.leaderboard.submission_page import curve_plots, hyperparameters_table, scores_table
+from disbench.leaderboard.submission_page import curve_plots, hyperparameters_table, runs_table, scores_table
 from disbench.leaderboard.tables import (
     MAX_NOTE,
     Cell,
@@ -53,6 +62,7 @@ class SiteOptions:
     analyse: Iterable[str] | None = None
     cache_dir: Path | None = None
     templates_dir: Path = SITE_DIR
+    hub_dataset: str | None = None  # ORG/NAME of the Hub dataset the board is published to, for the data page
 
 
 @dataclass
@@ -152,7 +162,8 @@ def _correlation_table(f: TaskFacts) -> Table:
     return table
 
 
-def _task_pages(agg: Aggregates, tasks: list[str], facts: dict[str, TaskFacts], build: _Build, options: SiteOptions) -> list[dict[str, Any]]:
+def _task_pages(agg: Aggregates, tasks: list[str], facts: dict[str, TaskFacts], runs: dict[GroupKey, EntryRuns], build: _Build,
+                options: SiteOptions) -> list[dict[str, Any]]:
     pages = []
     for t in tasks:
         f = facts[t]
@@ -167,7 +178,7 @@ def _task_pages(agg: Aggregates, tasks: list[str], facts: dict[str, TaskFacts], 
             dist = plots.score_distribution(agg, t, tier, list(dict.fromkeys([primary_metric(t), DCI])), build.out / f"img/tasks/{slug}/scores-{tier}.png")
             if dist:
                 build.files.append(dist.relative_to(build.out).as_posix())
-            tiers.append({"tier": tier, "tables": [task_table(agg, t, tier, track) for track in tracks(agg, tier, t)],
+            tiers.append({"tier": tier, "tables": [task_table(agg, t, tier, track, runs=runs) for track in tracks(agg, tier, t)],
                           "distribution": dist.relative_to(build.out).as_posix() if dist else None,
                           "traversals": _traversals(agg, t, tier, build, options)})
         pages.append({"path": task_page(t), "spec": _spec_info(t), "facts": f, "correlations": _correlation_table(f), "pictures": pictures,
@@ -197,7 +208,7 @@ def _submission_meta(name: str, options: SiteOptions) -> dict[str, Any]:
     return meta
 
 
-def _submission_pages(agg: Aggregates, build: _Build, options: SiteOptions) -> list[dict[str, Any]]:
+def _submission_pages(agg: Aggregates, runs: dict[GroupKey, EntryRuns], build: _Build, options: SiteOptions) -> list[dict[str, Any]]:
     names = sorted({e.record.submission.name for e in agg.board.accepted})
     pages = []
     for name in names:
@@ -206,8 +217,8 @@ def _submission_pages(agg: Aggregates, build: _Build, options: SiteOptions) -> l
         for c in curves:
             c["img"] = c.pop("path").relative_to(build.out).as_posix()
             build.files.append(c["img"])
-        pages.append({"path": submission_page(name), "name": name, "meta": _submission_meta(name, options), "table": scores_table(agg, name),
-                      "hyperparameters": hyperparameters_table(entries), "curves": curves,
+        pages.append({"path": submission_page(name), "name": name, "meta": _submission_meta(name, options), "table": scores_table(agg, name, runs),
+                      "runs": runs_table(entries), "hyperparameters": hyperparameters_table(entries), "curves": curves,
                       "versions": sorted({e.record.submission.version for e in entries}),
                       "supervision": sorted({e.record.submission.supervision for e in entries})})
     return pages
@@ -284,8 +295,12 @@ def build_site(agg: Aggregates, out: Path, options: SiteOptions | None = None) -
             build.copy(src, f"static/{src.name}")
         tasks = _all_tasks(agg)
         facts = _facts(tasks, options)
-        task_pages = _task_pages(agg, tasks, facts, build, options)
-        sub_pages = _submission_pages(agg, build, options)
+        runs = entry_runs(agg.board)
+        task_pages = _task_pages(agg, tasks, facts, runs, build, options)
+        sub_pages = _submission_pages(agg, runs, build, options)
+        downloads = write_downloads(agg, tmp)
+        build.files += [f for d in downloads for f in d.files.values()]
+        blocks = matrices(agg, runs)
         ladder = []
         for tier in agg.tiers:
             img = plots.ladder_plot(agg.ladder, tier, tmp / f"img/ladder-{tier}.png")
@@ -295,9 +310,13 @@ def build_site(agg: Aggregates, out: Path, options: SiteOptions | None = None) -
                                "tables": [ladder_comparison_table(agg, tier, m) for m in ("mig", DCI)]})
         tiers = [{"tier": t, "overall": [overall_table(agg, t, track) for track in sorted(agg.overall[agg.overall["tier"] == t]["supervision"].unique())],
                   "gaps": gap_tables(agg, t)} for t in agg.tiers]
-        common = {"board": agg.board, "sources": agg.board.sources, "n_accepted": len(agg.board.accepted), "n_refused": len(agg.board.refused)}
+        common = {"board": agg.board, "sources": agg.board.sources, "n_accepted": len(agg.board.accepted), "n_refused": len(agg.board.refused),
+                  "build": build_info(), "summary_files": next(d.files for d in downloads if d.name == "summary")}
         pages: list[tuple[str, str, dict[str, Any]]] = [
             ("index.html", "index.html", {"tiers": tiers, "task_list": _task_list(agg, tasks, facts), "submissions": sub_pages, "rank_why": RANK_WHY}),
+            ("matrix.html", "matrix.html", {"blocks": blocks, "families": sorted({c.family for b in blocks for m in b["matrices"] for c in m.columns})}),
+            ("data.html", "data.html", {"downloads": downloads, "hub_dataset": options.hub_dataset}),
+            ("cite.html", "cite.html", {"paper_bibtex": PAPER_BIBTEX, "paper_text": PAPER_TEXT}),
             ("ladder.html", "ladder.html", {"ladder": ladder, "max_note": MAX_NOTE}),
             ("submit.html", "submit.html", {}),
             ("protocols.html", "protocols.html", {"groups": _protocol_groups()}),

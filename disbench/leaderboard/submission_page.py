@@ -1,25 +1,28 @@
-"""What a submission's page shows beyond its metadata: its scores and ranks on every task, the hyperparameters its
-records were made with, and its curves during training (the metrics every record carries, and the training loss
+"""What a submission's page shows beyond its metadata: its scores and ranks on every task, each run behind them, the
+hyperparameters its records were made with, and its curves during training (the metrics every record carries, and the training loss
 where a ``curves.jsonl`` was published)."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import timezone
 from pathlib import Path
 
 from disbench.leaderboard import plots
 from disbench.leaderboard.aggregate import DCI, Aggregates, primary_metric, tier_sort_key, trust_markers
+from disbench.leaderboard.entries import EntryRuns, GroupKey, count_text, dates_cell, hyperparameters_text, parameters_cell, with_seeds
 from disbench.leaderboard.store import Entry
-from disbench.leaderboard.tables import Cell, Row, Table, score, seeds_cell, task_page
+from disbench.leaderboard.tables import ENTRY_COLUMNS, SEEDS_NOTE, Cell, Row, Table, fmt, score, seeds_cell, task_page
 
 
-def scores_table(agg: Aggregates, name: str) -> Table:
-    """Per task and tier: the primary metric's mean ± std, seeds, and the rank within the submission's track."""
+def scores_table(agg: Aggregates, name: str, runs: dict[GroupKey, EntryRuns]) -> Table:
+    """Per task and tier: the primary metric's mean ± std with every seed's value, seeds, the rank within the
+    submission's track, and the entry's parameter count and run dates."""
     ranks = agg.ranks.set_index(["task", "tier", "submission"])["rank"]
     tracks = sorted(agg.summary[agg.summary["submission"] == name]["supervision"].unique())
-    table = Table(f"{name} on every task", ["task", "tier", "metric", "score", "n", "rank"],
-                  note=f"mean ± std over seeds of each task's primary metric; n = seeds recorded / seeds of the tier; "
+    table = Table(f"{name} on every task", ["task", "tier", "metric", "score", "n", "rank", *ENTRY_COLUMNS],
+                  note=f"mean ± std over seeds of each task's primary metric{SEEDS_NOTE}; n = seeds recorded / seeds of the tier; "
                        f"rank within the {', '.join(tracks)} track of that task and tier")
     part = agg.summary[agg.summary["submission"] == name]
     for (task, tier, origin, stale), g in sorted(part.groupby(["task", "tier", "origin", "stale"]), key=lambda kv: (tier_sort_key(kv[0][1]), kv[0])):
@@ -30,9 +33,37 @@ def scores_table(agg: Aggregates, name: str) -> Table:
         markers = trust_markers(bool(r["unverified"]), bool(r["incomplete"]), origin, bool(stale))
         current = origin == "official" and not stale and (task, tier, name) in ranks.index
         rank = int(ranks[(task, tier, name)]) if current else None
-        table.rows.append(Row([Cell(task, task, task_page(task), markers), Cell(tier, tier), Cell(r["metric"], r["metric"]), score(r["mean"], r["std"]),
-                               seeds_cell(r["seeds"], r["expected"]), Cell(str(rank) if rank else "–", rank)], name, markers))
+        mine = runs.get((task, tier, name, origin, bool(stale)))
+        table.rows.append(Row([Cell(task, task, task_page(task), markers), Cell(tier, tier), Cell(r["metric"], r["metric"]),
+                               with_seeds(score(r["mean"], r["std"]), mine, r["metric"]), seeds_cell(r["seeds"], r["expected"]),
+                               Cell(str(rank) if rank else "–", rank), parameters_cell(mine), dates_cell(mine)], name, markers))
     return table
+
+
+def runs_table(entries: list[Entry]) -> Table:
+    """One row per record: its task, tier and seed, the primary metric, and how it ran (parameters, steps, device,
+    wall time, when), so a reader can see each run behind a mean."""
+    table = Table("Runs", ["task", "tier", "seed", "primary metric", "parameters", "steps", "device", "run time", "recorded (UTC)"],
+                  note="one row per record; run time: training, scoring the curve during training and the final evaluation; recorded: when the record was written, at the end of the run")
+    ordered = sorted(entries, key=lambda e: (tier_sort_key(e.record.protocol.name), e.record.task.id, e.origin, e.record.seed))
+    for e in ordered:
+        r, metric = e.record, primary_metric(e.record.task.id)
+        value = r.metrics.get(metric)
+        t = r.training
+        wall = t.wall_time_s + t.evaluation_time_s + t.curve_time_s
+        when = r.created.astimezone(timezone.utc)
+        table.rows.append(Row([Cell(r.task.id, r.task.id, task_page(r.task.id), e.markers), Cell(r.protocol.name), Cell(str(r.seed), r.seed),
+                               Cell(f"{metric} {fmt(value)}", value), Cell(count_text(t.num_parameters), t.num_parameters, title=f"{t.num_parameters:,}"),
+                               Cell(f"{t.steps:,}", t.steps), Cell(t.device), Cell(duration_text(wall), wall),
+                               Cell(when.strftime("%Y-%m-%d %H:%M"), when.isoformat())], r.submission.name, e.markers))
+    return table
+
+
+def duration_text(seconds: float) -> str:
+    """``42 s``, ``7.5 min``, ``3.2 h``."""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    return f"{seconds / 60:.1f} min" if seconds < 5400 else f"{seconds / 3600:.1f} h"
 
 
 def hyperparameters_table(entries: list[Entry]) -> Table:
@@ -44,8 +75,7 @@ def hyperparameters_table(entries: list[Entry]) -> Table:
     table = Table("Hyperparameters", ["hyperparameters", "tasks (tier)"], prose=("tasks (tier)",),
                   note="as recorded in each record: what build(task_info, **hyperparameters) was called with")
     for hp, where in sorted(used.items()):
-        values = json.loads(hp)
-        text = ", ".join(f"{k} = {v!r}" if isinstance(v, str) else f"{k} = {v}" for k, v in values.items()) or "(none: the defaults of build)"
+        text = hyperparameters_text(json.loads(hp))
         table.rows.append(Row([Cell(text, text), Cell(", ".join(sorted(where)), len(where))]))
     return table
 

@@ -39,6 +39,9 @@ TEXT_METRICS = ("mig", DCI)  # what `leaderboard show` prints by default: the pa
 MARKDOWN_METRICS = ("mig", DCI, "sap", "factor_vae.eval_accuracy")
 HEADLINE = ("mig", DCI, "dci.completeness", "sap", "factor_vae.eval_accuracy", "irs", "modularity")  # the site's task tables
 WIDTH = 80  # the terminal width text output is shaped for
+ENTRY_COLUMNS = ("parameters", "run dates (UTC)")  # the site's columns of what stands behind an entry
+SEEDS_NOTE = " (under it: each seed's value in seed order; from 5 seeds the median [IQR])"
+ENTRY_NOTE = "; under each submission: its model's parameter count and the UTC dates its records were written"
 
 
 @dataclass
@@ -50,6 +53,8 @@ class Cell:
     link: str | None = None
     markers: tuple[str, ...] = ()
     styles: tuple[str, ...] = ()  # markers shown only as the site's cell style (the column header names them in words)
+    detail: tuple[str, ...] = ()  # smaller lines under the text on the site (each seed's value); text output leaves them out
+    title: str | None = None  # the site's tooltip
 
     def plain(self) -> str:
         """The cell as text: its markers follow it in brackets, ``beta-vae [unverified, incomplete]``."""
@@ -110,8 +115,10 @@ def tracks(agg: Aggregates, tier: str, task: str | None = None) -> list[str]:
     return sorted(part["supervision"].unique())
 
 
-def task_table(agg: Aggregates, task: str, tier: str, track: str, metrics: tuple[str, ...] | None = None) -> Table:
-    """One task, tier and track: rank, submission (with markers), metrics mean ± std, seeds."""
+def task_table(agg: Aggregates, task: str, tier: str, track: str, metrics: tuple[str, ...] | None = None, runs: dict | None = None) -> Table:
+    """One task, tier and track: rank, submission (with markers), metrics mean ± std, seeds. With ``runs``
+    (:func:`disbench.leaderboard.entries.entry_runs`, the site's): every seed's value under each mean, and
+    each entry's parameter count and run dates."""
     primary = primary_metric(task)
     s = agg.summary
     part = s[(s["task"] == task) & (s["tier"] == tier) & (s["supervision"] == track)]
@@ -120,7 +127,8 @@ def task_table(agg: Aggregates, task: str, tier: str, track: str, metrics: tuple
     ranks = agg.ranks[(agg.ranks["task"] == task) & (agg.ranks["tier"] == tier)].set_index("submission")["rank"]
     headers = ["rank", "submission", *(f"{m}{' *' if m == primary else ''}" for m in shown), "n"]
     table = Table(f"{task} ({tier}), {track} track", headers,
-                  note=f"* primary metric ({primary}), which ranks the rows; mean ± std over seeds; n = seeds recorded / seeds of the tier")
+                  note=f"* primary metric ({primary}), which ranks the rows; mean ± std over seeds{SEEDS_NOTE if runs is not None else ''}; "
+                       f"n = seeds recorded / seeds of the tier{ENTRY_NOTE if runs is not None else ''}")
     groups = []
     for (sub, origin, stale), g in part.groupby(["submission", "origin", "stale"], sort=True):
         by_metric = g.set_index("metric")
@@ -128,9 +136,14 @@ def task_table(agg: Aggregates, task: str, tier: str, track: str, metrics: tuple
         current = origin == "official" and not stale
         rank = int(ranks[sub]) if current and sub in ranks.index else None
         markers = trust_markers(bool(first["unverified"]), bool(first["incomplete"]), origin, bool(stale))
-        cells = [Cell(str(rank) if rank else "–", rank), Cell(sub, sub, submission_page(sub), markers)]
-        cells += [score(by_metric.loc[m, "mean"], by_metric.loc[m, "std"]) if m in by_metric.index else Cell("–") for m in shown]
-        cells.append(seeds_cell(first["seeds"], first["expected"]))
+        name = Cell(sub, sub, submission_page(sub), markers)
+        scores = [score(by_metric.loc[m, "mean"], by_metric.loc[m, "std"]) if m in by_metric.index else Cell("–") for m in shown]
+        if runs is not None:
+            from disbench.leaderboard.entries import with_entry, with_seeds
+
+            mine = runs.get((task, tier, sub, origin, bool(stale)))
+            name, scores = with_entry(name, mine), [with_seeds(c, mine, m) for c, m in zip(scores, shown)]
+        cells = [Cell(str(rank) if rank else "–", rank), name, *scores, seeds_cell(first["seeds"], first["expected"])]
         key_mean = by_metric.loc[primary, "mean"] if primary in by_metric.index else -math.inf
         groups.append(((rank is None, rank or 0, markers, -key_mean, sub, origin), Row(cells, sub, markers)))
     table.rows = [row for _, row in sorted(groups, key=lambda t: t[0])]
@@ -149,7 +162,8 @@ def overall_table(agg: Aggregates, tier: str, track: str) -> Table:
     return table
 
 
-def _with_n(mean: float, std: float, n: int) -> Cell:
+def with_n(mean: float, std: float, n: int) -> Cell:
+    """``0.123 ± 0.004 (2)``: mean ± std over seeds and their number, sorted by the mean."""
     c = score(mean, std)
     return Cell(f"{c.text} ({int(n)})", c.value)
 
@@ -169,8 +183,8 @@ def gap_tables(agg: Aggregates, tier: str) -> list[Table]:
             markers = trust_markers(r.unverified, r.incomplete)
             gap = f"{r.gap:+.3f}" + ("" if pd.isna(r.gap_se) else f" ± {r.gap_se:.3f}")
             table.rows.append(Row([Cell(r.submission, r.submission, submission_page(r.submission), markers),
-                                   _with_n(r.adversarial_mean, r.adversarial_std, r.adversarial_n),
-                                   _with_n(r.twin_mean, r.twin_std, r.twin_n), Cell(gap, r.gap)], r.submission, markers))
+                                   with_n(r.adversarial_mean, r.adversarial_std, r.adversarial_n),
+                                   with_n(r.twin_mean, r.twin_std, r.twin_n), Cell(gap, r.gap)], r.submission, markers))
         tables.append(table)
     return tables
 
@@ -209,7 +223,7 @@ def _ladder_column(part: pd.DataFrame, sub: str) -> tuple[str, list[Cell]]:
     spacings = sorted(part["spacing"].unique())
     g = part[part["submission"] == sub].set_index("spacing")
     header = Cell(sub, markers=trust_markers(bool(g["unverified"].any()), bool(g["incomplete"].any()))).plain()
-    cells = [_with_n(g.loc[s, "mean"], g.loc[s, "std"], g.loc[s, "n"]) if s in g.index else Cell("–") for s in spacings]
+    cells = [with_n(g.loc[s, "mean"], g.loc[s, "std"], g.loc[s, "n"]) if s in g.index else Cell("–") for s in spacings]
     if len(spacings) > 1:
         first, last = spacings[0], spacings[-1]
         gap = g.loc[first, "mean"] - g.loc[last, "mean"] if {first, last} <= set(g.index) else None
@@ -380,7 +394,7 @@ def ladder_comparison_table(agg: Aggregates, tier: str, metric: str) -> Table:
                     cells.append(Cell("–"))
                 else:
                     r = row.iloc[0]
-                    c = _with_n(r["mean"], r["std"], r["n"])
+                    c = with_n(r["mean"], r["std"], r["n"])
                     cells.append(Cell(c.text, c.value, styles=trust_markers(bool(r["unverified"]), bool(r["incomplete"]))))
             paper = FIG9.get(s, {}).get(metric, {}).get(lt.spacing)
             cells.append(Cell(paper.text, paper.centre) if paper else Cell("–"))

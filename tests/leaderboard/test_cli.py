@@ -78,3 +78,9 @@ def test_build_writes_markdown_csv_and_parquet(tmp_path, baselines, capsys):
 def test_site_serve_refuses_a_folder_that_is_not_a_site(tmp_path, capsys):
     assert main(["site", "serve", "--dir", str(tmp_path)]) == 2
     assert "run `disbench site build --out" in capsys.readouterr().err
+
+
+def test_site_build_refuses_a_hub_dataset_that_is_not_a_repo_id(tmp_path, capsys):
+    assert main(["site", "build", "--out", str(tmp_path / "site"), "--hub-dataset", "not a repo"]) == 2
+    assert "'not a repo' is not a Hub repo id; use ORG/NAME" in capsys.readouterr().err
+    assert not (tmp_path / "site").exists()

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import functools
-import http.server
 import json
 import os
 import re
 import shutil
-import threading
-from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urljoin, urlparse
 
@@ -19,7 +15,17 @@ from disbench.leaderboard.aggregate import aggregate
 from disbench.leaderboard.errors import LeaderboardError
 from disbench.leaderboard.site import SiteOptions, build_site
 from disbench.leaderboard.store import CheckContext, Source, load_board
-from tests.leaderboard.conftest import REPO, copy_baselines, make_submission, record_dict, signed, write_record
+from tests.leaderboard.conftest import (
+    REPO,
+    PageTables,
+    copy_baselines,
+    make_submission,
+    record_dict,
+    serving,
+    signed,
+    too_wide,
+    write_record,
+)
 
 ANALYSED = ["xysquares-mse-v0", "dsprites-mse-v0"]
 
@@ -67,47 +73,8 @@ def site(tmp_path_factory, runner_key):
     return {"out": out, "files": files, "root": root, "board": board}
 
 
-class _Tables(HTMLParser):
-    """Every table of a page: its title (the caption paragraph before it), headers, and rows as (classes, cell texts)."""
-
-    def __init__(self, html: str):
-        super().__init__()
-        self.tables: list[dict] = []
-        self._title, self._in, self._text, self._row = "", None, [], None
-        self.feed(html)
-
-    def handle_starttag(self, tag, attrs):
-        a = dict(attrs)
-        if tag == "p" and a.get("class") == "caption" or tag in ("th", "td"):
-            self._in, self._text = tag, []
-        elif tag == "table":
-            self.tables.append({"title": self._title or f"#{len(self.tables)}", "headers": [], "rows": []})
-            self._title = ""
-        elif tag == "tr" and self.tables:
-            self._row = (a.get("class") or "", [])
-
-    def handle_data(self, data):
-        if self._in:
-            self._text.append(data)
-
-    def handle_endtag(self, tag):
-        text = " ".join("".join(self._text).split())
-        if tag == "p" and self._in == "p":
-            self._title, self._in = text, None
-        elif tag == "th" and self._in == "th":
-            self.tables[-1]["headers"].append(text.replace(" ↕", ""))
-            self._in = None
-        elif tag == "td" and self._in == "td":
-            self._row[1].append(text)
-            self._in = None
-        elif tag == "tr" and self._row is not None:
-            if self._row[1]:
-                self.tables[-1]["rows"].append(self._row)
-            self._row = None
-
-
 def _page_tables(site, page: str) -> dict[str, dict]:
-    return {t["title"]: t for t in _Tables((site["out"] / page).read_text()).tables}
+    return {t["title"]: t for t in PageTables((site["out"] / page).read_text()).tables}
 
 
 def test_site_has_every_page_and_the_pictures(site):
@@ -200,46 +167,10 @@ def test_score_plot_scales_its_axis_to_the_scores_and_draws_unverified_hollow(si
     assert dots and all(c.get_facecolor().size == 0 or c.get_facecolor()[0][3] == 0 for c in dots)  # all unverified: hollow
 
 
-def _chromium() -> tuple[str, str] | None:
-    browser = shutil.which("chromium") or shutil.which("chromium-browser")
-    driver = shutil.which("chromedriver")
-    return (browser, driver) if browser and driver else None
-
-
 @pytest.fixture(scope="session")
 def served(site):
-    handler = functools.partial(_QuietHandler, directory=str(site["out"]))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/"
-    server.shutdown()
-    server.server_close()
-
-
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args) -> None:  # keep pytest's output clean
-        pass
-
-
-@pytest.fixture(scope="session")
-def browser():
-    found = _chromium()
-    if found is None:
-        pytest.skip("chromium and chromedriver are not installed (Debian: apt-get install chromium chromium-driver); CI installs them")
-    selenium = pytest.importorskip("selenium", reason="selenium is not installed (pip install -e '.[test]')")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = found[0]
-    for arg in ("--headless=new", "--no-sandbox", "--disable-background-networking", "--disable-dev-shm-usage", "--window-size=1280,1600"):
-        options.add_argument(arg)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(found[1]), options=options)
-    assert selenium.__version__
-    yield driver
-    driver.quit()
+    with serving(site["out"]) as base:
+        yield base
 
 
 def test_every_page_loads_without_errors_with_images_and_working_links(site, served, browser):
@@ -309,17 +240,12 @@ def test_local_runs_folder_supplies_traversals_and_curves(workspace):
 
 
 def test_pages_fit_the_window_at_desktop_and_phone_widths_and_traversals_link_to_full_size(site, served, browser):
-    pages = ["index.html", "ladder.html", "submit.html", "protocols.html", "pending.html", "records.html",
-             "tasks/xysquares-mse-v0.html", "tasks/dsprites-mse-v0.html", "submissions/gamma.html"]
-    too_wide = []
+    pages = ["index.html", "matrix.html", "ladder.html", "submit.html", "protocols.html", "pending.html", "records.html", "data.html", "cite.html",
+             "tasks/xysquares-mse-v0.html", "tasks/dsprites-mse-v0.html", "submissions/gamma.html", "submissions/beta-vae.html"]
+    assert not (wide := too_wide(browser, served, pages)), "\n".join(wide)
     try:
         for width in (1280, 400):
             browser.set_window_size(width, 900)
-            for page in pages:
-                browser.get(urljoin(served, page))
-                scroll, window = browser.execute_script("return [document.documentElement.scrollWidth, document.documentElement.clientWidth];")
-                if scroll > window:
-                    too_wide.append(f"{page} at {width} px: {scroll} > {window}")
             browser.get(urljoin(served, "tasks/xysquares-mse-v0.html"))
             pictures = browser.execute_script(
                 "return Array.from(document.querySelectorAll('.gallery img')).map(i => "
@@ -329,4 +255,12 @@ def test_pages_fit_the_window_at_desktop_and_phone_widths_and_traversals_link_to
             assert min(w for _, _, w in pictures) >= readable, (width, pictures)
     finally:
         browser.set_window_size(1280, 1600)
-    assert not too_wide, "\n".join(too_wide)
+
+
+def test_the_matrix_of_a_one_family_board_shows_every_task_without_family_boxes(site, served, browser):
+    browser.get(urljoin(served, "matrix.html"))
+    shown, total, boxes = browser.execute_script(
+        "const heads = Array.from(document.querySelectorAll('table.matrix th[data-task]'));"
+        "return [heads.filter(h => !h.hidden).length, heads.length, document.querySelectorAll('input[data-family]').length];")
+    assert boxes == 0 and total > 0 and shown == total  # every task here is XYSquares
+    assert browser.find_element("id", "matrix-status").text.startswith("Showing ")
