@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from disbench.leaderboard.errors import LeaderboardError
 from disbench.leaderboard.paths import REPO
@@ -109,8 +110,11 @@ def git_commit(repo: Path) -> tuple[str | None, bool]:
     return commit, bool(status)
 
 
-def repository_url(repo: Path) -> str | None:
-    """``[project.urls] Repository`` of ``repo``'s pyproject.toml, else of the installed distribution's metadata."""
+def repository_url(repo: Path, environ: Mapping[str, str] = os.environ) -> str | None:
+    """Where the code lives, from what states it and never a guess: ``[project.urls] Repository`` of
+    ``repo``'s pyproject.toml (or the installed distribution's metadata), else the GitHub Actions
+    run's repository (``GITHUB_SERVER_URL``/``GITHUB_REPOSITORY``), else the checkout's ``origin``
+    remote as a web address; ``None`` when none says."""
     pyproject = repo / "pyproject.toml"
     if pyproject.is_file():
         urls = tomllib.loads(pyproject.read_text()).get("project", {}).get("urls", {})
@@ -121,16 +125,31 @@ def repository_url(repo: Path) -> str | None:
     try:
         entries = metadata.metadata("disbench").get_all("Project-URL") or []
     except metadata.PackageNotFoundError:
-        return None
+        entries = []
     for entry in entries:
         label, _, url = entry.partition(",")
         if label.strip().lower() == "repository":
             return url.strip()
-    return None
+    if environ.get("GITHUB_REPOSITORY"):
+        return f"{environ.get('GITHUB_SERVER_URL') or 'https://github.com'}/{environ['GITHUB_REPOSITORY']}"
+    return web_address(_git(repo, "remote", "get-url", "origin") if git_commit(repo)[0] else None)
+
+
+def web_address(remote: str | None) -> str | None:
+    """A git remote as the address a browser opens: ``git@host:o/r.git``, ``ssh://git@host/o/r`` and
+    ``https://user:token@host/o/r.git`` become ``https://host/o/r`` (credentials dropped); a local
+    path is no web address (``None``)."""
+    if remote and remote.startswith("git@") and ":" in remote:
+        host, _, path = remote[4:].partition(":")
+        remote = f"ssh://git@{host}/{path}"
+    parts = urlsplit(remote or "")
+    if parts.scheme not in ("https", "http", "ssh") or not parts.hostname:
+        return None
+    return f"https://{parts.hostname}{parts.path}".removesuffix("/").removesuffix(".git")
 
 
 def build_info(repo: Path = REPO, environ: Mapping[str, str] = os.environ) -> BuildInfo:
     import disbench
 
     commit, modified = git_commit(repo)
-    return BuildInfo(disbench.__version__, commit, modified, build_date(environ), repository_url(repo))
+    return BuildInfo(disbench.__version__, commit, modified, build_date(environ), repository_url(repo, environ))

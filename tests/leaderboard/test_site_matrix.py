@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 from datetime import datetime, timezone
+from email.message import Message
 from pathlib import Path
 from urllib.parse import urljoin
 
@@ -14,7 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from disbench.leaderboard.aggregate import aggregate
-from disbench.leaderboard.build_info import BuildInfo, build_date, build_info, git_commit, repository_url
+from disbench.leaderboard.build_info import BuildInfo, build_date, build_info, git_commit, repository_url, web_address
 from disbench.leaderboard.entries import entry_runs, quartiles, seed_lines
 from disbench.leaderboard.errors import LeaderboardError
 from disbench.leaderboard.matrix import build_matrix
@@ -55,6 +56,7 @@ def small(tmp_path_factory, runner_key):
     board = load_board([Source(results, "official"), Source(local, "local")], CheckContext(submissions_dir=subs, public_key_path=public))
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("SOURCE_DATE_EPOCH", str(EPOCH))
+        mp.setenv("GITHUB_REPOSITORY", "org/board")  # as in the publish workflow: the repository link
         files = build_site(aggregate(board), out, SiteOptions(submissions_dir=subs, analyse=[], cache_dir=root / "cache", hub_dataset="org/results"))
     return {"out": out, "files": files, "board": board, "root": root, "subs": subs}
 
@@ -197,7 +199,7 @@ def test_every_page_links_the_downloads_the_repository_and_the_citation(small):
         root = "../" * page.count("/")
         for link in ("data/summary.csv", "data/summary.parquet", "data.html", "cite.html"):
             assert f'href="{root}{link}"' in html, (page, link)
-        assert 'href="https://github.com/' in html and "built <time" in html, page
+        assert 'href="https://github.com/org/board"' in html and "built <time" in html, page
 
 
 # --- footer: commit, date, citation -------------------------------------------------------------------------
@@ -245,14 +247,30 @@ def test_git_commit_names_the_checkouts_head_and_its_uncommitted_changes(tmp_pat
     assert git_commit(repo / "sub") == (None, False)  # a folder inside another checkout is not the code's checkout
 
 
-def test_the_repository_url_comes_from_pyproject(tmp_path):
-    assert repository_url(REPO).startswith("https://github.com/")
-    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\n[project.urls]\nRepository = "https://example.org/x"\n')
-    assert repository_url(tmp_path) == "https://example.org/x"
+def test_the_repository_url_is_what_something_states_never_a_guess(tmp_path, monkeypatch):
+    """pyproject's [project.urls] first, then the GitHub Actions run's repository, then the
+    checkout's origin remote as a web address (credentials dropped); none of them: no link."""
+    monkeypatch.delenv("GITHUB_REPOSITORY", raising=False)
+    monkeypatch.setattr("importlib.metadata.metadata", lambda name: Message())  # this install's metadata states none
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git = ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "commit", "-q", "--allow-empty", "-m", "c"], check=True)
+    assert repository_url(repo, {}) is None
+    subprocess.run([*git, "remote", "add", "origin", "https://user:token@github.com/o/r.git"], check=True)
+    assert repository_url(repo, {}) == "https://github.com/o/r"
+    actions = {"GITHUB_SERVER_URL": "https://github.example.com", "GITHUB_REPOSITORY": "org/board"}
+    assert repository_url(repo, actions) == "https://github.example.com/org/board"
+    (repo / "pyproject.toml").write_text('[project]\nname = "x"\n[project.urls]\nRepository = "https://example.org/x"\n')
+    assert repository_url(repo, actions) == "https://example.org/x"
+    assert [web_address(r) for r in ("git@github.com:o/r.git", "ssh://git@gitlab.com/o/r", "/srv/git/r.git", None)] == [
+        "https://github.com/o/r", "https://gitlab.com/o/r", None, None]
 
 
 def test_two_builds_at_one_source_date_epoch_are_identical(small, tmp_path, monkeypatch):
     monkeypatch.setenv("SOURCE_DATE_EPOCH", str(EPOCH))
+    monkeypatch.setenv("GITHUB_REPOSITORY", "org/board")
     again = tmp_path / "again"
     files = build_site(aggregate(small["board"]), again, SiteOptions(submissions_dir=small["subs"], analyse=[], cache_dir=small["root"] / "cache",
                                                                      hub_dataset="org/results"))

@@ -24,6 +24,7 @@ import math
 import os
 import secrets
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -108,11 +109,13 @@ class Seal:
 
     def apply(self, x: torch.Tensor, white: float | None = 255) -> torch.Tensor:
         """``x [N, C, H, W]`` sealed; an inverted channel becomes ``white - x`` (``None``: ``-x``, for
-        standardised observations, whose inversion is a negation)."""
-        x = self._spatial(x[:, list(self.channels)])
-        if any(self.inverted):
-            x = torch.where(self._mask(x), -x if white is None else white - x, x)
-        return x.contiguous()
+        standardised observations, whose inversion is a negation). The channel permutation and the
+        turn, mirror and shift are one gather (:func:`_sealed_index`), a single pass over the batch."""
+        index = _sealed_index(self, tuple(x.shape[1:]), str(x.device))
+        out = x.reshape(len(x), -1).index_select(1, index.view(-1)).view(len(x), *index.shape)
+        for c in (c for c, inverted in enumerate(self.inverted) if inverted):
+            out[:, c] = -out[:, c] if white is None else white - out[:, c]
+        return out
 
     def undo(self, images: torch.Tensor) -> torch.Tensor:
         """Sealed float images in [0, 1] back to the public task's (for pictures)."""
@@ -120,6 +123,14 @@ class Seal:
             images = torch.where(self._mask(images), 1.0 - images, images)
         inverse = np.argsort(self.channels).tolist()
         return self._unspatial(images[:, inverse]).contiguous()
+
+
+@lru_cache(maxsize=16)
+def _sealed_index(seal: Seal, shape: tuple[int, ...], device: str) -> torch.Tensor:
+    """``[C, H', W']``: for each element of a sealed observation, the flat index of the element of
+    the public one it shows (the seal's own channel and spatial steps, applied to the indices)."""
+    source = torch.arange(math.prod(shape)).view(1, *shape)
+    return seal._spatial(source[:, list(seal.channels)])[0].contiguous().to(device)
 
 
 def seal_group(data: GroundTruthData, loss: Any) -> SealGroup:
