@@ -196,20 +196,25 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     import json
 
     import disbench
-    from disbench.error import DataError
+    from disbench.error import DataError, NameNotFound, NamespaceNotFound
     from disbench.harness.run.evaluation import evaluate_checkpoint, load_run_state
-    from disbench.registration import spec_differences, task_reference
+    from disbench.registration import spec_differences, unregistered_hint
 
     state = load_run_state(args.checkpoint)
     tier = args.protocol or state.get("protocol", {}).get("name", DEFAULT_TIER)  # the tier it was trained under
     seed = state.get("seed", 0) if args.seed is None else args.seed  # the run's: its record's scores again
-    task = args.task or (task_reference(state["task_spec"]) if state.get("task_spec") else None)  # module:id for a task found through a module
-    if args.task is None and state.get("task_spec") and (changed := spec_differences(state["task_spec"], disbench.spec(task).to_dict())):
+    recorded = state.get("task_spec") or {}
+    task = args.task or recorded.get("id")
+    try:
+        current = disbench.spec(task) if task else None
+    except (NameNotFound, NamespaceNotFound) as e:
+        raise type(e)(f"{e}{'' if args.task else unregistered_hint(recorded)}") from None
+    if args.task is None and current is not None and (changed := spec_differences(recorded, current.to_dict())):
         raise DataError(f"{task} is no longer the task {args.checkpoint} was trained on ({'; '.join(changed[:3])}); restore its data, "
                         "or name the task to score it on with --task.")
     scores = evaluate_checkpoint(args.checkpoint, protocol=tier, seed=seed, task_id=task)
     if args.json:
-        print(json.dumps(scores, indent=1, sort_keys=True))
+        print(json.dumps(scores, sort_keys=True))  # one line, the last: a module that prints at import does not break a reader
         return 0
     task_id = disbench.spec(task).id
     print(score_table([(task_id, state["submission"]["name"], tier, seed, scores)]))

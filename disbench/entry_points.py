@@ -29,24 +29,26 @@ def _is_missing(error: ModuleNotFoundError, module: str) -> bool:
 
 def import_module_here(module: str) -> ModuleType:
     """Import ``module`` from where Python looks (installed packages, ``sys.path``), or else from the
-    current folder. The folder is appended to the search for this one import and removed after it,
-    so a file there never shadows an installed module, and later imports never look there."""
+    current folder: its ``<top>.py`` or ``<top>/__init__.py`` (never a bare folder, which Python would
+    take as a namespace package: ``submissions.x.model`` must not reach a submission's code). The
+    folder is appended to the search for this one import and removed after it, so a file there
+    never shadows an installed module, and later imports never look there."""
     try:
         return importlib.import_module(module)
     except ModuleNotFoundError as e:
         here = os.getcwd()
         if not _is_missing(e, module) or here in sys.path:
             raise
+    top = module.partition(".")[0]
+    if not (Path(here, f"{top}.py").is_file() or Path(here, top, "__init__.py").is_file()):
+        local = sorted({p.stem for p in Path(here).glob("*.py")} | {p.name for p in Path(here).iterdir() if (p / "__init__.py").is_file()})
+        raise ModuleNotFoundError(f"No module named {module!r} (looked among the installed packages and in the current folder {here}, "
+                                  f"where only a {top}.py file or a {top}/ package with an __init__.py counts)."
+                                  f"{did_you_mean(top, local, n=1)}", name=top)
     sys.path.append(here)
     try:
         importlib.invalidate_caches()  # the folder's listing may be cached from before its files were written
         return importlib.import_module(module)
-    except ModuleNotFoundError as e:
-        if not _is_missing(e, module):
-            raise
-        local = sorted({p.stem for p in Path(here).glob("*.py")} | {p.name for p in Path(here).iterdir() if (p / "__init__.py").is_file()})
-        raise ModuleNotFoundError(f"No module named {module!r} (looked among the installed packages and in the current folder {here})."
-                                  f"{did_you_mean(module, local, n=1)}", name=e.name) from None
     finally:
         if here in sys.path:
             sys.path.remove(here)

@@ -6,8 +6,8 @@ non-deprecated version; results always record the full versioned id. Entry point
 
 ``make("module:id")`` imports ``module`` first (from the current folder too, see
 ``disbench.entry_points.import_module_here``), and the tasks that import registers remember it
-(``TaskSpec.module``): a record or checkpoint of such a task says how another process finds it
-(:func:`task_reference`).
+(``TaskSpec.module``): a record or checkpoint of such a task names that module, as a hint for
+whoever re-scores it (:func:`unregistered_hint`); nothing imports a module because a file names it.
 
 Third-party packages ship tasks through the ``disbench.tasks`` entry-point group: each entry
 point names a module (or a function) that calls :func:`register`, and its name is the namespace
@@ -82,7 +82,7 @@ class TaskSpec:
     description: str = ""
     deprecated: str | None = None
     primary_metric: str = DEFAULT_PRIMARY_METRIC  # what the leaderboard ranks this task's methods by
-    module: str | None = None  # the module whose import registers it, when it was found as 'module:id' (see task_reference)
+    module: str | None = None  # the module whose import registers it, when it was found as 'module:id' (see unregistered_hint)
 
     namespace: str | None = field(init=False)
     name: str = field(init=False)
@@ -294,11 +294,13 @@ def _import_registering(module: str, task_id: str) -> None:
         _current_module = before
 
 
-def task_reference(spec: TaskSpec | dict[str, Any]) -> str:
-    """What finds the task in another process: ``"module:id"`` when it was found through a module
-    (a ``TaskSpec`` or its ``to_dict()``, as records and checkpoints keep it), else its id."""
-    module, task_id = (spec.get("module"), spec["id"]) if isinstance(spec, dict) else (spec.module, spec.id)
-    return f"{module}:{task_id}" if module else task_id
+def unregistered_hint(spec: dict[str, Any]) -> str:
+    """What to type when a task that a record or checkpoint names (``spec``, a ``to_dict()``) is not
+    registered here. The module it says registered it is named, never imported: a file can say
+    anything, and importing runs code; only a ``--task MODULE:ID`` the user types imports one."""
+    module = spec.get("module")
+    return (f" Its task is not registered in this process: pass --task {module or 'MODULE'}:{spec['id']}, naming the module that registers it "
+            "(a file in the current folder does)" + (f"; it says it came from {module!r}, which is imported only if you name it" if module else "") + ".")
 
 
 def spec_differences(recorded: dict[str, Any], found: dict[str, Any]) -> list[str]:
@@ -307,9 +309,11 @@ def spec_differences(recorded: dict[str, Any], found: dict[str, Any]) -> list[st
     nothing was recorded (a run of a task without a spec)."""
     if not recorded:
         return []
-    before, now = recorded.get("kwargs", {}), found["kwargs"]
+    before = recorded.get("kwargs", {})
+    now = json.loads(json.dumps(found["kwargs"], default=str))  # as a record keeps it: a tuple argument is the list it was saved as
+    movable = set(WHERE_DATA_LIES) if before.get("sha256") and now.get("sha256") else set()  # elsewhere, only when the content is compared
     rows = [("entry point", recorded.get("entry_point"), found["entry_point"])]
-    rows += [(key, before.get(key), now.get(key)) for key in sorted((set(before) | set(now)) - set(WHERE_DATA_LIES))]
+    rows += [(key, before.get(key), now.get(key)) for key in sorted((set(before) | set(now)) - movable)]
     return [f"{name}: was {_short(a)}, now {_short(b)}" for name, a, b in rows if a != b]
 
 

@@ -30,7 +30,7 @@ class _Strict(BaseModel):
 
 
 class TaskRecord(_Strict):
-    id: str
+    id: str = Field(pattern=r"^[^:]+$")  # a registered id, never 'module:id': reading a record must never import code it names
     spec: dict[str, Any]
     off_protocol: bool
 

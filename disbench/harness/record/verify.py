@@ -37,7 +37,7 @@ from disbench.files import sha256_file
 from disbench.harness.record import RunResult, load_record
 from disbench.harness.run.evaluation import load_run_state
 from disbench.harness.run.folder import run_dir
-from disbench.registration import TaskSpec, spec_differences, task_reference
+from disbench.registration import TaskSpec, spec_differences, unregistered_hint
 
 
 @dataclass
@@ -63,33 +63,39 @@ class Verification:
 
 def record_task(record: RunResult, task: str | None = None) -> tuple[TaskSpec, str]:
     """The record's task as registered here, and the reference (``module:id`` or id) that finds it
-    in another process; refused when it is not the task the record was made on."""
-    reference = task or task_reference(record.task.spec if record.task.spec else {"id": record.task.id})
+    in another process; refused when it is not the task the record was made on. Only ``task``, typed
+    by whoever verifies, may name a module to import: a module the record names is only a hint, since
+    importing it would run code an untrusted record chose."""
+    reference = task or record.task.id
     try:
         found = disbench.spec(reference)
     except (NameNotFound, NamespaceNotFound) as e:
-        hint = "" if ":" in reference else (f" The record's task is not registered in this process: pass --task MODULE:{record.task.id}, "
-                                            "naming the module that registers it (a file in the current folder does).")
+        hint = "" if ":" in reference else unregistered_hint({**record.task.spec, "id": record.task.id})
         raise type(e)(f"{e}{hint}") from None
     if found.id != record.task.id:
-        raise RecordError(f"--task {task} is the task {found.id}, but {record.task.id} made the record; give --task MODULE:{record.task.id}.")
+        raise RecordError(f"--task {reference} is the task {found.id}, but {record.task.id} made the record; give --task MODULE:{record.task.id}.")
     differences = spec_differences(record.task.spec, found.to_dict())
     if differences:
         raise RecordError(f"{reference} does not build the task the record was made on ({'; '.join(differences[:3])}); verify the record "
                           "with the task and data it was run on (restore them, or register them again under their own id).")
-    module = task.partition(":")[0] if task and ":" in task else found.module or record.task.spec.get("module")
-    return found, f"{module}:{found.id}" if module else found.id
+    if ":" not in reference and found.module:  # registered here through a module someone typed (never one the record names)
+        reference = f"{found.module}:{found.id}"
+    return found, reference
 
 
 def rescore(checkpoint: Path, record: RunResult, task: str | None = None) -> dict[str, float]:
     """The checkpoint's metrics from a fresh ``disbench eval`` process, on ``task`` (a ``module:id``
     reference) or the record's task id."""
-    command = [sys.executable, "-m", "disbench.cli", "eval", str(checkpoint), "--task", task or record.task.id, "--protocol", record.protocol.name,
+    safe_path = ["-P"] if sys.version_info >= (3, 11) else []  # the current folder is not put first: it shadows nothing the parent resolved
+    command = [sys.executable, *safe_path, "-m", "disbench.cli", "eval", str(checkpoint), "--task", task or record.task.id, "--protocol", record.protocol.name,
                "--seed", str(record.seed), "--json"]
     done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode != 0:
         raise DisbenchError(f"Re-scoring {checkpoint} failed: {done.stderr.strip().splitlines()[-1] if done.stderr.strip() else done.returncode}")
-    return json.loads(done.stdout)
+    try:
+        return json.loads(done.stdout.strip().splitlines()[-1])  # eval --json prints its scores as the last line
+    except (IndexError, json.JSONDecodeError):
+        raise DisbenchError(f"Re-scoring {checkpoint} printed no scores: {done.stdout.strip()[-200:]!r}") from None
 
 
 def compare_metrics(recorded: dict[str, float], found: dict[str, float]) -> list[str]:
@@ -112,12 +118,6 @@ def verify_record(path: str | Path, runs_dir: str | Path = "runs", checkpoint: s
     if record.status != "completed":
         report.add("status", False, f"the run failed: {record.error}")
         return report
-    found, reference = record_task(record, task)  # no data needed
-    content = found.kwargs.get("sha256")
-    report.add("task", True, f"{reference} builds the record's task" + (f" (data sha256 {content[:12]}...)" if content else ""))
-    tier = found.protocols.get(record.protocol.name)
-    report.add("protocol hash", tier is not None and tier.hash() == record.protocol.hash,
-               "matches the registered tier" if tier is not None and tier.hash() == record.protocol.hash else "differs from the registered tier (the protocol was changed)")
     if record.signature is None:
         report.add("signature", True, "none: the record is unsigned, so it is not an official record")
     else:
@@ -128,6 +128,16 @@ def verify_record(path: str | Path, runs_dir: str | Path = "runs", checkpoint: s
             report.add("signature", report.signed, "the runner's" if report.signed else "does not match the runner's key: the record was edited or signed elsewhere")
         except SigningError as e:
             report.add("signature", False, f"cannot be checked: {e}")
+    try:
+        found, reference = record_task(record, task)  # no data needed
+    except DisbenchError as e:
+        report.add("task", False, str(e))
+        return report
+    content = found.kwargs.get("sha256")
+    report.add("task", True, f"{reference} builds the record's task" + (f" (data sha256 {content[:12]}...)" if content else ""))
+    tier = found.protocols.get(record.protocol.name)
+    report.add("protocol hash", tier is not None and tier.hash() == record.protocol.hash,
+               "matches the registered tier" if tier is not None and tier.hash() == record.protocol.hash else "differs from the registered tier (the protocol was changed)")
     ckpt = Path(checkpoint) if checkpoint else run_dir(runs_dir, record.task.id, record.submission.name, record.protocol.name, record.seed) / "checkpoint.pt"
     if not ckpt.is_file():
         report.add("checkpoint", False, f"no checkpoint at {ckpt}; pass --checkpoint PATH or --runs-dir")

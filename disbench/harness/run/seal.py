@@ -112,7 +112,7 @@ class Seal:
         standardised observations, whose inversion is a negation). The channel permutation and the
         turn, mirror and shift are one gather (:func:`_sealed_index`), a single pass over the batch."""
         index = _sealed_index(self, tuple(x.shape[1:]), str(x.device))
-        out = x.reshape(len(x), -1).index_select(1, index.view(-1)).view(len(x), *index.shape)
+        out = x.flatten(1).index_select(1, index.view(-1)).view(len(x), *index.shape)
         for c in (c for c, inverted in enumerate(self.inverted) if inverted):
             out[:, c] = -out[:, c] if white is None else white - out[:, c]
         return out
@@ -129,8 +129,9 @@ class Seal:
 def _sealed_index(seal: Seal, shape: tuple[int, ...], device: str) -> torch.Tensor:
     """``[C, H', W']``: for each element of a sealed observation, the flat index of the element of
     the public one it shows (the seal's own channel and spatial steps, applied to the indices)."""
-    source = torch.arange(math.prod(shape)).view(1, *shape)
-    return seal._spatial(source[:, list(seal.channels)])[0].contiguous().to(device)
+    with torch.inference_mode(False):  # cached: it must serve later calls outside inference mode (training) too
+        source = torch.arange(math.prod(shape)).view(1, *shape)
+        return seal._spatial(source[:, list(seal.channels)])[0].contiguous().to(device)
 
 
 def seal_group(data: GroundTruthData, loss: Any) -> SealGroup:
