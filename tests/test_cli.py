@@ -171,4 +171,5 @@ def test_the_installed_script_runs_a_task_of_a_module_in_the_current_folder(tmp_
     typo = run("analyze", "mytask:tiny-mse", "--out", "out")
     assert typo.returncode == 2 and typo.stderr.strip() == (
         "error: Could not import 'mytask' to register 'tiny-mse': ModuleNotFoundError: No module named 'mytask' (looked among the installed packages "
-        f"and in the current folder {tmp_path}). Did you mean 'mytasks'?")
+        f"and in the current folder {tmp_path}, where only a mytask.py file or a mytask/ package with an __init__.py counts). "
+        "Did you mean 'mytasks'?")
