@@ -17,8 +17,9 @@ import pyarrow.parquet as pq
 
 from disbench.leaderboard import dataset
 from disbench.leaderboard.aggregate import Aggregates
+from disbench.leaderboard.cells import Cell
 from disbench.leaderboard.errors import LeaderboardError
-from disbench.leaderboard.tables import Cell, Row, Table, write_atomic, write_summary
+from disbench.leaderboard.tables import Row, Table, write_atomic, write_summary
 
 FOLDER = "data"
 HUB_CONFIGS = ("scores", "records", "curves")  # the Hub's summary config is summary.csv's official rows, so it is not repeated

@@ -14,8 +14,8 @@ from datetime import datetime, timezone
 
 import numpy as np
 
+from disbench.leaderboard.cells import Cell, fmt
 from disbench.leaderboard.store import Board, Entry
-from disbench.leaderboard.tables import Cell, fmt
 
 MEDIAN_FROM = 5  # seeds from which a score also shows its median [IQR]
 GroupKey = tuple[str, str, str, str, bool]  # task, tier, submission, origin, stale: the aggregates' group

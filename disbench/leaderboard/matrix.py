@@ -16,8 +16,9 @@ import numpy as np
 import pandas as pd
 
 from disbench.leaderboard.aggregate import DCI, Aggregates, primary_metric, tier_sort_key, trust_markers
+from disbench.leaderboard.cells import Cell, fmt
 from disbench.leaderboard.entries import EntryRuns, GroupKey, seed_title
-from disbench.leaderboard.tables import Cell, fmt, submission_page, task_page
+from disbench.leaderboard.tables import submission_page, task_page
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,10 @@ from pathlib import Path
 
 from disbench.leaderboard import plots
 from disbench.leaderboard.aggregate import DCI, Aggregates, primary_metric, tier_sort_key, trust_markers
+from disbench.leaderboard.cells import Cell, fmt
 from disbench.leaderboard.entries import EntryRuns, GroupKey, count_text, dates_cell, hyperparameters_text, parameters_cell, with_seeds
 from disbench.leaderboard.store import Entry
-from disbench.leaderboard.tables import ENTRY_COLUMNS, SEEDS_NOTE, Cell, Row, Table, fmt, score, seeds_cell, task_page
+from disbench.leaderboard.tables import ENTRY_COLUMNS, SEEDS_NOTE, Row, Table, score, seeds_cell, task_page
 
 
 def scores_table(agg: Aggregates, name: str, runs: dict[GroupKey, EntryRuns]) -> Table:

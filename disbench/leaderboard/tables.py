@@ -33,6 +33,8 @@ from disbench.leaderboard.aggregate import (
     tier_sort_key,
     trust_markers,
 )
+from disbench.leaderboard.cells import Cell, fmt
+from disbench.leaderboard.entries import with_entry, with_seeds
 from disbench.leaderboard.paths import public_text
 
 TEXT_METRICS = ("mig", DCI)  # what `leaderboard show` prints by default: the paper's two metrics
@@ -42,23 +44,6 @@ WIDTH = 80  # the terminal width text output is shaped for
 ENTRY_COLUMNS = ("parameters", "run dates (UTC)")  # the site's columns of what stands behind an entry
 SEEDS_NOTE = " (under it: each seed's value in seed order; from 5 seeds the median [IQR])"
 ENTRY_NOTE = "; under each submission: its model's parameter count and the UTC dates its records were written"
-
-
-@dataclass
-class Cell:
-    """What a reader sees, the value a sorter uses, (on the site) a page it links to, and its markers."""
-
-    text: str
-    value: float | str | None = None
-    link: str | None = None
-    markers: tuple[str, ...] = ()
-    styles: tuple[str, ...] = ()  # markers shown only as the site's cell style (the column header names them in words)
-    detail: tuple[str, ...] = ()  # smaller lines under the text on the site (each seed's value); text output leaves them out
-    title: str | None = None  # the site's tooltip
-
-    def plain(self) -> str:
-        """The cell as text: its markers follow it in brackets, ``beta-vae [unverified, incomplete]``."""
-        return f"{self.text} [{', '.join(self.markers)}]".strip() if self.markers else self.text
 
 
 @dataclass
@@ -82,10 +67,6 @@ class Table:
         """The table as tabulate text (``simple`` for terminals, ``github`` for Markdown)."""
         body = [[c.plain() for c in r.cells] for r in self.rows]
         return tabulate(body, headers=self.headers, tablefmt=fmt, disable_numparse=True)
-
-
-def fmt(x: float | None, digits: int = 3) -> str:
-    return "–" if x is None or pd.isna(x) else f"{x:.{digits}f}"
 
 
 def score(mean: float, std: float | None, markers: tuple[str, ...] = ()) -> Cell:
@@ -139,8 +120,6 @@ def task_table(agg: Aggregates, task: str, tier: str, track: str, metrics: tuple
         name = Cell(sub, sub, submission_page(sub), markers)
         scores = [score(by_metric.loc[m, "mean"], by_metric.loc[m, "std"]) if m in by_metric.index else Cell("–") for m in shown]
         if runs is not None:
-            from disbench.leaderboard.entries import with_entry, with_seeds
-
             mine = runs.get((task, tier, sub, origin, bool(stale)))
             name, scores = with_entry(name, mine), [with_seeds(c, mine, m) for c, m in zip(scores, shown)]
         cells = [Cell(str(rank) if rank else "–", rank), name, *scores, seeds_cell(first["seeds"], first["expected"])]
