@@ -23,6 +23,7 @@ import numpy as np
 from tabulate import tabulate
 
 from disbench.analysis.distances import DistanceStats, TraversalDistances, perceived_distances, traversal_distances
+from disbench.analysis.sampling import MIN_VALUES
 from disbench.data.base import GroundTruthData
 from disbench.files import write_text_atomic
 from disbench.task import Task
@@ -214,7 +215,7 @@ def incomplete_note(traversals: list[TraversalDistances]) -> str:
     if not kept:
         return ""
     return (f"\nincomplete grid: each traversal is measured on the values it has images for (on average {', '.join(kept)}); "
-            "traversals with fewer than 3 are not drawn.")
+            f"traversals with fewer than {MIN_VALUES} (or, for a factor with fewer values, all of them) are not drawn.")
 
 
 def categorical_note(correlations: dict[str, FactorCorrelation]) -> str:
