@@ -216,7 +216,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(scores, sort_keys=True))  # one line, the last: a module that prints at import does not break a reader
         return 0
-    task_id = disbench.spec(task).id
+    task_id = current.id
     print(score_table([(task_id, state["submission"]["name"], tier, seed, scores)]))
     print(f"{len(SHOWN_METRICS)} of {len(scores)} metrics shown; --json prints every one")
     _adversarial_note(task_id)
@@ -354,7 +354,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("eval", help="score a run's checkpoint with a tier's metric suite (the run's record's scores again, by default)")
     p.add_argument("checkpoint", help="a run's checkpoint.pt, e.g. runs/xysquares-mse-v0/beta-vae/quick/seed-0/checkpoint.pt")
-    p.add_argument("--task", default=None, help="task to score on (default: the task it was trained on, found through its module if it was run as MODULE:ID)")
+    p.add_argument("--task", default=None, help="task to score on (default: the task it was trained on; one a module of yours registers needs MODULE:ID)")
     p.add_argument("--protocol", default=None, choices=TIERS, help="tier whose metric suite scores it (default: the tier it was trained under)")
     p.add_argument("--seed", type=seed_argument, default=None, help="seed of the evaluation's samples (default: the run's seed, as in its record)")
     p.add_argument("--json", action="store_true", help="print every metric as JSON, for machines, instead of the table")

@@ -119,8 +119,9 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     comparison = compare_losses(task, repeats=args.repeats, seed=args.seed, space=args.space)
     print("\n" + format_comparison(comparison))
     print(f"\nTo search the blur losses for one that orders every factor: disbench suggest-loss {'--data ' + args.data if args.data else args.task}")
+    data_record = _data_record(task)  # hashes the data: part of what the command costs
     cost = _cost(task, started)
-    extra = {"loss_comparison": {loss: {n: c.spearman for n, c in rho.items()} for loss, rho in comparison.items()}, **_data_record(task), "cost": cost}
+    extra = {"loss_comparison": {loss: {n: c.spearman for n, c in rho.items()} for loss, rho in comparison.items()}, **data_record, "cost": cost}
     written = save_report(report, args.out, extra)
     _print_cost(cost)
     print(f"wrote {' and '.join(map(str, written))}")
@@ -140,8 +141,9 @@ def _cmd_suggest_loss(args: argparse.Namespace) -> int:
     base, other = suggestion.score(suggestion.base), suggestion.shown_beside_base
     columns = {base.loss: base.traversals, other.loss: other.traversals}  # one column when they are the same loss
     picture = save_matrix_columns(columns, out / "suggestion.png", title=f"{label}: perceived distances", categorical=task.data.categorical_factors)
+    data_record = _data_record(task)  # hashes the data: part of what the command costs
     cost = _cost(task, started)
-    numbers = write_text_atomic(out / "suggestion.json", json.dumps({**suggestion.to_dict(), "data": label, **_data_record(task), "cost": cost}, indent=1))
+    numbers = write_text_atomic(out / "suggestion.json", json.dumps({**suggestion.to_dict(), "data": label, **data_record, "cost": cost}, indent=1))
     _print_cost(cost)
     print(f"wrote {picture} and {numbers}")
     return 0

@@ -92,9 +92,7 @@ def correlate(t: TraversalDistances, ordered: bool = True) -> FactorCorrelation:
     farther at each step, but no closer to one place than another; no order can be recovered)."""
     size = t.ground_truth.shape[0]
     u, v = np.triu_indices(size, k=1)
-    pairs = t.perceived[:, u, v]  # NaN where the traversal has no image for one of the two values
-    if t.present is not None:  # only traversals with something to order can call a factor constant
-        pairs = pairs[t.present.sum(axis=1) >= min(3, size)]
+    pairs = t.perceived[:, u, v]  # NaN where the traversal has no image for one of the two values (sampling draws only lines with enough)
     if pairs.size == 0:
         return FactorCorrelation(t.factor, size, None, True, 0, 0, ordered=ordered)
     constant_rows = _constant_rows(pairs)

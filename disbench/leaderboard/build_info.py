@@ -110,7 +110,7 @@ def git_commit(repo: Path) -> tuple[str | None, bool]:
     return commit, bool(status)
 
 
-def repository_url(repo: Path, environ: Mapping[str, str] = os.environ) -> str | None:
+def repository_url(repo: Path, environ: Mapping[str, str] = os.environ, commit: str | None = None) -> str | None:
     """Where the code lives, from what states it and never a guess: ``[project.urls] Repository`` of
     ``repo``'s pyproject.toml (or the installed distribution's metadata), else the GitHub Actions
     run's repository (``GITHUB_SERVER_URL``/``GITHUB_REPOSITORY``), else the checkout's ``origin``
@@ -132,7 +132,9 @@ def repository_url(repo: Path, environ: Mapping[str, str] = os.environ) -> str |
             return url.strip()
     if environ.get("GITHUB_REPOSITORY"):
         return f"{environ.get('GITHUB_SERVER_URL') or 'https://github.com'}/{environ['GITHUB_REPOSITORY']}"
-    return web_address(_git(repo, "remote", "get-url", "origin") if git_commit(repo)[0] else None)
+    if commit is None:  # build_info passes the commit it already has; a direct caller gets it here
+        commit = git_commit(repo)[0]
+    return web_address(_git(repo, "remote", "get-url", "origin") if commit else None)
 
 
 def web_address(remote: str | None) -> str | None:
@@ -152,4 +154,4 @@ def build_info(repo: Path = REPO, environ: Mapping[str, str] = os.environ) -> Bu
     import disbench
 
     commit, modified = git_commit(repo)
-    return BuildInfo(disbench.__version__, commit, modified, build_date(environ), repository_url(repo, environ))
+    return BuildInfo(disbench.__version__, commit, modified, build_date(environ), repository_url(repo, environ, commit))

@@ -9,7 +9,7 @@ which a single bad seed moves less than the mean.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 
 import numpy as np
@@ -82,7 +82,7 @@ def with_seeds(cell: Cell, runs: EntryRuns | None, metric: str) -> Cell:
     if runs is None:
         return cell
     points = runs.points(metric)
-    return Cell(cell.text, cell.value, cell.link, cell.markers, cell.styles, detail=seed_lines(points), title=seed_title(points) or None)
+    return replace(cell, detail=seed_lines(points), title=seed_title(points) or None)
 
 
 def count_text(n: int) -> str:
@@ -129,5 +129,5 @@ def with_entry(name: Cell, runs: EntryRuns | None) -> Cell:
         return name
     params, dates = parameters_cell(runs), dates_cell(runs)
     used = " | ".join(dict.fromkeys(hyperparameters_text(h) for h in runs.hyperparameters))
-    return Cell(name.text, name.value, name.link, name.markers, name.styles, detail=(f"{params.text}\u00a0params", f"run {dates.text}"),
-                title=f"{params.title}; records written (UTC) {dates.title}; hyperparameters: {used}")
+    return replace(name, detail=(f"{params.text}\u00a0params", f"run {dates.text}"),
+                   title=f"{params.title}; records written (UTC) {dates.title}; hyperparameters: {used}")

@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from disbench.leaderboard.aggregate import DCI, Aggregates, primary_metric, tier_sort_key, trust_markers
+from disbench.leaderboard.aggregate import DCI, Aggregates, primary_metric, trust_markers
 from disbench.leaderboard.cells import Cell, fmt
 from disbench.leaderboard.entries import EntryRuns, GroupKey, seed_title
-from disbench.leaderboard.tables import submission_page, task_page
+from disbench.leaderboard.tables import submission_page, task_page, tracks
 
 
 @dataclass(frozen=True)
@@ -132,10 +132,9 @@ def matrix_metrics(agg: Aggregates, tier: str) -> list[str]:
 def matrices(agg: Aggregates, runs: dict[GroupKey, EntryRuns]) -> list[dict]:
     """Per tier (in board order) and metric, the matrices of every track: [{tier, metric, matrices}]."""
     out = []
-    for tier in sorted(agg.summary["tier"].unique(), key=tier_sort_key):
-        tracks = sorted(agg.summary[agg.summary["tier"] == tier]["supervision"].unique())
+    for tier in agg.tiers:
         for metric in matrix_metrics(agg, tier):
-            found = [m for t in tracks if (m := build_matrix(agg, tier, t, metric, runs)) is not None]
+            found = [m for t in tracks(agg, tier) if (m := build_matrix(agg, tier, t, metric, runs)) is not None]
             if found:
                 out.append({"tier": tier, "metric": metric, "matrices": found})
     return out

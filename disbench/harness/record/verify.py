@@ -1,9 +1,9 @@
 """``disbench verify RECORD``: re-check a result record against the checkpoint it came from.
 
 The task is rebuilt from what finds it in this process: ``task`` (``--task MODULE:ID``, for a
-task a module of yours registers), else the module the record names (a run started with
-``--task MODULE:ID`` records it), else the record's task id. Whichever it is, it must build the
-record's task, the same entry point and arguments (the data's sha256 among them; only where the
+task a module of yours registers), else the record's task id. The module a record names is only
+shown as a hint, never imported (importing runs code, and a record is untrusted). Whichever it
+is, it must build the record's task, the same entry point and arguments (the data's sha256 among them; only where the
 data lies may differ), or verification is refused: a record is never checked against other data.
 
 The checks, each reported with what was expected and found:
