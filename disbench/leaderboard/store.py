@@ -32,6 +32,7 @@ from pydantic import ValidationError
 from disbench.error import DisbenchError
 from disbench.harness.record import SCHEMA_VERSION, RunResult
 from disbench.leaderboard.errors import LeaderboardError
+from disbench.registration import spec_differences
 
 Origin = Literal["official", "local"]
 Severity = Literal["refuse", "mark"]
@@ -189,8 +190,9 @@ def check_protocol(entry: Entry, ctx: CheckContext) -> list[Finding]:
         spec = disbench.spec(r.task.id)
     except DisbenchError as e:
         return _refuse("unknown-task", f"task {r.task.id!r} is not registered here ({e})")
-    if r.task.spec.get("kwargs") != spec.kwargs:
-        return _refuse("task-changed", f"the record's task definition {r.task.spec.get('kwargs')} differs from the registered {spec.kwargs}")
+    changed = spec_differences(r.task.spec, spec.to_dict())
+    if changed:
+        return _refuse("task-changed", f"the record's task definition differs from the registered {spec.id}: {'; '.join(changed)}")
     tier = spec.protocols.get(r.protocol.name)
     if tier is None:
         return _refuse("protocol", f"tier {r.protocol.name!r} does not exist for {spec.id}; tiers are {sorted(spec.protocols)}")

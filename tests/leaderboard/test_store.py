@@ -55,7 +55,7 @@ def test_valid_unsigned_record_is_shown_as_unverified(workspace):
         (lambda p, raw: p.write_text(json.dumps({**raw, "on_protocol": False, "task": {**raw["task"], "off_protocol": True}})), "off-protocol run"),
         (lambda p, raw: p.write_text(json.dumps({**raw, "protocol": {**raw["protocol"], "hash": "0" * 64}})), "made under protocol hash 000000000000"),
         (lambda p, raw: p.write_text(json.dumps({**raw, "task": {**raw["task"], "spec": {**raw["task"]["spec"], "kwargs": {"dataset": "xysquares", "grid_spacing": 4, "loss": "mse"}}}})),
-         "differs from the registered"),
+         "differs from the registered xysquares-mse-v0: grid_spacing: was 4, now 8"),
     ],
     ids=["json", "deep-nesting", "schema-version", "schema", "location", "failed", "off-protocol", "protocol-hash", "task-definition"],
 )
@@ -67,6 +67,20 @@ def test_bad_records_are_refused_with_their_reason(workspace, mutate, reason):
     e = only(b)
     assert e.refused and b.accepted == []
     assert reason in e.reasons[-1], e.reasons
+
+
+def test_a_task_argument_saved_as_json_still_matches_its_registered_task(workspace, scratch_registry):
+    """A record keeps a tuple argument as the JSON list it was saved as; the board compares the
+    task as the record keeps it, so the run is not refused as 'task changed'."""
+    import disbench
+
+    base = disbench.spec("xysquares-mse-v0")
+    disbench.register("tuple-args-v0", base.entry_point, {**base.kwargs, "factors_shown": ("x", "y")}, protocols=base.protocols)
+    raw = record_dict("tuple-args-v0", "alpha", 0, {"mig": 0.1}, workspace["hashes"]["alpha"])
+    raw["task"]["spec"] = json.loads(json.dumps(raw["task"]["spec"]))  # written and read back, as every record is
+    write_record(workspace["results"], raw)
+    e = only(board(workspace))
+    assert not e.refused, e.reasons
 
 
 def test_stale_record_is_marked_not_refused(workspace):
