@@ -139,15 +139,17 @@ def repository_url(repo: Path, environ: Mapping[str, str] = os.environ, commit: 
 
 def web_address(remote: str | None) -> str | None:
     """A git remote as the address a browser opens: ``git@host:o/r.git``, ``ssh://git@host/o/r`` and
-    ``https://user:token@host/o/r.git`` become ``https://host/o/r`` (credentials dropped); a local
-    path is no web address (``None``)."""
+    ``https://user:token@host/o/r.git`` become ``https://host/o/r`` (credentials dropped); an http(s)
+    remote keeps its scheme and port (``http://host:8080/o/r``), an ssh port is not the web's and is
+    dropped; a local path is no web address (``None``)."""
     if remote and remote.startswith("git@") and ":" in remote:
         host, _, path = remote[4:].partition(":")
         remote = f"ssh://git@{host}/{path}"
     parts = urlsplit(remote or "")
     if parts.scheme not in ("https", "http", "ssh") or not parts.hostname:
         return None
-    return f"https://{parts.hostname}{parts.path}".removesuffix("/").removesuffix(".git")
+    scheme, port = ("https", None) if parts.scheme == "ssh" else (parts.scheme, parts.port)
+    return f"{scheme}://{parts.hostname}{f':{port}' if port else ''}{parts.path}".removesuffix("/").removesuffix(".git")
 
 
 def build_info(repo: Path = REPO, environ: Mapping[str, str] = os.environ) -> BuildInfo:

@@ -103,9 +103,14 @@ def parameters_cell(runs: EntryRuns | None) -> Cell:
     return Cell(text, hi, title=f"{exact} trainable parameters")
 
 
-def utc_date(moment: datetime) -> str:
+def as_utc(moment: datetime) -> datetime:
+    """``moment`` in UTC; a record's time without a zone is read as UTC (what the harness writes), never as the build machine's zone."""
     aware = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-    return aware.astimezone(timezone.utc).strftime("%Y-%m-%d")
+    return aware.astimezone(timezone.utc)
+
+
+def utc_date(moment: datetime) -> str:
+    return as_utc(moment).strftime("%Y-%m-%d")
 
 
 def dates_cell(runs: EntryRuns | None) -> Cell:

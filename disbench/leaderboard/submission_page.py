@@ -6,13 +6,21 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import timezone
 from pathlib import Path
 
 from disbench.leaderboard import plots
 from disbench.leaderboard.aggregate import DCI, Aggregates, primary_metric, tier_sort_key, trust_markers
 from disbench.leaderboard.cells import Cell, fmt
-from disbench.leaderboard.entries import EntryRuns, GroupKey, count_text, dates_cell, hyperparameters_text, parameters_cell, with_seeds
+from disbench.leaderboard.entries import (
+    EntryRuns,
+    GroupKey,
+    as_utc,
+    count_text,
+    dates_cell,
+    hyperparameters_text,
+    parameters_cell,
+    with_seeds,
+)
 from disbench.leaderboard.store import Entry
 from disbench.leaderboard.tables import ENTRY_COLUMNS, SEEDS_NOTE, Row, Table, score, seeds_cell, task_page
 
@@ -52,7 +60,7 @@ def runs_table(entries: list[Entry]) -> Table:
         value = r.metrics.get(metric)
         t = r.training
         wall = t.wall_time_s + t.evaluation_time_s + t.curve_time_s
-        when = r.created.astimezone(timezone.utc)
+        when = as_utc(r.created)
         table.rows.append(Row([Cell(r.task.id, r.task.id, task_page(r.task.id), e.markers), Cell(r.protocol.name), Cell(str(r.seed), r.seed),
                                Cell(f"{metric} {fmt(value)}", value), Cell(count_text(t.num_parameters), t.num_parameters, title=f"{t.num_parameters:,}"),
                                Cell(f"{t.steps:,}", t.steps), Cell(t.device), Cell(duration_text(wall), wall),

@@ -4,7 +4,8 @@ footer, on a small board made here with known values; the matrix's search and fi
 from __future__ import annotations
 
 import subprocess
-from datetime import datetime, timezone
+import time
+from datetime import datetime, timedelta, timezone
 from email.message import Message
 from pathlib import Path
 from urllib.parse import urljoin
@@ -16,7 +17,7 @@ import pytest
 
 from disbench.leaderboard.aggregate import aggregate
 from disbench.leaderboard.build_info import BuildInfo, build_date, build_info, git_commit, repository_url, web_address
-from disbench.leaderboard.entries import entry_runs, quartiles, seed_lines
+from disbench.leaderboard.entries import as_utc, entry_runs, quartiles, seed_lines, utc_date
 from disbench.leaderboard.errors import LeaderboardError
 from disbench.leaderboard.matrix import build_matrix
 from disbench.leaderboard.site import SiteOptions, build_site
@@ -157,6 +158,19 @@ def test_submission_page_shows_scores_with_seeds_parameters_dates_and_every_run(
         ("xysquares-mse-v0", "standard", "0", "mig 0.100", "123 k", "2024-03-01 12:00")
 
 
+def test_a_record_time_without_a_zone_is_read_as_utc_whatever_the_build_machines_zone(monkeypatch):
+    """The runs table and the run dates read a zone-less record time alike: as UTC, not as local time."""
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    try:
+        naive, aware = datetime(2024, 3, 1, 23, 30), datetime(2024, 3, 1, 23, 30, tzinfo=timezone(timedelta(hours=-5)))
+        assert as_utc(naive).strftime("%Y-%m-%d %H:%M") == "2024-03-01 23:30" and utc_date(naive) == "2024-03-01"
+        assert as_utc(aware).strftime("%Y-%m-%d %H:%M") == "2024-03-02 04:30" and utc_date(aware) == "2024-03-02"
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+
+
 # --- downloads and their schema -----------------------------------------------------------------------
 
 
@@ -271,8 +285,10 @@ def test_the_repository_url_is_what_something_states_never_a_guess(tmp_path, mon
     assert repository_url(repo, actions) == "https://github.example.com/org/board"
     (repo / "pyproject.toml").write_text('[project]\nname = "x"\n[project.urls]\nRepository = "https://example.org/x"\n')
     assert repository_url(repo, actions) == "https://example.org/x"
-    assert [web_address(r) for r in ("git@github.com:o/r.git", "ssh://git@gitlab.com/o/r", "/srv/git/r.git", None)] == [
-        "https://github.com/o/r", "https://gitlab.com/o/r", None, None]
+    remotes = ("git@github.com:o/r.git", "ssh://git@gitlab.com:2222/o/r", "https://bot:token@git.example.org:8443/o/r.git",
+               "http://localhost:3000/o/r", "/srv/git/r.git", None)
+    assert [web_address(r) for r in remotes] == [
+        "https://github.com/o/r", "https://gitlab.com/o/r", "https://git.example.org:8443/o/r", "http://localhost:3000/o/r", None, None]
 
 
 def test_two_builds_at_one_source_date_epoch_are_identical(small, tmp_path, monkeypatch):
