@@ -210,8 +210,8 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     except (NameNotFound, NamespaceNotFound) as e:
         raise type(e)(f"{e}{'' if args.task else unregistered_hint(recorded)}") from None
     if args.task is None and current is not None and (changed := spec_differences(recorded, current.to_dict())):
-        raise DataError(f"{task} is no longer the task {args.checkpoint} was trained on ({'; '.join(changed[:3])}); restore its data, "
-                        "or name the task to score it on with --task.")
+        raise DataError(f"{task} is no longer the task {args.checkpoint} was trained on ({'; '.join(changed[:3])}): its registration or "
+                        "data changed since, or the run overrode its arguments; restore what changed, or name the task to score it on with --task.")
     scores = evaluate_checkpoint(args.checkpoint, protocol=tier, seed=seed, task_id=task)
     if args.json:
         print(json.dumps(scores, sort_keys=True))  # one line, the last: a module that prints at import does not break a reader
