@@ -42,7 +42,8 @@ def test_npz_layouts_and_memory_mapping(tmp_path, layout, compressed):
     stored = {"NHWC": images.transpose(0, 2, 3, 1), "NCHW": images, "NHW": images[:, 0]}[layout]
     path = tmp_path / "patches.npz"
     save = np.savez_compressed if compressed else np.savez
-    save(path, images=stored[::-1], factors=grid[::-1], factor_names=np.array(["x", "level"]))  # rows in any order
+    shuffled = np.random.default_rng(0).permutation(len(grid))  # rows in any order, not only grid order or its reverse
+    save(path, images=stored[shuffled], factors=grid[shuffled], factor_names=np.array(["x", "level"]))
     data = from_files(path)
     assert isinstance(data.source.array, np.memmap) != compressed  # an uncompressed member is mapped, never loaded
     assert data.factor_names == ("x", "level") and data.obs_shape == (1, 16, 32)

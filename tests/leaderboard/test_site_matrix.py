@@ -16,7 +16,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from disbench.leaderboard.aggregate import aggregate
-from disbench.leaderboard.build_info import BuildInfo, build_date, build_info, git_commit, repository_url, web_address
+from disbench.leaderboard.build_info import BuildInfo, build_date, git_commit, repository_url, web_address
 from disbench.leaderboard.entries import as_utc, entry_runs, quartiles, seed_lines, utc_date
 from disbench.leaderboard.errors import LeaderboardError
 from disbench.leaderboard.matrix import build_matrix
@@ -229,7 +229,8 @@ def test_a_column_without_a_meaning_stops_the_schema_page(tmp_path):
 def test_footer_says_the_commit_and_the_source_date_epoch_date(small):
     html = (small["out"] / "index.html").read_text()
     assert '<time class="build-date" datetime="2001-09-09T01:46:40+00:00">2001-09-09 01:46 UTC</time>' in html
-    assert build_info(REPO).commit_text in html  # the checkout the test runs in, clean or not
+    head = subprocess.run(["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
+    assert f">{head[:12]}" in html if head else "not a git checkout" in html  # the checkout the test runs in, asked of git itself
     cite = (small["out"] / "cite.html").read_text()
     assert "@inproceedings{michlo2023overlooked" in cite and "10.24963/ijcai.2023/453" in cite and "4073--4081" in cite
     assert "@misc{disbench" in cite and "year    = {2001}" in cite
