@@ -9,13 +9,13 @@ disbench's code, if it is one; a tree with uncommitted changes to tracked files 
 from __future__ import annotations
 
 import os
-import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from disbench.checkout import git, git_commit
 from disbench.leaderboard.errors import LeaderboardError
 from disbench.leaderboard.paths import REPO
 
@@ -89,27 +89,6 @@ def build_date(environ: Mapping[str, str] = os.environ) -> datetime:
                                "SOURCE_DATE_EPOCH=$(git log -1 --format=%ct).") from None
 
 
-def _git(repo: Path, *args: str) -> str | None:
-    try:
-        done = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, timeout=30)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return done.stdout.strip() if done.returncode == 0 else None
-
-
-def git_commit(repo: Path) -> tuple[str | None, bool]:
-    """HEAD of the checkout whose top folder is ``repo`` and whether tracked files differ from it; (None, False) when
-    ``repo`` is not the top of a git checkout (a folder inside another project's checkout does not count)."""
-    top = _git(repo, "rev-parse", "--show-toplevel")
-    if top is None or Path(top).resolve() != Path(repo).resolve():
-        return None, False
-    commit = _git(repo, "rev-parse", "--verify", "HEAD")
-    if commit is None:  # a checkout without commits
-        return None, False
-    status = _git(repo, "status", "--porcelain", "--untracked-files=no")
-    return commit, bool(status)
-
-
 def repository_url(repo: Path, environ: Mapping[str, str] = os.environ, commit: str | None = None) -> str | None:
     """Where the code lives, from what states it and never a guess: ``[project.urls] Repository`` of
     ``repo``'s pyproject.toml (or the installed distribution's metadata), else the GitHub Actions
@@ -134,7 +113,7 @@ def repository_url(repo: Path, environ: Mapping[str, str] = os.environ, commit: 
         return f"{environ.get('GITHUB_SERVER_URL') or 'https://github.com'}/{environ['GITHUB_REPOSITORY']}"
     if commit is None:  # build_info passes the commit it already has; a direct caller gets it here
         commit = git_commit(repo)[0]
-    return web_address(_git(repo, "remote", "get-url", "origin") if commit else None)
+    return web_address(git(repo, "remote", "get-url", "origin") if commit else None)
 
 
 def web_address(remote: str | None) -> str | None:

@@ -15,8 +15,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from disbench.checkout import code_commit, git_commit
 from disbench.leaderboard.aggregate import aggregate
-from disbench.leaderboard.build_info import BuildInfo, build_date, git_commit, repository_url, web_address
+from disbench.leaderboard.build_info import BuildInfo, build_date, repository_url, web_address
 from disbench.leaderboard.entries import as_utc, entry_runs, quartiles, seed_lines, utc_date
 from disbench.leaderboard.errors import LeaderboardError
 from disbench.leaderboard.matrix import build_matrix
@@ -247,7 +248,7 @@ def _git(folder: Path, *args: str) -> str:
     return subprocess.run(["git", "-C", str(folder), *args], check=True, capture_output=True, text=True).stdout.strip()
 
 
-def test_git_commit_names_the_checkouts_head_and_its_uncommitted_changes(tmp_path):
+def test_git_commit_names_the_checkouts_head_and_its_uncommitted_changes(tmp_path, monkeypatch):
     assert git_commit(tmp_path) == (None, False)
     assert BuildInfo("0", None, False, datetime(2024, 1, 1, tzinfo=timezone.utc), None).commit_text == "not a git checkout"
     repo = tmp_path / "clone"
@@ -267,6 +268,10 @@ def test_git_commit_names_the_checkouts_head_and_its_uncommitted_changes(tmp_pat
     assert info.commit_text == f"{head[:12]} with uncommitted changes" and info.commit_link == f"https://github.com/o/r/tree/{head}"
     (repo / "sub").mkdir()
     assert git_commit(repo / "sub") == (None, False)  # a folder inside another checkout is not the code's checkout
+    monkeypatch.setattr("disbench.checkout.SOURCE", repo)  # the records' git_commit: the same answer, as one string
+    assert code_commit() == f"{head}-dirty"
+    monkeypatch.setattr("disbench.checkout.SOURCE", repo / "sub")  # disbench installed as files inside some project's checkout
+    assert code_commit() is None
 
 
 def test_the_repository_url_is_what_something_states_never_a_guess(tmp_path, monkeypatch):

@@ -4,24 +4,14 @@ from __future__ import annotations
 
 import os
 import platform
-import subprocess
 from importlib import metadata
 from pathlib import Path
 
 import torch
 
+from disbench.checkout import code_commit
+
 PACKAGES = ("disbench", "torch", "numpy", "scipy", "scikit-learn", "gymnasium")
-
-
-def git_commit() -> str | None:
-    """The disbench checkout's commit (with ``-dirty`` if it has local changes), if it is one."""
-    root = Path(__file__).resolve().parents[3]
-    try:
-        commit = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True, timeout=5).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return commit + ("-dirty" if dirty else "")
 
 
 def cpu_model() -> str:
@@ -48,4 +38,4 @@ def environment() -> dict[str, str | None]:
             versions[package] = metadata.version(package)
         except metadata.PackageNotFoundError:
             versions[package] = None
-    return {**versions, "python": platform.python_version(), "platform": platform.platform(), "cuda": torch.version.cuda, "git_commit": git_commit()}
+    return {**versions, "python": platform.python_version(), "platform": platform.platform(), "cuda": torch.version.cuda, "git_commit": code_commit()}
