@@ -11,6 +11,7 @@ from pathlib import Path
 
 from disbench.analysis.cli import add_commands as add_analysis_commands
 from disbench.arguments import Parser, device_argument, positive_float, positive_int
+from disbench.durations import duration
 from disbench.error import DisbenchError
 from disbench.harness.sweep.cli import add_commands as add_sweep_commands
 from disbench.leaderboard.cli import add_commands as add_leaderboard_commands
@@ -152,16 +153,6 @@ def _timing(training, took_s: float, pack: int) -> str:
     if bar + training.evaluation_time_s > took_s + 1:
         return text + f"{duration(took_s)} in this session (the training time includes the sessions before --resume)"
     return text + (f"{duration(took_s)} in all for the pack of {pack} seeds" if pack > 1 else f"{duration(took_s)} in all, start-up included")
-
-
-def duration(seconds: float) -> str:
-    """``"45 s"``, ``"5 min 12 s"``, ``"1 h 02 min"``: what a reader compares with a progress bar."""
-    whole = round(seconds)
-    if whole < 60:
-        return f"{whole} s"
-    if whole < 3600:
-        return f"{whole // 60} min {whole % 60} s"
-    return f"{whole // 3600} h {whole % 3600 // 60:02d} min"
 
 
 def _print_scores(records, folder: Path) -> None:

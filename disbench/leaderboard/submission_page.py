@@ -8,6 +8,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+from disbench.durations import duration
 from disbench.leaderboard import plots
 from disbench.leaderboard.aggregate import DCI, Aggregates, primary_metric, tier_sort_key, trust_markers
 from disbench.leaderboard.cells import Cell, fmt
@@ -63,16 +64,9 @@ def runs_table(entries: list[Entry]) -> Table:
         when = as_utc(r.created)
         table.rows.append(Row([Cell(r.task.id, r.task.id, task_page(r.task.id), e.markers), Cell(r.protocol.name), Cell(str(r.seed), r.seed),
                                Cell(f"{metric} {fmt(value)}", value), Cell(count_text(t.num_parameters), t.num_parameters, title=f"{t.num_parameters:,}"),
-                               Cell(f"{t.steps:,}", t.steps), Cell(t.device), Cell(duration_text(wall), wall),
+                               Cell(f"{t.steps:,}", t.steps), Cell(t.device), Cell(duration(wall), wall),
                                Cell(when.strftime("%Y-%m-%d %H:%M"), when.isoformat())], r.submission.name, e.markers))
     return table
-
-
-def duration_text(seconds: float) -> str:
-    """``42 s``, ``7.5 min``, ``3.2 h``."""
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    return f"{seconds / 60:.1f} min" if seconds < 5400 else f"{seconds / 3600:.1f} h"
 
 
 def hyperparameters_table(entries: list[Entry]) -> Table:

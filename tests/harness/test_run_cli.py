@@ -12,8 +12,9 @@ import re
 import pytest
 import torch
 
-from disbench.cli import SHOWN_METRICS, duration
+from disbench.cli import SHOWN_METRICS
 from disbench.cli import main as cli
+from disbench.durations import duration
 from disbench.harness.record import load_record
 from tests.harness.test_trust import submission
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from disbench.arguments import device_argument, non_negative_int, positive_float, positive_int
+from disbench.durations import duration
 from disbench.protocol import DEFAULT_TIER, TIERS
 from disbench.seeds import seeds_argument
 
@@ -182,13 +183,8 @@ def status_text(states: list[RunState], show_all: bool = False) -> str:
     done = counts(states)[State.DONE]
     eta = estimate_eta_s(states)
     lines = [tabulate(rows, headers=["submission", "task", "seed", "state", "reason"], tablefmt="simple")] if rows else []
-    lines.append(f"{_summary(states)}; {done}/{len(states)} done" + (f", ETA ~{_duration(eta)}" if eta and done < len(states) else ""))
+    lines.append(f"{_summary(states)}; {done}/{len(states)} done" + (f", ETA ~{duration(eta)}" if eta and done < len(states) else ""))
     return "\n".join(lines)
-
-
-def _duration(seconds: float) -> str:
-    minutes = round(seconds / 60)
-    return f"{seconds:.0f} s" if seconds < 90 else f"{minutes} min" if minutes < 90 else f"{minutes / 60:.1f} h"
 
 
 def _cmd_status(args: argparse.Namespace) -> int:
