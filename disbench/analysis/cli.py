@@ -114,14 +114,15 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     _lean_allocator()
     writable_folder(args.out, "--out folder", DisbenchError)  # before the analysis's tens of seconds
     task, label = load_subject(args)
-    report = dataclasses.replace(analyse(task, num_pairs=args.num_pairs, repeats=args.repeats, seed=args.seed, space=args.space), task=label)
+    comparison = compare_losses(task, repeats=args.repeats, seed=args.seed, space=args.space)  # the task's loss among them: measured once
+    own = comparison[task.loss.name].traversals
+    report = dataclasses.replace(analyse(task, num_pairs=args.num_pairs, repeats=args.repeats, seed=args.seed, space=args.space, traversals=own), task=label)
     print(format_report(report))
-    comparison = compare_losses(task, repeats=args.repeats, seed=args.seed, space=args.space)
     print("\n" + format_comparison(comparison))
     print(f"\nTo search the blur losses for one that orders every factor: disbench suggest-loss {'--data ' + args.data if args.data else args.task}")
     data_record = _data_record(task)  # hashes the data: part of what the command costs
     cost = _cost(task, started)
-    extra = {"loss_comparison": {loss: {n: c.spearman for n, c in rho.items()} for loss, rho in comparison.items()}, **data_record, "cost": cost}
+    extra = {"loss_comparison": {loss: {n: c.spearman for n, c in s.correlations.items()} for loss, s in comparison.items()}, **data_record, "cost": cost}
     written = save_report(report, args.out, extra)
     _print_cost(cost)
     print(f"wrote {' and '.join(map(str, written))}")

@@ -14,7 +14,7 @@ from tabulate import tabulate
 from disbench.analysis.distances import TraversalDistances, traversal_distances_by_loss
 from disbench.analysis.report import FactorCorrelation, correlations_of, format_rho, verdict
 from disbench.data.base import GroundTruthData
-from disbench.losses import BOXBLUR, GAUSSBLUR, LEARNT, make_loss
+from disbench.losses import BOXBLUR, GAUSSBLUR, LEARNT, ReconLoss, make_loss
 from disbench.task import Task
 
 
@@ -54,9 +54,9 @@ class LossScore:
                 "matrices": {t.factor: t.matrix_list() for t in self.traversals}}
 
 
-def score_losses(data: GroundTruthData, losses: Sequence[str], repeats: int = 32, seed: int = 777, space: str = "unit") -> dict[str, LossScore]:
-    """``{loss: LossScore}`` for ``data`` under each named loss, on the same traversals."""
-    modules = [make_loss(name) for name in losses]
+def score_losses(data: GroundTruthData, losses: Sequence[str | ReconLoss], repeats: int = 32, seed: int = 777, space: str = "unit") -> dict[str, LossScore]:
+    """``{loss: LossScore}`` for ``data`` under each loss (a name, or a loss module), on the same traversals."""
+    modules = [make_loss(loss) for loss in losses]
     per_factor = [traversal_distances_by_loss(data, modules, i, repeats=repeats, seed=seed, space=space) for i in range(data.num_factors)]
     scores = {}
     for k, module in enumerate(modules):
@@ -67,21 +67,19 @@ def score_losses(data: GroundTruthData, losses: Sequence[str], repeats: int = 32
     return scores
 
 
-def comparison_losses(task: Task) -> list[str]:
-    """The task's own loss next to MSE, the blur losses and the learnt kernel (if shipped)."""
-    losses = [task.loss.name, "mse", BOXBLUR, GAUSSBLUR]
-    if task.data.name == "xysquares":
-        losses.append(LEARNT)
-    return list(dict.fromkeys(losses))
+def comparison_losses(task: Task) -> list[str | ReconLoss]:
+    """The task's own loss (its module, first) next to MSE, the blur losses and the learnt kernel (if shipped)."""
+    names = ["mse", BOXBLUR, GAUSSBLUR] + ([LEARNT] if task.data.name == "xysquares" else [])
+    return [task.loss, *(name for name in names if name != task.loss.name)]
 
 
-def compare_losses(task: Task, repeats: int = 32, seed: int = 777, space: str = "unit") -> dict[str, dict[str, FactorCorrelation]]:
-    """``{loss: {factor: correlation}}`` for the task's data under each comparison loss."""
-    scores = score_losses(task.data, comparison_losses(task), repeats=repeats, seed=seed, space=space)
-    return {loss: score.correlations for loss, score in scores.items()}
+def compare_losses(task: Task, repeats: int = 32, seed: int = 777, space: str = "unit") -> dict[str, LossScore]:
+    """``{loss: LossScore}`` for the task's data under each comparison loss, its own loss first: what
+    ``analyse`` needs of that one (its traversals) is measured here once, on the same draws."""
+    return score_losses(task.data, comparison_losses(task), repeats=repeats, seed=seed, space=space)
 
 
-def format_comparison(comparison: dict[str, dict[str, FactorCorrelation]]) -> str:
-    names = list(next(iter(comparison.values())))
-    table = [(loss, *(format_rho(c[n]) for n in names)) for loss, c in comparison.items()]
+def format_comparison(comparison: dict[str, LossScore]) -> str:
+    names = list(next(iter(comparison.values())).correlations)
+    table = [(loss, *(format_rho(s.correlations[n]) for n in names)) for loss, s in comparison.items()]
     return "Spearman rho of perceived vs ground-truth distance, by loss:\n" + tabulate(table, headers=["loss", *names], tablefmt="simple")

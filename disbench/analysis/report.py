@@ -171,9 +171,11 @@ def verdict(correlations: dict[str, FactorCorrelation]) -> tuple[str, str]:
     return "aligned", detail
 
 
-def analyse(task: Task, num_pairs: int = 10_000, repeats: int = 64, seed: int = 777, space: str = "unit") -> AnalysisReport:
-    """Perceived-distance statistics, per-factor correlations and the verdict for one task."""
-    traversals = all_traversals(task, repeats, seed, space)
+def analyse(task: Task, num_pairs: int = 10_000, repeats: int = 64, seed: int = 777, space: str = "unit",
+            traversals: list[TraversalDistances] | None = None) -> AnalysisReport:
+    """Perceived-distance statistics, per-factor correlations and the verdict for one task; ``traversals``,
+    the task loss's at these settings when already measured (``analyze``'s loss comparison has them)."""
+    traversals = traversals if traversals is not None else all_traversals(task, repeats, seed, space)
     correlations = correlations_of(traversals, task.data)
     stats = perceived_distances(task, num_pairs=num_pairs, seed=seed, space=space)
     label, reason = verdict(correlations)

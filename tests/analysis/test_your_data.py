@@ -117,6 +117,9 @@ def test_cli_analyze_and_suggest_loss_on_a_folder(patch_folder, tmp_path, capsys
     assert result["task"] == "patches" and result["data"]["sha256"] == from_files(patch_folder).fingerprint
     assert result["data"]["factors"] == {"x": [2, 8, 14, 20, 26], "brightness": [60, 120, 180, 240]} and result["cost"]["images_read"] > 0
     assert (out / "matrices.png").stat().st_size > 5_000
+    alone = json.loads(json.dumps(analyse(Task(from_files(patch_folder), "mse"), num_pairs=200, repeats=4, seed=777).to_dict(), default=str))
+    assert result["matrices"] == alone["matrices"] and result["factors"] == alone["factors"]  # its traversals, taken from the comparison: the same
+    assert result["loss_comparison"]["mse"] == {name: f["spearman"] for name, f in alone["factors"].items()}
 
     out = tmp_path / "sg"
     assert cli(["suggest-loss", "--data", str(patch_folder), "--out", str(out), "--repeats", "4"]) == 0
