@@ -56,10 +56,15 @@ def write_json_atomic(path: str | os.PathLike[str], payload: Any) -> Path:
     return write_text_atomic(path, json.dumps(payload, indent=2, sort_keys=True) + "\n")
 
 
-def sha256_file(path: str | os.PathLike[str]) -> str:
-    """Hex sha256 of a file's bytes, read in 1 MiB blocks."""
-    digest = hashlib.sha256()
+def hash_into(digest: Any, path: str | os.PathLike[str]) -> None:
+    """Feed a file's bytes to ``digest`` (a ``hashlib`` object) in 1 MiB blocks: never the whole file in memory."""
     with Path(path).open("rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
+
+
+def sha256_file(path: str | os.PathLike[str]) -> str:
+    """Hex sha256 of a file's bytes."""
+    digest = hashlib.sha256()
+    hash_into(digest, path)
     return digest.hexdigest()

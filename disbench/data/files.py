@@ -39,6 +39,7 @@ from disbench.data.base import GroundTruthData
 from disbench.data.factor_table import factor_grid, select_columns
 from disbench.data.image_sources import ImageArray, ImageFiles, ImageSource, npz_member
 from disbench.error import DataError, did_you_mean
+from disbench.files import hash_into
 
 TABLE_NAME = "factors.csv"
 IMAGE_COLUMNS = ("file", "filename", "image", "path")
@@ -244,9 +245,7 @@ class FileData(GroundTruthData):
         for file in files:
             name = os.path.relpath(file, self.table.parent)
             digest.update(name.encode() + b"\0")
-            with file.open("rb") as f:
-                for block in iter(lambda: f.read(1 << 20), b""):
-                    digest.update(block)
+            hash_into(digest, file)
             digest.update(b"\0")
         return digest.hexdigest()
 
