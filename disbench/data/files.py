@@ -25,6 +25,7 @@ decoded, ``.npz`` members memory-mapped, HDF5 read by row), so a large dataset i
 from __future__ import annotations
 
 import hashlib
+import inspect
 import os
 import warnings
 from collections.abc import Mapping, Sequence
@@ -294,7 +295,7 @@ class FileData(GroundTruthData):
         return f"FileData({str(self.path)!r}, name={self.name!r})"  # config() would hash every file
 
 
-OPTIONS = ("factors", "image_column", "factor_order", "image_size", "categorical", "sha256", "name")
+OPTIONS = tuple(inspect.signature(FileData.__init__).parameters)[2:]  # every keyword after self and path: one list, never out of date
 
 
 def from_files(path: str | os.PathLike[str], **options: Any) -> FileData:
