@@ -173,6 +173,18 @@ def test_the_generated_part_of_docs_reproduction_is_what_the_committed_records_g
     assert generated_part(page) == summary_text(), "docs/reproduction.md is stale: run disbench reproduce summary --write docs/reproduction.md"
 
 
+@pytest.mark.parametrize("name", ["overlap", "boxblur", "boxblur-b0.0001"])
+def test_the_full_reports_in_docs_reproduction_are_what_the_committed_records_give(name, tmp_path, monkeypatch, capsys):
+    """docs/reproduction/<experiment>-quick.md (each run, each seed, every claim) is `reproduce X --report-only` on the
+    committed records; when a record lands, run `disbench reproduce X --report-only --out docs/reproduction` again."""
+    monkeypatch.setattr("disbench.reproduction.figures.figure", lambda *args, **kwargs: None)  # the picture is not compared
+    assert cli(["reproduce", name, "--report-only", "--out", str(tmp_path)]) == 0
+    capsys.readouterr()
+    committed = ROOT / "docs" / "reproduction" / f"{name}-quick.md"
+    assert (tmp_path / f"{name}-quick.md").read_text() == committed.read_text(), \
+        f"{committed} is stale: run disbench reproduce {name} --report-only --out docs/reproduction"
+
+
 def test_summary_write_replaces_only_the_generated_part(tmp_path, monkeypatch, capsys):
     page = tmp_path / "page.md"
     page.write_text(f"# Title\n\nbefore\n\n{BEGIN}\nold numbers\n{END}\n\nafter\n")
