@@ -27,6 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "reproduction" / "results"
 DOCS = ROOT / "docs" / "reproduction.md"
+REPORTS = ROOT / "docs" / "reproduction"
 
 
 @dataclass(frozen=True)
@@ -81,34 +82,26 @@ def commit(p) -> None:
 
     record = load_record(p.run.record_file)
     write_summary(DOCS)
-    files = [p.run.record_file, *p.run.record_file.parent.glob(f"seed-{p.run.seed}.traversals.png"), DOCS]
+    refresh_reports()
+    files = [p.run.record_file, *p.run.record_file.parent.glob(f"seed-{p.run.seed}.traversals.png"), DOCS, REPORTS]
     dci = gated_dci(record)
     m, peak = record.metrics, record.max_during_training
     message = (f"Record: {record.submission.name} on {record.task.id.removesuffix('-v0')}, {record.protocol.name} tier, seed {record.seed} "
                f"(MIG {m['mig']:.3f}, max {peak.get('mig', float('nan')):.3f}; DCI {dci.final:.3f}, max {dci.peak:.3f}, "
-               f"informativeness {dci.informativeness:.3f}{', gated' if dci.gated else ''}); docs/reproduction.md's summary regenerated")
+               f"informativeness {dci.informativeness:.3f}{', gated' if dci.gated else ''}); docs/reproduction.md's summary and reports regenerated")
     paths = [str(f.relative_to(ROOT)) for f in files]
     subprocess.run(["git", "add", "--", *paths], cwd=ROOT, check=True)
     subprocess.run(["git", "commit", "-q", "-m", message, "--", *paths], cwd=ROOT, check=True)
     print(message, flush=True)
 
 
-REPORTS = (("overlap",), ("boxblur",), ("boxblur-b0.0001",), ("boxblur-b0.0001", "--methods", "ada-gvae", "--average", "paper"),
-           ("overlap", "--tier", "extended", "--methods", "ada-gvae"))
+def refresh_reports() -> None:
+    """The full reports in docs/reproduction/ (tables, figures, CSVs) from every record."""
+    from disbench.reproduction.summary import FULL_REPORTS
 
-
-def refresh_reports(commit_them: bool) -> None:
-    """The full reports in docs/reproduction/ (tables, figures, CSVs) from every record, committed as one."""
-    folder = ROOT / "docs" / "reproduction"
-    for args in REPORTS:
-        subprocess.run([sys.executable, "-m", "disbench.cli", "reproduce", *args, "--report-only", "--out", str(folder)],
+    for args in FULL_REPORTS:
+        subprocess.run([sys.executable, "-m", "disbench.cli", "reproduce", *args, "--report-only", "--out", str(REPORTS)],
                        cwd=ROOT, check=False, stdout=subprocess.DEVNULL)
-    if commit_them:
-        paths = [str(folder.relative_to(ROOT))]
-        subprocess.run(["git", "add", "--", *paths], cwd=ROOT, check=True)
-        if subprocess.run(["git", "diff", "--cached", "--quiet", "--", *paths], cwd=ROOT).returncode:
-            subprocess.run(["git", "commit", "-q", "-m", "docs/reproduction: the reports regenerated from every committed record", "--", *paths],
-                           cwd=ROOT, check=True)
 
 
 def main() -> int:
@@ -129,8 +122,8 @@ def main() -> int:
             landed += 1
             if not args.no_commit:
                 commit(p)
-    if landed:
-        refresh_reports(not args.no_commit)
+    if landed and args.no_commit:
+        refresh_reports()  # committed runs brought their reports along
     return 1 if failed else 0
 
 

@@ -22,7 +22,7 @@ from disbench.harness.submission import Submission
 from disbench.reproduction.experiments import BOXBLUR, BOXBLUR_LOW_BETA, OVERLAP, ROOT, ReproductionError
 from disbench.reproduction.report import COLUMNS, claims
 from disbench.reproduction.runner import plan
-from disbench.reproduction.summary import BEGIN, END, generated_part, summary_text
+from disbench.reproduction.summary import BEGIN, END, FULL_REPORTS, generated_part, summary_text
 
 
 def fabricate(results, arm, tier: str, seed: int, mig: float, dci: float, peak: float = 0.0, informativeness: float = 0.9) -> None:
@@ -173,16 +173,19 @@ def test_the_generated_part_of_docs_reproduction_is_what_the_committed_records_g
     assert generated_part(page) == summary_text(), "docs/reproduction.md is stale: run disbench reproduce summary --write docs/reproduction.md"
 
 
-@pytest.mark.parametrize("name", ["overlap", "boxblur", "boxblur-b0.0001"])
-def test_the_full_reports_in_docs_reproduction_are_what_the_committed_records_give(name, tmp_path, monkeypatch, capsys):
-    """docs/reproduction/<experiment>-quick.md (each run, each seed, every claim) is `reproduce X --report-only` on the
-    committed records; when a record lands, run `disbench reproduce X --report-only --out docs/reproduction` again."""
+def test_the_full_reports_in_docs_reproduction_are_what_the_committed_records_give(tmp_path, monkeypatch, capsys):
+    """docs/reproduction/'s reports (each run, each seed, every claim) are `reproduce ARGS --report-only` on the committed
+    records, for each ARGS of FULL_REPORTS (a grid without records writes none); when a record lands, write them again."""
     monkeypatch.setattr("disbench.reproduction.figures.figure", lambda *args, **kwargs: None)  # the picture is not compared
-    assert cli(["reproduce", name, "--report-only", "--out", str(tmp_path)]) == 0
+    for args in FULL_REPORTS:
+        cli(["reproduce", *args, "--report-only", "--out", str(tmp_path)])
     capsys.readouterr()
-    committed = ROOT / "docs" / "reproduction" / f"{name}-quick.md"
-    assert (tmp_path / f"{name}-quick.md").read_text() == committed.read_text(), \
-        f"{committed} is stale: run disbench reproduce {name} --report-only --out docs/reproduction"
+    folder = ROOT / "docs" / "reproduction"
+    written, committed = sorted(p.name for p in tmp_path.glob("*.md")), sorted(p.name for p in folder.glob("*.md"))
+    assert written == committed and len(written) >= 3, "run each of disbench.reproduction.summary.FULL_REPORTS with --report-only --out docs/reproduction"
+    for name in written:
+        assert (tmp_path / name).read_text() == (folder / name).read_text(), \
+            f"docs/reproduction/{name} is stale: run its `disbench reproduce ... --report-only --out docs/reproduction` again"
 
 
 def test_summary_write_replaces_only_the_generated_part(tmp_path, monkeypatch, capsys):

@@ -49,6 +49,12 @@ SECTIONS = (
 )
 
 
+FULL_REPORTS: tuple[tuple[str, ...], ...] = (  # docs/reproduction/'s reports: `disbench reproduce ARGS --report-only --out docs/reproduction`
+    ("overlap",), ("boxblur",), ("boxblur-b0.0001",), ("boxblur-b0.0001", "--methods", "ada-gvae", "--average", "paper"),
+    ("overlap", "--tier", "extended", "--methods", "ada-gvae"),
+)
+
+
 def section_text(section: Section) -> str:
     """A grid's claims and its cells (max during training: the paper's quantity), or the command that makes them."""
     from tabulate import tabulate
