@@ -106,13 +106,18 @@ class ImageFiles(ImageSource):
         self.cache = np.empty((len(self.paths), *self.obs_shape), dtype=np.uint8) if fits else None
         self.decoded = np.zeros(len(self.paths), dtype=bool)
 
-    def _read(self, rows: np.ndarray) -> np.ndarray:
+    def read(self, rows: np.ndarray) -> np.ndarray:
+        """With the cache, one gather from it once the rows not yet decoded are (each once, in storage order)."""
         if self.cache is None:
-            return self._decode(rows)
-        missing = rows[~self.decoded[rows]]
+            return super().read(rows)
+        rows = np.asarray(rows, dtype=np.int64).reshape(-1)
+        missing = np.unique(rows[~self.decoded[rows]])
         self.cache[missing] = self._decode(missing)
         self.decoded[missing] = True
         return self.cache[rows]
+
+    def _read(self, rows: np.ndarray) -> np.ndarray:
+        return self._decode(rows)  # no cache: read() asks for each image once
 
     def _decode(self, rows: np.ndarray) -> np.ndarray:
         from PIL import Image

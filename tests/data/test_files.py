@@ -87,6 +87,9 @@ def test_each_image_file_is_decoded_once_when_the_dataset_fits_in_the_cache(squa
     first = data.render(everything[:50])
     assert data.images_read == 50 and torch.equal(data.render(everything), torch.cat([first, data.render(everything[50:])]))
     assert data.images_read == 81  # the 50 already decoded were not read again
+    fresh = from_files(squares[0])
+    repeated = everything[[7, 3, 7, 7, 3]]
+    assert torch.equal(fresh.render(repeated), data.render(repeated)) and fresh.images_read == 2  # a repeated row is decoded once
     monkeypatch.setattr("disbench.data.image_sources.CACHE_BYTES", 81 * 3 * 64 * 64 - 1)
     uncached = from_files(squares[0])
     uncached.render(everything)
