@@ -54,7 +54,7 @@ def _cmd_show(args: argparse.Namespace) -> int:
     if args.metric and not agg.summary[agg.summary["metric"] == args.metric].shape[0]:
         known = sorted(agg.summary["metric"].unique())
         raise LeaderboardError(f"No record has metric {args.metric!r}.{did_you_mean(args.metric, known)} Metrics include {', '.join(known[:12])}, ...")
-    tables = board_tables(agg, task=args.task, tier=args.tier, metric=args.metric)
+    tables = board_tables(agg, task=args.task, tier=args.tier, metric=args.metric, wide=args.wide)
     print(render_text(tables) if tables else "No accepted records.")
     refused = refused_entries(agg, task=args.task, tier=args.tier)
     if refused:
@@ -194,7 +194,11 @@ def add_commands(sub: Any) -> None:
     p = lb_sub.add_parser("show", help="print the leaderboard tables")
     _add_board_options(p)
     p.add_argument("--task", default=None, help="only this task (default: every task)")
-    p.add_argument("--metric", default=None, help="show this metric (e.g. mig, dci.disentanglement) instead of the headline metrics")
+    shown = p.add_mutually_exclusive_group()
+    shown.add_argument("--metric", default=None, help="show this metric (e.g. mig, dci.disentanglement) instead of the headline metrics")
+    shown.add_argument("--wide", action="store_true",
+                       help="show every metric the records score, each column named in full, and the ladder in one table: as wide as "
+                            "it takes (try `| less -S`); the default fits 100 columns")
     p.add_argument("--tier", default=None, choices=TIERS, help="only this protocol tier (default: every tier, each in its own tables)")
     p.set_defaults(handler=_cmd_show)
     p = lb_sub.add_parser("build", help="write README.md (Markdown tables) and summary.csv/.parquet")

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from disbench.cli import main
-from tests.leaderboard.conftest import REPO, record_dict, write_record
+from tests.leaderboard.conftest import REPO, make_submission, record_dict, write_record
 
 
 def test_show_prints_the_committed_baselines(baselines, capsys):
@@ -23,6 +25,65 @@ def test_show_fits_80_columns_at_default_options(baselines, capsys):
     assert main(["leaderboard", "show", "--official", baselines, "--submissions", str(REPO / "submissions")]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) > 50 and [line for line in lines if len(line) > 80] == []
+
+
+def header_of(out: str, title: str) -> list[str]:
+    """The column names of the table titled ``title`` in ``leaderboard show``'s output."""
+    lines = out.splitlines()
+    return re.split(r"\s{2,}", lines[lines.index(title) + 1].strip())
+
+
+def rows_of(out: str, title: str) -> list[list[str]]:
+    """The cells of each row of the table titled ``title`` (tabulate's columns are 2 or more spaces apart)."""
+    lines = out.splitlines()
+    body = lines[lines.index(title) + 3:]
+    return [re.split(r"\s{2,}", line.strip()) for line in body[: next(i for i, line in enumerate(body + [""]) if not line.strip() or line.startswith("("))]]
+
+
+def test_show_wide_gives_every_metric_its_column_and_the_default_fits_100_columns(workspace, capsys):
+    """Issue 20: a small board whose default view fits 100 columns (the ladder split in two) and whose wide view
+    shows each metric the records score, named in full, and the whole ladder in one table."""
+    from disbench.harness.submission import Submission
+
+    results, subs = workspace["results"], workspace["submissions"]
+    hashes = {**workspace["hashes"], **{name: Submission(make_submission(subs, name)).content_hash() for name in ("gamma", "delta")}}
+    extra = {"sap": (0.1, 0.3), "modularity": (0.5, 0.5), "beta_vae.eval_accuracy": (0.6, 0.8), "factor_vae.eval_accuracy": (0.7, 0.9)}
+    for i, name in enumerate(hashes):
+        for task in ("xysquares-s1-mse-v0", "xysquares-mse-v0"):
+            for seed in (0, 1):
+                metrics = {"mig": 0.1 * i + 0.01 * seed, "dci.disentanglement": 0.2, **{m: v[seed] for m, v in extra.items()}}
+                sup = "weak-pairs" if name == "beta" else "unsupervised"
+                write_record(results, record_dict(task, name, seed, metrics, hashes[name], supervision=sup))
+    board = ["leaderboard", "show", "--official", str(results), "--submissions", str(subs)]
+
+    assert main(board) == 0
+    out = capsys.readouterr().out
+    assert max(map(len, out.splitlines())) <= 100
+    assert header_of(out, "xysquares-mse-v0 (quick), unsupervised track") == ["rank", "submission", "mig *", "dci.disentanglement", "n"]
+    assert "Overlap ladder (quick): mig by grid spacing (1 of 2)" in out  # four columns of 22 do not fit 80
+
+    assert main([*board, "--wide"]) == 0
+    out = capsys.readouterr().out
+    assert header_of(out, "xysquares-mse-v0 (quick), unsupervised track") == [
+        "rank", "submission", "mig *", "dci.disentanglement", "sap", "factor_vae.eval_accuracy", "modularity", "beta_vae.eval_accuracy", "n"]
+    assert rows_of(out, "xysquares-mse-v0 (quick), unsupervised track")[0] == [
+        "1", "delta [unverified]", "0.305 ± 0.007", "0.200 ± 0.000", "0.200 ± 0.141", "0.800 ± 0.141", "0.500 ± 0.000", "0.700 ± 0.141", "2/2"]
+    assert header_of(out, "Overlap ladder (quick): mig by grid spacing") == [
+        "spacing", "alpha [unverified]", "delta [unverified]", "gamma [unverified]", "beta [unverified]"]
+    assert "(1 of 2)" not in out and max(map(len, out.splitlines())) > 100
+
+
+def test_show_wide_on_the_committed_board_names_every_metric_of_a_record(baselines, capsys):
+    import json
+
+    record = json.loads((REPO / "leaderboards" / "results" / "xysquares-mse-v0" / "beta-vae" / "quick" / "seed-0.json").read_text())
+    assert main(["leaderboard", "show", "--official", baselines, "--task", "xysquares-mse", "--tier", "quick", "--wide"]) == 0
+    header = header_of(capsys.readouterr().out, "xysquares-mse-v0 (quick), unsupervised track")
+    assert header[:4] == ["rank", "submission", "mig *", "dci.disentanglement"] and header[-1] == "n"
+    assert sorted(header[4:-1]) == sorted(set(record["metrics"]) - {"mig", "dci.disentanglement"})
+    with pytest.raises(SystemExit):  # one or the other
+        main(["leaderboard", "show", "--official", baselines, "--wide", "--metric", "sap"])
+    assert "argument --metric: not allowed with argument --wide" in capsys.readouterr().err
 
 
 def test_show_metric_names_its_column_in_full(baselines, capsys):
