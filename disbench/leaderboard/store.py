@@ -92,7 +92,12 @@ class Source:
 
 @dataclass
 class CheckContext:
-    """What the checks need: where submissions live, whether signatures are required, how to verify."""
+    """What the checks need: where submissions live, whether signatures are required, how to verify.
+
+    A ``public_key_path`` the caller names is loaded at once, and any problem with it is a
+    :class:`~disbench.error.SigningError`: a mistyped path must not turn every signed record into
+    an unverified one. Without one, the default key is looked up when a signed record needs it;
+    where there is none, signed records are marked unverified with the reason (``verify_problem``)."""
 
     submissions_dir: Path | None = Path("submissions")
     require_signed: bool = False
@@ -100,6 +105,13 @@ class CheckContext:
     verifier: Callable[[RunResult], bool] | None = None
     verify_problem: str | None = None
     _hashes: dict[str, str | Exception] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.public_key_path is not None and self.verifier is None:
+            from disbench.harness.record import signing
+
+            key = signing.load_public_key(self.public_key_path)
+            self.verifier = lambda r: bool(signing.verify(r, key))
 
     def verify(self, record: RunResult) -> bool | None:
         """True/False from the runner's public key; None if it cannot be checked here (see ``verify_problem``)."""

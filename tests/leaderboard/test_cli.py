@@ -145,3 +145,40 @@ def test_site_build_refuses_a_hub_dataset_that_is_not_a_repo_id(tmp_path, capsys
     assert main(["site", "build", "--out", str(tmp_path / "site"), "--hub-dataset", "not a repo"]) == 2
     assert "'not a repo' is not a Hub repo id; use ORG/NAME" in capsys.readouterr().err
     assert not (tmp_path / "site").exists()
+
+
+@pytest.mark.parametrize("argv", [["leaderboard", "show"], ["site", "build", "--out"], ["leaderboard", "build", "--out"]])
+def test_a_public_key_the_user_names_must_exist_and_parse(workspace, tmp_path, capsys, argv):
+    """A mistyped --public-key used to exit 0 with every signed record marked [unverified] under a legend saying 'not signed'."""
+    garbage = tmp_path / "garbage.pub"
+    garbage.write_text("-----BEGIN PUBLIC KEY-----\nnot base64\n-----END PUBLIC KEY-----\n")
+    out = [str(tmp_path / "out")] if argv[-1] == "--out" else []
+    for key, problem in ((tmp_path / "nonexist.pub", "does not exist"), (garbage, "is not a PEM public key")):
+        assert main([*argv, *out, "--official", str(workspace["results"]), "--public-key", str(key)]) == 2
+        std = capsys.readouterr()
+        assert std.out == "" and len(std.err.splitlines()) == 1
+        assert std.err.startswith(f"error: The public key file {key} {problem}") and "leave --public-key out to use that file" in std.err
+    assert not (tmp_path / "out").exists()
+
+
+def test_signed_records_without_the_default_key_are_shown_unverified_with_a_warning(workspace, runner_key, capsys, monkeypatch):
+    """No key was named and none is at leaderboards/runner-key.pub (a pip install reading a pulled snapshot): the board is still
+    shown, a warning says the signatures could not be checked and how to check them, and the legend does not call them unsigned."""
+    from disbench.harness.record import signing
+    from tests.leaderboard.conftest import signed
+
+    monkeypatch.chdir(workspace["root"])
+    monkeypatch.setattr(signing, "_REPO_ROOT", workspace["root"])
+    for seed in (0, 1):
+        write_record(workspace["results"], signed(record_dict("xysquares-mse-v0", "alpha", seed, {"mig": 0.1}, workspace["hashes"]["alpha"]),
+                                                  runner_key[0]))
+    assert main(["leaderboard", "show", "--official", str(workspace["results"]), "--submissions", str(workspace["submissions"])]) == 0
+    std = capsys.readouterr()
+    assert "alpha [unverified]" in std.out and "not signed" not in std.out
+    assert "[unverified] no signature of the official runner checked here (unsigned, or no runner public key to check it)" in " ".join(std.out.split())
+    assert std.err.startswith("warning: 2 signed records are shown as [unverified]: the signatures cannot be checked here, no usable runner "
+                              f"public key (No runner public key at {workspace['root'] / 'leaderboards' / 'runner-key.pub'}")
+    assert std.err.rstrip().endswith("pass --public-key with the runner's public key to check them") and len(std.err.splitlines()) == 1
+    assert main(["leaderboard", "show", "--official", str(workspace["results"]), "--public-key", str(runner_key[1])]) == 0
+    std = capsys.readouterr()
+    assert "alpha [unverified]" not in std.out and "alpha " in std.out and std.err == ""
