@@ -182,3 +182,14 @@ def test_signed_records_without_the_default_key_are_shown_unverified_with_a_warn
     assert main(["leaderboard", "show", "--official", str(workspace["results"]), "--public-key", str(runner_key[1])]) == 0
     std = capsys.readouterr()
     assert "alpha [unverified]" not in std.out and "alpha " in std.out and std.err == ""
+
+
+def test_site_build_analyse_takes_registered_task_ids_only(tmp_path, capsys):
+    """An unknown --analyse task used to build a site that analysed nothing; a versionless id matched no task and was skipped."""
+    from disbench.leaderboard.site import SiteOptions
+
+    assert main(["site", "build", "--out", str(tmp_path / "site"), "--analyse", "xysquares-mse", "xysquares-mes"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --analyse xysquares-mes: No task named 'xysquares-mes'. Did you mean 'xysquares-mse'") and len(err.splitlines()) == 1
+    assert not (tmp_path / "site").exists()
+    assert SiteOptions(analyse=["xysquares-mse", "xysquares-s1-mse-v0", "xysquares-mse-v0"]).analyse == ("xysquares-mse-v0", "xysquares-s1-mse-v0")
