@@ -272,6 +272,18 @@ def find_record_files(root: Path) -> list[Path]:
     return sorted(p for p in root.rglob("seed-*.json") if p.is_file())
 
 
+def check_layout(root: Path) -> None:
+    """A folder with no records of its own whose ``results/`` has some (a Hub snapshot's root, as ``publish --out`` writes
+    it) is an error that names ``results/``, not a board of records refused for sitting one folder too deep."""
+    def laid_out(folder: Path) -> int:
+        return sum(1 for p in folder.glob("*/*/*/seed-*.json") if p.is_file())
+
+    inner = root / "results"
+    if inner.is_dir() and not laid_out(root) and laid_out(inner):
+        raise LeaderboardError(f"Results folder {root} has no records at <task>/<submission>/<tier>/seed-<n>.json, but {inner} has "
+                               f"{laid_out(inner)} (a Hub snapshot keeps them in results/); did you mean {inner}?")
+
+
 @dataclass
 class Board:
     """Every checked entry, from every source."""
@@ -306,6 +318,7 @@ def load_board(
             hint = ("run from the root of a disbench clone, pass the folder (--official DIR, --results DIR), "
                     "or make one: `disbench leaderboard pull --repo ORG/NAME`, `disbench run ... --results-dir DIR`")
             raise LeaderboardError(f"Results folder {root} does not exist; {hint}.")
+        check_layout(root)
         if root.resolve() in seen:
             continue
         seen.add(root.resolve())

@@ -193,3 +193,19 @@ def test_site_build_analyse_takes_registered_task_ids_only(tmp_path, capsys):
     assert err.startswith("error: --analyse xysquares-mes: No task named 'xysquares-mes'. Did you mean 'xysquares-mse'") and len(err.splitlines()) == 1
     assert not (tmp_path / "site").exists()
     assert SiteOptions(analyse=["xysquares-mse", "xysquares-s1-mse-v0", "xysquares-mse-v0"]).analyse == ("xysquares-mse-v0", "xysquares-s1-mse-v0")
+
+
+def test_show_at_a_hub_snapshots_root_points_to_its_results_folder(workspace, capsys):
+    """The snapshot's root used to give 'No accepted records' with every record refused as filed one folder too deep."""
+    for seed in (0, 1):
+        write_record(workspace["results"], record_dict("xysquares-mse-v0", "alpha", seed, {"mig": 0.1 * seed}, workspace["hashes"]["alpha"]))
+    snapshot = workspace["root"] / "snapshot"
+    assert main(["publish", "--repo", "org/board", "--dry-run", "--out", str(snapshot), "--official", str(workspace["results"])]) == 0
+    capsys.readouterr()
+    for option in ("--official", "--results"):
+        assert main(["leaderboard", "show", option, str(snapshot), "--submissions", str(workspace["submissions"])]) == 2
+        err = capsys.readouterr().err
+        assert err == (f"error: Results folder {snapshot} has no records at <task>/<submission>/<tier>/seed-<n>.json, but {snapshot / 'results'} "
+                       f"has 2 (a Hub snapshot keeps them in results/); did you mean {snapshot / 'results'}?\n")
+    assert main(["leaderboard", "show", "--official", str(snapshot / "results"), "--submissions", str(workspace["submissions"])]) == 0
+    assert "alpha [unverified]" in capsys.readouterr().out
