@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 from tabulate import tabulate
 
 from disbench.leaderboard.aggregate import (
@@ -326,6 +327,12 @@ def write_atomic(path: Path, data: bytes) -> Path:
     return path
 
 
+SUMMARY_SCHEMA = pa.schema([("task", pa.string()), ("tier", pa.string()), ("submission", pa.string()), ("version", pa.string()),
+                            ("supervision", pa.string()), ("origin", pa.string()), ("stale", pa.bool_()), ("unverified", pa.bool_()),
+                            ("incomplete", pa.bool_()), ("seeds", pa.int64()), ("expected", pa.int64()), ("metric", pa.string()),
+                            ("primary", pa.bool_()), ("mean", pa.float64()), ("std", pa.float64()), ("n", pa.int64()), ("rank", pa.int64())])
+
+
 def summary_frame(agg: Aggregates) -> pd.DataFrame:
     """The machine-readable summary: one row per task × tier × submission × origin × stale × metric, with ranks."""
     ranks = agg.ranks[["task", "tier", "submission", "rank"]]
@@ -334,21 +341,27 @@ def summary_frame(agg: Aggregates) -> pd.DataFrame:
     out.loc[~current, "rank"] = pd.NA
     out["rank"] = out["rank"].astype("Int64")
     out["primary"] = out["metric"] == out["task"].map(primary_metric)
-    cols = ["task", "tier", "submission", "version", "supervision", "origin", "stale", "unverified", "incomplete", "seeds", "expected",
-            "metric", "primary", "mean", "std", "n", "rank"]
-    out = out[cols].copy()
+    out = out[SUMMARY_SCHEMA.names].copy()
     out["tier_order"] = out["tier"].map(lambda t: tier_sort_key(t)[0])
     return out.sort_values(["tier_order", "task", "submission", "origin", "stale", "metric"]).drop(columns="tier_order").reset_index(drop=True)
+
+
+def summary_table(frame: pd.DataFrame) -> pa.Table:
+    """A :func:`summary_frame` (or some of its rows) as Arrow, in :data:`SUMMARY_SCHEMA`: the summary's one schema, whoever
+    writes it (``leaderboard build``, the site's download, the Hub dataset's ``summary`` config)."""
+    return pa.Table.from_pandas(frame, schema=SUMMARY_SCHEMA, preserve_index=False)
 
 
 def write_summary(agg: Aggregates, out_dir: Path) -> list[Path]:
     """``summary.csv`` and ``summary.parquet`` in ``out_dir``, each written atomically."""
     import io
 
+    import pyarrow.parquet as pq
+
     frame = summary_frame(agg)
     csv = frame.to_csv(index=False, float_format="%.10g").encode()
     buffer = io.BytesIO()
-    frame.to_parquet(buffer, index=False)
+    pq.write_table(summary_table(frame), buffer)
     return [write_atomic(out_dir / "summary.csv", csv), write_atomic(out_dir / "summary.parquet", buffer.getvalue())]
 
 
