@@ -77,8 +77,8 @@ def _cmd_experiment(args: argparse.Namespace) -> int:
         for p in missing:
             print(f"  {p.run.label} ({p.state.state.value}{': ' + p.state.reason if p.state.reason else ''})")
         return 0
-    out = writable_folder(args.out, "--out folder", ReproductionError)  # before hours of training, not after
     if missing and not args.report_only:
+        writable_folder(args.out, "--out folder", ReproductionError)  # before hours of training, not after
         print(f"training {len(missing)} runs into {results_dir} (resumable: run the same command again to continue)")
         planned = run_missing(planned, device=args.device, progress=not args.quiet)
     frame = report.records_frame(planned)
@@ -89,6 +89,7 @@ def _cmd_experiment(args: argparse.Namespace) -> int:
     averaging = _averaging(average, ", Ada-GVAE {} averaging")
     text = report.report_text(experiment, frame, tier, averaging, [p.run.label for p in left])
     print("\n" + text)
+    out = writable_folder(args.out, "--out folder", ReproductionError)
     stem = f"{experiment.name}-{tier}" + ("-paper-avg" if average == "paper" else "")
     from disbench.files import write_text_atomic
     from disbench.reproduction.figures import figure
