@@ -119,7 +119,7 @@ def _experiment_parser(actions: Any, name: str, help_text: str) -> None:
                         "the report shows every seed with a record")
     conditions = ", ".join(map(str, EXPERIMENTS[name].conditions))
     p.add_argument("--conditions", nargs="+", default=None, metavar="C",
-                   help=f"only these {EXPERIMENTS[name].condition_name}s of the grid ({conditions}; default: all)")
+                   help=f"only these {EXPERIMENTS[name].condition_plural} of the grid ({conditions}; default: all)")
     p.add_argument("--average", default="fixed", choices=("fixed", "paper"), help="Ada-GVAE's averaging: fixed (default) or the paper-era one (paper.md §4.3)")
     p.add_argument("--results-dir", default=None,
                    help=f"where new runs' records go, and a folder whose records count (default: {LOCAL_RESULTS}, read only when training: "
