@@ -35,6 +35,10 @@ def writable_folder(folder: str | os.PathLike[str], what: str, error: type[Excep
     """Create ``folder`` if needed and prove it writable now, before any work is spent on what goes
     into it; else ``error`` naming the folder, the reason and the fix."""
     folder = Path(folder)
+    blocker = _file_in_the_way(folder)
+    if blocker is not None:
+        where = "is a file" if blocker == folder else f"cannot be made: {blocker} is a file"
+        raise error(f"The {what} {folder} {where}, not a folder; give a folder's path (it is made if missing).")
     try:
         folder.mkdir(parents=True, exist_ok=True)
         probe = folder / f".disbench-write-test-{os.getpid()}"
@@ -43,6 +47,17 @@ def writable_folder(folder: str | os.PathLike[str], what: str, error: type[Excep
     except OSError as e:
         raise error(f"The {what} {folder} is not writable ({e.strerror or e}); choose another folder or fix its permissions.") from None
     return folder
+
+
+def _file_in_the_way(folder: Path) -> Path | None:
+    """The nearest existing path at or above ``folder`` when it is not a folder (so ``folder`` cannot be one), else None."""
+    for path in (folder, *folder.parents):
+        try:
+            if path.exists():
+                return None if path.is_dir() else path
+        except OSError:  # a name the system refuses: mkdir says why
+            return None
+    return None
 
 
 def write_text_atomic(path: str | os.PathLike[str], text: str) -> Path:

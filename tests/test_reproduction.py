@@ -218,7 +218,12 @@ def test_wrong_inputs_get_one_line_errors(tmp_path, capsys):
     assert cli(["reproduce", "overlap", "--report-only", "--reuse", "--results-dir", str(tmp_path), "--runs-dir", str(tmp_path / "runs")]) == 1
     assert "no records yet" in capsys.readouterr().out
     assert cli(["reproduce", "overlap", "--conditions", "0", "--dry-run"]) == 2
-    assert "overlap has no grid spacing '0'" in capsys.readouterr().err
+    assert "overlap has no grid spacing '0'; its grid spacings are 1, 2, 3, 4, 5, 6, 7, 8." in capsys.readouterr().err
+    assert cli(["reproduce", "boxblur-b0.0001", "--conditions", "blur", "--dry-run"]) == 2
+    assert "boxblur-b0.0001 has no loss 'blur'; its losses are mse, boxblur." in capsys.readouterr().err  # not "losss"
+    with pytest.raises(SystemExit):
+        cli(["reproduce", "boxblur-b0.0001", "--help"])
+    assert "only these losses of the grid (mse, boxblur; default: all)" in " ".join(capsys.readouterr().out.split())
     assert not json.dumps([str(p) for p in tmp_path.iterdir()]).count("overlap")  # nothing half-written
 
 

@@ -31,7 +31,8 @@ DCI = "dci.disentanglement"
 MAX = "@max"  # suffix of a metric's running maximum during training (the paper's quantity): "mig@max"
 TRUST = ["unverified", "incomplete"]  # the keys that order ranks before the score: False (verified, complete) first
 MARKERS = {  # every marker a group can carry, in the order they are shown, with what it means to a reader
-    "unverified": "not signed by the official runner: shown, but its numbers are not verified",
+    "unverified": "no signature of the official runner checked here (unsigned, or no runner public key to check it): shown, but its "
+                  "numbers are not verified",
     "incomplete": "fewer seeds than the tier's protocol: its mean is less certain and may hide failed runs",
     "stale": "the submission's code changed since this run: it needs a re-run",
     "local": "a local run, not an official record",

@@ -29,6 +29,7 @@ def _add_board_options(p: argparse.ArgumentParser) -> None:
 
 
 def _board(args: argparse.Namespace):
+    """The checked, aggregated board; a --public-key that cannot be used is an error (SigningError) before any record is read."""
     from disbench.leaderboard.aggregate import aggregate
     from disbench.leaderboard.store import CheckContext, Source, load_board
 
@@ -36,7 +37,20 @@ def _board(args: argparse.Namespace):
     submissions = Path(args.submissions) if args.submissions else None
     ctx = CheckContext(submissions_dir=submissions, require_signed=args.require_signed,
                        public_key_path=Path(args.public_key) if args.public_key else None)
-    return aggregate(load_board(sources, ctx))
+    board = load_board(sources, ctx)
+    _warn_unchecked(board, ctx)
+    return aggregate(board)
+
+
+def _warn_unchecked(board, ctx) -> None:
+    """Say on stderr when signed records could not be checked (no default key found), so their marker is not taken for 'unsigned'."""
+    if ctx.verify_problem is None:
+        return
+    signed = [e for e in board.entries if e.record is not None and e.record.signature and any(f.check == "signature" for f in e.findings)]
+    records = "1 signed record is" if len(signed) == 1 else f"{len(signed)} signed records are"
+    shown = "refused (--require-signed)" if ctx.require_signed else "shown as [unverified]"
+    print(f"warning: {records} {shown}: the signatures cannot be checked here, {ctx.verify_problem}; "
+          "pass --public-key with the runner's public key to check them", file=sys.stderr)
 
 
 def _cmd_show(args: argparse.Namespace) -> int:
@@ -54,7 +68,7 @@ def _cmd_show(args: argparse.Namespace) -> int:
     if args.metric and not agg.summary[agg.summary["metric"] == args.metric].shape[0]:
         known = sorted(agg.summary["metric"].unique())
         raise LeaderboardError(f"No record has metric {args.metric!r}.{did_you_mean(args.metric, known)} Metrics include {', '.join(known[:12])}, ...")
-    tables = board_tables(agg, task=args.task, tier=args.tier, metric=args.metric)
+    tables = board_tables(agg, task=args.task, tier=args.tier, metric=args.metric, wide=args.wide)
     print(render_text(tables) if tables else "No accepted records.")
     refused = refused_entries(agg, task=args.task, tier=args.tier)
     if refused:
@@ -65,8 +79,8 @@ def _cmd_show(args: argparse.Namespace) -> int:
 def _cmd_build(args: argparse.Namespace) -> int:
     from disbench.leaderboard.tables import render_markdown, write_atomic, write_summary
 
-    out = writable_folder(args.out, "--out folder", LeaderboardError)
     agg = _board(args)
+    out = writable_folder(args.out, "--out folder", LeaderboardError)
     readme = write_atomic(out / "README.md", render_markdown(agg).encode())
     written = [readme, *write_summary(agg, out)]
     print(f"{len(agg.board.accepted)} records accepted, {len(agg.board.refused)} refused; wrote " + ", ".join(map(str, written)))
@@ -103,8 +117,9 @@ def _cmd_site_build(args: argparse.Namespace) -> int:
     from disbench.leaderboard.site import build_site
 
     options = _site_options(args)
-    writable_folder(args.out, "--out folder", LeaderboardError)
-    files = build_site(_board(args), Path(args.out), options)
+    agg = _board(args)  # seconds; a bad --official or --public-key stops here, before --out is made
+    writable_folder(args.out, "--out folder", LeaderboardError)  # before the minutes of the build
+    files = build_site(agg, Path(args.out), options)
     pages = [f for f in files if f.endswith(".html")]
     print(f"wrote {len(pages)} pages and {len(files) - len(pages)} assets to {args.out}; open {Path(args.out) / 'index.html'} or run `disbench site serve --dir {args.out}`")
     return 0
@@ -194,7 +209,11 @@ def add_commands(sub: Any) -> None:
     p = lb_sub.add_parser("show", help="print the leaderboard tables")
     _add_board_options(p)
     p.add_argument("--task", default=None, help="only this task (default: every task)")
-    p.add_argument("--metric", default=None, help="show this metric (e.g. mig, dci.disentanglement) instead of the headline metrics")
+    shown = p.add_mutually_exclusive_group()
+    shown.add_argument("--metric", default=None, help="show this metric (e.g. mig, dci.disentanglement) instead of the headline metrics")
+    shown.add_argument("--wide", action="store_true",
+                       help="show every metric the records score, each column named in full, and the ladder in one table: as wide as "
+                            "it takes (try `| less -S`); the default fits 100 columns")
     p.add_argument("--tier", default=None, choices=TIERS, help="only this protocol tier (default: every tier, each in its own tables)")
     p.set_defaults(handler=_cmd_show)
     p = lb_sub.add_parser("build", help="write README.md (Markdown tables) and summary.csv/.parquet")

@@ -8,7 +8,8 @@ table. The dataset is *long* instead, with a schema that never depends on what a
 - ``records``: one row per record; its hyperparameters, task spec, protocol and environment are
   JSON strings, so a new hyperparameter never changes a column;
 - ``curves``:  one row per record × curve metric × step (the protocol's curve during training);
-- ``summary``: one row per task × tier × submission × metric: mean, std (ddof=1), n and the rank.
+- ``summary``: the board's summary (``leaderboard build``'s ``summary.parquet``, the site's download) of the official
+  records: one row per task × tier × submission × origin × stale × metric, with mean, std (ddof=1), n, trust flags and rank.
 
 Each config is one parquet file ``data/<config>.parquet`` (split ``train``); ``README.md`` is the
 dataset card, whose YAML names the configs, the license and the task category. Only accepted
@@ -27,6 +28,8 @@ import pyarrow.parquet as pq
 
 from disbench.leaderboard.aggregate import Aggregates, max_key, primary_metric
 from disbench.leaderboard.store import Board, Entry
+from disbench.leaderboard.tables import SUMMARY_SCHEMA, summary_frame, summary_table
+from disbench.protocol import TIERS
 
 KEYS = [("record", pa.string()), ("task", pa.string()), ("tier", pa.string()), ("submission", pa.string()), ("seed", pa.int64())]
 TRUST = [("verified", pa.bool_()), ("stale", pa.bool_())]
@@ -42,12 +45,11 @@ SCHEMAS: dict[str, pa.Schema] = {
                           ("environment", pa.string()), ("sandboxed", pa.bool_()), ("signed", pa.bool_()), *TRUST,
                           ("traversals", pa.string()), ("curves", pa.string())]),
     "curves": pa.schema([*KEYS, ("metric", pa.string()), ("step", pa.int64()), ("value", pa.float64()), *TRUST]),
-    "summary": pa.schema([("task", pa.string()), ("tier", pa.string()), ("submission", pa.string()), ("version", pa.string()),
-                          ("supervision", pa.string()), ("metric", pa.string()), ("primary", pa.bool_()), ("mean", pa.float64()),
-                          ("std", pa.float64()), ("n", pa.int64()), ("rank", pa.int64()), *TRUST]),
+    "summary": SUMMARY_SCHEMA,
 }
 DEFAULT_CONFIG = "scores"
-ROWS = {"scores": "record × metric", "records": "record", "curves": "record × curve metric × step", "summary": "task × tier × submission × metric"}
+ROWS = {"scores": "record × metric", "records": "record", "curves": "record × curve metric × step",
+        "summary": "task × tier × submission × origin × stale × metric"}
 SIZES = [(1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M")]
 
 
@@ -107,28 +109,19 @@ def curve_rows(entry: Entry) -> list[dict[str, Any]]:
             for metric, points in sorted(entry.record.curve.items()) for step, value in points]
 
 
-def summary_rows(agg: Aggregates) -> list[dict[str, Any]]:
-    """The board's summary (``leaderboard build``'s ``summary.parquet``) of the published records; undefined values (one
-    seed's std, an unranked row's rank) are nulls."""
-    from disbench.leaderboard.tables import summary_frame
-
-    frame = summary_frame(agg)
-    frame = frame[frame["origin"] == "official"].astype(object)
-    frame = frame.where(frame.notna(), None)
-    kept = [name for name in SCHEMAS["summary"].names if name in frame.columns]
-    return [{**{k: row[k] for k in kept}, "verified": not row["unverified"], "stale": bool(row["stale"])} for row in frame.to_dict("records")]
-
-
 def tables(agg: Aggregates) -> dict[str, pa.Table]:
-    """Every config as an Arrow table with its fixed schema, rows in a stable order."""
+    """Every config as an Arrow table with its fixed schema, rows in a stable order; ``summary`` is the board's summary
+    (:func:`~disbench.leaderboard.tables.summary_table`) of the published records, the official ones."""
     entries = sorted(published(agg.board), key=record_stem)
     rows = {
         "scores": [row for e in entries for row in score_rows(e)],
         "records": [record_row(e) for e in entries],
         "curves": [row for e in entries for row in curve_rows(e)],
-        "summary": summary_rows(agg),
     }
-    return {name: pa.Table.from_pylist(rows[name], schema=schema) for name, schema in SCHEMAS.items()}
+    out = {name: pa.Table.from_pylist(rows[name], schema=SCHEMAS[name]) for name in rows}
+    frame = summary_frame(agg)
+    out["summary"] = summary_table(frame[frame["origin"] == "official"])
+    return {name: out[name] for name in SCHEMAS}
 
 
 def parquet_bytes(table: pa.Table) -> bytes:
@@ -161,6 +154,7 @@ def card(agg: Aggregates, repo_id: str, counts: dict[str, int], board_markdown: 
     n_verified = sum(map(verified, entries))
     rows = "\n".join(f"| `{name}` | {ROWS[name]} | {counts[name]:,} | `{data_path(name)}` |" for name in SCHEMAS)
     board = "\n".join("#" + line if line.startswith("#") else line for line in board_markdown.splitlines())
+    tiers = ", ".join(f"`{t}`" for t in TIERS)
     return f"""---
 {card_metadata(counts)}---
 
@@ -172,8 +166,9 @@ dataset *and* a reconstruction loss (after Michlo, Klein and James, IJCAI 2023, 
 
 **Trust.** `verified` is true for a record signed by the official runner and checked against the runner's public key
 (`leaderboards/runner-key.pub` in the disbench repository). Every other record (unsigned: made before the runner signed, or
-elsewhere) has `verified = false` and is shown on the board as *unverified*. `stale` marks records whose submission code has
-changed since the run. Records whose signature does not match, failed or off-protocol runs are never published.
+elsewhere) has `verified = false` and is shown on the board as *unverified* (in `summary`, `unverified` is true for a group with
+any such record). `stale` marks records whose submission code has changed since the run. Records whose signature does not
+match, failed or off-protocol runs are never published.
 
 ## Configs
 
@@ -185,8 +180,10 @@ changed since the run. Records whose signature does not match, failed or off-pro
   training (the paper's quantity); `primary` marks the metric the task is ranked on.
 - `records`: `hyperparameters`, `task_spec`, `protocol_config` and `environment` are JSON strings (`json.loads`), so every
   record fits one schema; `path` is the record's JSON in this repo, `sandboxed` says its submission ran behind every wall.
-- `summary`: mean and sample standard deviation (ddof=1; empty for one seed) over the tier's seeds, `n` seeds, and the rank
-  (1 = best) on the primary metric among current entries. Tiers (`standard`, `quick`, `smoke`) are never mixed.
+- `summary`: the board's summary, the same table as `disbench leaderboard build`'s `summary.parquet` and the site's
+  `data/summary.parquet`, for the official records: per group, the mean and sample standard deviation (ddof=1; empty for one
+  seed) over its seeds, `n` seeds with the metric, `seeds` of the tier's `expected` (`incomplete` when fewer), the trust flags
+  and the rank (1 = best) on the primary metric among current entries. Tiers ({tiers}) are never mixed.
 
 ```python
 from datasets import load_dataset

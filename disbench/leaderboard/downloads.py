@@ -20,6 +20,7 @@ from disbench.leaderboard.aggregate import Aggregates
 from disbench.leaderboard.cells import Cell
 from disbench.leaderboard.errors import LeaderboardError
 from disbench.leaderboard.tables import Row, Table, write_atomic, write_summary
+from disbench.protocol import TIERS
 
 FOLDER = "data"
 HUB_CONFIGS = ("scores", "records", "curves")  # the Hub's summary config is summary.csv's official rows, so it is not repeated
@@ -39,7 +40,7 @@ _RECORD = "the record's id, <task>/<submission>/<tier>/seed-<n> (its JSON is res
 MEANINGS: dict[str, str] = {
     "record": _RECORD,
     "task": "task id (e.g. xysquares-mse-v0): a dataset and a reconstruction loss",
-    "tier": "protocol tier (standard, extended, quick, smoke): training budget and seeds; tiers are never mixed",
+    "tier": f"protocol tier ({', '.join(TIERS)}): training budget and seeds; tiers are never mixed",
     "submission": "submission name (its folder under submissions/)",
     "seed": "the run's seed (one of the tier's seeds)",
     "version": "the submission's version in its submission.toml (in summary: every version in the group, comma-separated)",

@@ -45,15 +45,18 @@ class SignatureReport:
 
 
 def describe_key(path: Path | None) -> tuple[str, bool]:
-    """The key the board trusts, as its path and fingerprint, or why it cannot be used."""
+    """The key the board trusts, as its path and fingerprint, or why the default key cannot be used; a key
+    file the user named (``path``) that cannot be used raises :class:`~disbench.error.SigningError`."""
     from disbench.harness.record.keys import fingerprint
-    from disbench.harness.record.signing import load_public_key
+    from disbench.harness.record.signing import DEFAULT_PUBLIC_KEY, load_public_key
 
+    if path is not None:
+        return f"{path} ({fingerprint(load_public_key(path))})", True
     try:
-        key = load_public_key(path)
+        key = load_public_key()
     except DisbenchError as e:
         return f"none usable ({e})", False
-    return f"{path or 'leaderboards/runner-key.pub'} ({fingerprint(key)})", True
+    return f"{DEFAULT_PUBLIC_KEY} ({fingerprint(key)})", True
 
 
 def classify(board: Board, key: str, key_ok: bool) -> SignatureReport:

@@ -55,7 +55,9 @@ SITE_DIR = Path(__file__).resolve().parents[2] / "site"
 
 @dataclass
 class SiteOptions:
-    """What to build: ``analyse`` limits the tasks whose perceived-distance analysis runs (None = all)."""
+    """What to build: ``analyse`` limits the tasks whose perceived-distance analysis runs (None = all); its ids are
+    resolved as ``disbench.make`` resolves them (``xysquares-mse`` is ``xysquares-mse-v0``), and an unknown one is the
+    registry's error, with its "did you mean"."""
 
     submissions_dir: Path | None = Path("submissions")
     runs_dir: Path | None = None
@@ -63,6 +65,20 @@ class SiteOptions:
     cache_dir: Path | None = None
     templates_dir: Path = SITE_DIR
     hub_dataset: str | None = None  # ORG/NAME of the Hub dataset the board is published to, for the data page
+
+    def __post_init__(self) -> None:
+        if self.analyse is not None:
+            self.analyse = tuple(dict.fromkeys(_task_id(t, "--analyse") for t in self.analyse))
+
+
+def _task_id(task: str, option: str) -> str:
+    """The registered id of ``task`` (latest version when none is given); the registry's error, naming ``option``, if there is none."""
+    import disbench
+
+    try:
+        return disbench.spec(task).id
+    except DisbenchError as e:
+        raise type(e)(f"{option} {task}: {e}") from None
 
 
 @dataclass

@@ -92,7 +92,12 @@ class Source:
 
 @dataclass
 class CheckContext:
-    """What the checks need: where submissions live, whether signatures are required, how to verify."""
+    """What the checks need: where submissions live, whether signatures are required, how to verify.
+
+    A ``public_key_path`` the caller names is loaded at once, and any problem with it is a
+    :class:`~disbench.error.SigningError`: a mistyped path must not turn every signed record into
+    an unverified one. Without one, the default key is looked up when a signed record needs it;
+    where there is none, signed records are marked unverified with the reason (``verify_problem``)."""
 
     submissions_dir: Path | None = Path("submissions")
     require_signed: bool = False
@@ -100,6 +105,13 @@ class CheckContext:
     verifier: Callable[[RunResult], bool] | None = None
     verify_problem: str | None = None
     _hashes: dict[str, str | Exception] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.public_key_path is not None and self.verifier is None:
+            from disbench.harness.record import signing
+
+            key = signing.load_public_key(self.public_key_path)
+            self.verifier = lambda r: bool(signing.verify(r, key))
 
     def verify(self, record: RunResult) -> bool | None:
         """True/False from the runner's public key; None if it cannot be checked here (see ``verify_problem``)."""
@@ -260,6 +272,18 @@ def find_record_files(root: Path) -> list[Path]:
     return sorted(p for p in root.rglob("seed-*.json") if p.is_file())
 
 
+def check_layout(root: Path) -> None:
+    """A folder with no records of its own whose ``results/`` has some (a Hub snapshot's root, as ``publish --out`` writes
+    it) is an error that names ``results/``, not a board of records refused for sitting one folder too deep."""
+    def laid_out(folder: Path) -> int:
+        return sum(1 for p in folder.glob("*/*/*/seed-*.json") if p.is_file())
+
+    inner = root / "results"
+    if inner.is_dir() and not laid_out(root) and laid_out(inner):
+        raise LeaderboardError(f"Results folder {root} has no records at <task>/<submission>/<tier>/seed-<n>.json, but {inner} has "
+                               f"{laid_out(inner)} (a Hub snapshot keeps them in results/); did you mean {inner}?")
+
+
 @dataclass
 class Board:
     """Every checked entry, from every source."""
@@ -294,6 +318,7 @@ def load_board(
             hint = ("run from the root of a disbench clone, pass the folder (--official DIR, --results DIR), "
                     "or make one: `disbench leaderboard pull --repo ORG/NAME`, `disbench run ... --results-dir DIR`")
             raise LeaderboardError(f"Results folder {root} does not exist; {hint}.")
+        check_layout(root)
         if root.resolve() in seen:
             continue
         seen.add(root.resolve())

@@ -7,7 +7,8 @@ text renderers print them as ``[unverified]``, the site as badges.
 
 Text output is shaped to fit 80 columns on the committed board: one table per supervision
 track (ranks are within a track, so a track column would only repeat the title), the ladder
-with spacings as rows, and prose (notes, refusal reasons) wrapped.
+with spacings as rows, and prose (notes, refusal reasons) wrapped. The wide form (``leaderboard
+show --wide``) gives every metric its column and the ladder in one table, however wide.
 """
 
 from __future__ import annotations
@@ -19,11 +20,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 from tabulate import tabulate
 
 from disbench.leaderboard.aggregate import (
     DCI,
     MARKERS,
+    MAX,
     RANK_RULE,
     TRUST,
     Aggregates,
@@ -94,6 +97,14 @@ def tracks(agg: Aggregates, tier: str, task: str | None = None) -> list[str]:
     """The supervision tracks with records in ``tier`` (and ``task``), sorted."""
     part = agg.summary[(agg.summary["tier"] == tier) & ((agg.summary["task"] == task) if task else True)]
     return sorted(part["supervision"].unique())
+
+
+def scored_metrics(agg: Aggregates, task: str, tier: str, track: str) -> tuple[str, ...]:
+    """Every metric of a final score that ``task``'s entries in ``tier`` and ``track`` carry (not the maxima during
+    training): the site's headline metrics first, in their order, then the rest by name."""
+    s = agg.summary
+    names = set(s[(s["task"] == task) & (s["tier"] == tier) & (s["supervision"] == track)]["metric"])
+    return tuple(sorted((m for m in names if not m.endswith(MAX)), key=lambda m: (HEADLINE.index(m) if m in HEADLINE else len(HEADLINE), m)))
 
 
 def task_table(agg: Aggregates, task: str, tier: str, track: str, metrics: tuple[str, ...] | None = None, runs: dict | None = None) -> Table:
@@ -168,9 +179,9 @@ def gap_tables(agg: Aggregates, tier: str) -> list[Table]:
     return tables
 
 
-def ladder_tables(agg: Aggregates, tier: str, metric: str, width: int = WIDTH) -> list[Table]:
+def ladder_tables(agg: Aggregates, tier: str, metric: str, width: int | None = WIDTH) -> list[Table]:
     """Rows: grid spacing 1..8; columns: submissions (mean ± std over seeds (n)); a last row: spacing 1 minus widest.
-    The submissions are split over as many tables as it takes for each to fit ``width`` columns."""
+    The submissions are split over as many tables as it takes for each to fit ``width`` columns (None: one table)."""
     part = agg.ladder[(agg.ladder["tier"] == tier) & (agg.ladder["metric"] == metric)]
     subs = sorted(part["submission"].unique(), key=lambda sub: (part[part["submission"] == sub]["supervision"].iloc[0], sub))
     columns = [_ladder_column(part, sub) for sub in subs]
@@ -178,7 +189,7 @@ def ladder_tables(agg: Aggregates, tier: str, metric: str, width: int = WIDTH) -
     used = width
     for header, cells in columns:  # tabulate's "simple": each column 2 wider than its text, 2 spaces between columns
         wide = 4 + max(len(header), *(len(c.text) for c in cells))
-        if chunks and used + wide <= width:
+        if chunks and (width is None or used + wide <= width):
             chunks[-1].append((header, cells))
             used += wide
         else:
@@ -238,9 +249,10 @@ def refused_text(entries: list) -> str:
 
 
 def board_tables(agg: Aggregates, task: str | None = None, tier: str | None = None, metric: str | None = None,
-                 metrics: tuple[str, ...] = TEXT_METRICS) -> list[Table]:
+                 metrics: tuple[str, ...] = TEXT_METRICS, wide: bool = False) -> list[Table]:
     """What ``leaderboard show`` prints: per tier the overall ranks per track, the per-task tables per track, the
-    adversarial gaps and the ladder (these three only for the whole board)."""
+    adversarial gaps and the ladder (these three only for the whole board). ``wide``: each task table shows every
+    metric its entries carry (:func:`scored_metrics`) and the ladder is one table, whatever their width."""
     tiers = [t for t in agg.tiers if tier is None or t == tier]
     tables: list[Table] = []
     metrics = (metric,) if metric else metrics
@@ -249,12 +261,12 @@ def board_tables(agg: Aggregates, task: str | None = None, tier: str | None = No
         if task is None:
             tables += [overall_table(agg, t, track) for track in sorted(agg.overall[agg.overall["tier"] == t]["supervision"].unique())]
         for x in tasks:
-            tables += [task_table(agg, x, t, track, metrics) for track in tracks(agg, t, x)]
+            tables += [task_table(agg, x, t, track, scored_metrics(agg, x, t, track) if wide else metrics) for track in tracks(agg, t, x)]
         if task is None:
             tables += gap_tables(agg, t)
             for m in ((metric,) if metric else ("mig", DCI)):
                 if not agg.ladder[(agg.ladder["tier"] == t) & (agg.ladder["metric"] == m)].empty:
-                    tables += ladder_tables(agg, t, m)
+                    tables += ladder_tables(agg, t, m, None if wide else WIDTH)
     return tables
 
 
@@ -315,6 +327,12 @@ def write_atomic(path: Path, data: bytes) -> Path:
     return path
 
 
+SUMMARY_SCHEMA = pa.schema([("task", pa.string()), ("tier", pa.string()), ("submission", pa.string()), ("version", pa.string()),
+                            ("supervision", pa.string()), ("origin", pa.string()), ("stale", pa.bool_()), ("unverified", pa.bool_()),
+                            ("incomplete", pa.bool_()), ("seeds", pa.int64()), ("expected", pa.int64()), ("metric", pa.string()),
+                            ("primary", pa.bool_()), ("mean", pa.float64()), ("std", pa.float64()), ("n", pa.int64()), ("rank", pa.int64())])
+
+
 def summary_frame(agg: Aggregates) -> pd.DataFrame:
     """The machine-readable summary: one row per task × tier × submission × origin × stale × metric, with ranks."""
     ranks = agg.ranks[["task", "tier", "submission", "rank"]]
@@ -323,21 +341,27 @@ def summary_frame(agg: Aggregates) -> pd.DataFrame:
     out.loc[~current, "rank"] = pd.NA
     out["rank"] = out["rank"].astype("Int64")
     out["primary"] = out["metric"] == out["task"].map(primary_metric)
-    cols = ["task", "tier", "submission", "version", "supervision", "origin", "stale", "unverified", "incomplete", "seeds", "expected",
-            "metric", "primary", "mean", "std", "n", "rank"]
-    out = out[cols].copy()
+    out = out[SUMMARY_SCHEMA.names].copy()
     out["tier_order"] = out["tier"].map(lambda t: tier_sort_key(t)[0])
     return out.sort_values(["tier_order", "task", "submission", "origin", "stale", "metric"]).drop(columns="tier_order").reset_index(drop=True)
+
+
+def summary_table(frame: pd.DataFrame) -> pa.Table:
+    """A :func:`summary_frame` (or some of its rows) as Arrow, in :data:`SUMMARY_SCHEMA`: the summary's one schema, whoever
+    writes it (``leaderboard build``, the site's download, the Hub dataset's ``summary`` config)."""
+    return pa.Table.from_pandas(frame, schema=SUMMARY_SCHEMA, preserve_index=False)
 
 
 def write_summary(agg: Aggregates, out_dir: Path) -> list[Path]:
     """``summary.csv`` and ``summary.parquet`` in ``out_dir``, each written atomically."""
     import io
 
+    import pyarrow.parquet as pq
+
     frame = summary_frame(agg)
     csv = frame.to_csv(index=False, float_format="%.10g").encode()
     buffer = io.BytesIO()
-    frame.to_parquet(buffer, index=False)
+    pq.write_table(summary_table(frame), buffer)
     return [write_atomic(out_dir / "summary.csv", csv), write_atomic(out_dir / "summary.parquet", buffer.getvalue())]
 
 

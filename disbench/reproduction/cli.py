@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from disbench.arguments import device_argument, positive_int
+from disbench.files import writable_folder
 from disbench.seeds import seed_argument, seeds_argument
 
 LOCAL_RESULTS = Path("runs/results")  # where new runs' records go unless --results-dir says otherwise
@@ -77,6 +78,7 @@ def _cmd_experiment(args: argparse.Namespace) -> int:
             print(f"  {p.run.label} ({p.state.state.value}{': ' + p.state.reason if p.state.reason else ''})")
         return 0
     if missing and not args.report_only:
+        writable_folder(args.out, "--out folder", ReproductionError)  # before hours of training, not after
         print(f"training {len(missing)} runs into {results_dir} (resumable: run the same command again to continue)")
         planned = run_missing(planned, device=args.device, progress=not args.quiet)
     frame = report.records_frame(planned)
@@ -87,7 +89,7 @@ def _cmd_experiment(args: argparse.Namespace) -> int:
     averaging = _averaging(average, ", Ada-GVAE {} averaging")
     text = report.report_text(experiment, frame, tier, averaging, [p.run.label for p in left])
     print("\n" + text)
-    out = Path(args.out)
+    out = writable_folder(args.out, "--out folder", ReproductionError)
     stem = f"{experiment.name}-{tier}" + ("-paper-avg" if average == "paper" else "")
     from disbench.files import write_text_atomic
     from disbench.reproduction.figures import figure
@@ -117,7 +119,7 @@ def _experiment_parser(actions: Any, name: str, help_text: str) -> None:
                         "the report shows every seed with a record")
     conditions = ", ".join(map(str, EXPERIMENTS[name].conditions))
     p.add_argument("--conditions", nargs="+", default=None, metavar="C",
-                   help=f"only these {EXPERIMENTS[name].condition_name}s of the grid ({conditions}; default: all)")
+                   help=f"only these {EXPERIMENTS[name].condition_plural} of the grid ({conditions}; default: all)")
     p.add_argument("--average", default="fixed", choices=("fixed", "paper"), help="Ada-GVAE's averaging: fixed (default) or the paper-era one (paper.md §4.3)")
     p.add_argument("--results-dir", default=None,
                    help=f"where new runs' records go, and a folder whose records count (default: {LOCAL_RESULTS}, read only when training: "

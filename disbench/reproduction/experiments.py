@@ -55,6 +55,7 @@ class Experiment:
     name: str
     figure: str
     condition_name: str  # a table's first column
+    condition_plural: str  # "losses", not "losss"
     condition_label: str  # a figure's axis
     conditions: tuple[int | str, ...]
     paper: dict[str, dict[str, dict]]  # method -> metric -> condition -> PaperCell
@@ -97,7 +98,7 @@ class Experiment:
         by_name = {str(c): c for c in self.conditions}
         unknown = [n for n in names if str(n) not in by_name]
         if unknown:
-            raise ReproductionError(f"{self.name} has no {self.condition_name} {unknown[0]!r}; its {self.condition_name}s are "
+            raise ReproductionError(f"{self.name} has no {self.condition_name} {unknown[0]!r}; its {self.condition_plural} are "
                                     f"{', '.join(by_name)}.")
         return tuple(by_name[str(n)] for n in dict.fromkeys(names))
 
@@ -112,9 +113,9 @@ class Experiment:
         return [(VARIANTS / f"{method}{suffix}-z25-b{beta:g}", tasks[loss], loss) for beta in self.betas for loss in self.conditions]
 
 
-OVERLAP = Experiment("overlap", "Fig. 9", "grid spacing", "grid spacing (px); 8 = no overlap", tuple(range(1, 9)), FIG9, FIG9_SETTINGS,
+OVERLAP = Experiment("overlap", "Fig. 9", "grid spacing", "grid spacings", "grid spacing (px); 8 = no overlap", tuple(range(1, 9)), FIG9, FIG9_SETTINGS,
                      default_tier="quick", effect=(1, 8))
-BOXBLUR = Experiment("boxblur", "Fig. 11", "loss", "reconstruction loss on XYSquares (spacing 8)", ("mse", "boxblur"), FIG11, FIG11_SETTINGS,
+BOXBLUR = Experiment("boxblur", "Fig. 11", "loss", "losses", "reconstruction loss on XYSquares (spacing 8)", ("mse", "boxblur"), FIG11, FIG11_SETTINGS,
                      default_tier="quick", effect=("boxblur", "mse"), betas=(0.0316, 0.0001))  # where the effect shows on a CPU (docs/protocols.md)
 BOXBLUR_LOW_BETA = dataclasses.replace(BOXBLUR, name="boxblur-b0.0001", figure="Fig. 11 at β = 0.0001", betas=(0.0001,),
                                        paper_settings=FIG11_SETTINGS + " (the paper gives only the pooled cells, shown here)")

@@ -78,14 +78,27 @@ def test_a_seed_out_of_range_is_refused_before_anything(tmp_path, capsys):
     assert not (tmp_path / "runs").exists()
 
 
-@pytest.mark.parametrize("argv", [["analyze", "xysquares-mse", "--out"], ["leaderboard", "build", "--out"], ["site", "build", "--out"]])
-def test_an_unwritable_out_folder_is_one_line_before_any_work(tmp_path, capsys, argv):
-    """A folder below a regular file cannot be made, even by root (chmod would not stop root)."""
+@pytest.mark.parametrize("argv", [["analyze", "xysquares-mse", "--out"], ["suggest-loss", "xysquares-mse", "--out"],
+                                  ["leaderboard", "build", "--out"], ["site", "build", "--out"], ["reproduce", "overlap", "--report-only", "--out"]])
+def test_an_out_folder_that_is_a_file_is_one_line_before_any_work(tmp_path, capsys, argv):
+    """An existing file, or a folder below one, cannot be the folder (it used to say 'not writable (File exists)')."""
     blocker = tmp_path / "a-file"
     blocker.write_text("")
+    assert cli([*argv, str(blocker)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == f"error: The --out folder {blocker} is a file, not a folder; give a folder's path (it is made if missing)."
     assert cli([*argv, str(blocker / "out")]) == 2
     err = capsys.readouterr().err.strip()
-    assert err.startswith(f"error: The --out folder {blocker / 'out'} is not writable (Not a directory)") and len(err.splitlines()) == 1
+    assert err == f"error: The --out folder {blocker / 'out'} cannot be made: {blocker} is a file, not a folder; give a folder's path (it is made if missing)."
+    assert blocker.read_text() == ""
+
+
+def test_an_out_folder_the_system_refuses_keeps_its_reason(tmp_path, capsys):
+    """Beyond a file in the way, the system's own reason is named (a name too long for the filesystem: even root cannot make it)."""
+    long = tmp_path / ("x" * 300)
+    assert cli(["leaderboard", "build", "--out", str(long)]) == 2
+    assert capsys.readouterr().err.strip() == (f"error: The --out folder {long} is not writable (File name too long); "
+                                               "choose another folder or fix its permissions.")
 
 
 def test_validate_catches_a_folder_named_other_than_its_submission(tmp_path, capsys):

@@ -232,7 +232,7 @@ def test_unwritable_results_folder_and_integer_codes_fail_before_training(tmp_pa
     blocker = tmp_path / "a-file"
     blocker.write_text("")
     submission = SubmissionRecord(name="tiny", version="1", content_hash="a" * 64, supervision="unsupervised", hyperparameters={})
-    with pytest.raises(TrainingError, match="results folder .* is not writable"):
+    with pytest.raises(TrainingError, match="results folder .*a-file/results/.* cannot be made: .*a-file is a file, not a folder"):
         train(disbench.make("xysquares-mse"), fresh(), protocol=TINY, device="cpu", out_dir=tmp_path / "unwritable", submission=submission,
               results_dir=blocker / "results", progress=False)
 

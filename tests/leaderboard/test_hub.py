@@ -83,6 +83,7 @@ def test_dataset_plan_adds_one_parquet_file_per_config_and_a_card_that_names_the
     assert meta["configs"][0].get("default") is True and meta["license"] == "mit"
     assert meta["task_categories"] == ["image-feature-extraction"] and meta["size_categories"] == ["n<1K"] and "leaderboard" in meta["tags"]
     assert 'load_dataset("org/board", "scores", split="train")' in card.text and "2 records, 0 of them verified" in card.text
+    assert "Tiers (`standard`, `extended`, `quick`, `smoke`) are never mixed." in " ".join(card.text.split())  # every tier, from the protocol
     again = hub.dataset_plan(aggregate(published["board"]), "org/board")
     assert [(f.path_in_repo, f.sha256) for f in again] == [(f.path_in_repo, f.sha256) for f in plan]  # same board, same bytes
 

@@ -107,8 +107,35 @@ def test_curves_and_summary_hold_the_known_numbers(folder, tmp_path):
     summary = load(folder, "summary", tmp_path).set_index(["submission", "metric"])
     mig = summary.loc[("alpha", "mig")]
     assert mig["mean"] == pytest.approx(0.3) and mig["std"] == pytest.approx(math.sqrt(0.02)) and mig["n"] == 2
-    assert not mig["verified"]  # one of its two seeds is unsigned
+    assert mig["unverified"]  # one of its two seeds is unsigned
     assert summary.loc[("beta", "mig"), "n"] == 1 and pd.isna(summary.loc[("beta", "mig"), "std"])  # one seed: no std
+    assert summary.loc[("alpha", "mig"), ["seeds", "expected", "incomplete"]].tolist() == [2, 2, False]
+    assert summary.loc[("beta", "mig"), ["seeds", "expected", "incomplete", "rank"]].tolist() == [1, 2, True, 1]
+    assert set(summary["origin"]) == {"official"}
+
+
+def test_the_summary_config_is_the_sites_summary_download(folder, workspace, tmp_path):
+    """One table, one schema: the Hub's summary is the site's data/summary.parquet (and leaderboard build's), official rows only.
+    It used to lack origin, unverified, incomplete, seeds and expected."""
+    import pyarrow.parquet as pq
+
+    from disbench.leaderboard.aggregate import aggregate
+    from disbench.leaderboard.downloads import write_downloads
+    from disbench.leaderboard.store import CheckContext, Source, load_board
+
+    local = tmp_path / "local"
+    write_record(local, record_dict("xysquares-s1-mse-v0", "alpha", 0, {"mig": 0.5}, workspace["hashes"]["alpha"]))
+    ctx = CheckContext(submissions_dir=workspace["submissions"], public_key_path=workspace["root"] / "runner.pub")  # the folder's key
+    board = load_board([Source(workspace["results"], "official"), Source(local, "local")], ctx)
+    site = next(d for d in write_downloads(aggregate(board), tmp_path / "site") if d.name == "summary")
+    hub, downloaded = folder / "data" / "summary.parquet", tmp_path / "site" / site.files["parquet"]
+    assert pq.read_schema(hub).remove_metadata() == pq.read_schema(downloaded).remove_metadata()
+    assert [c.name for c in site.columns] == ["task", "tier", "submission", "version", "supervision", "origin", "stale", "unverified",
+                                              "incomplete", "seeds", "expected", "metric", "primary", "mean", "std", "n", "rank"]
+    frame = pd.read_parquet(downloaded)
+    assert set(frame["origin"]) == {"official", "local"}
+    official = frame[frame["origin"] == "official"].reset_index(drop=True)
+    pd.testing.assert_frame_equal(pd.read_parquet(hub), official)
 
 
 def test_out_must_be_a_new_or_empty_folder(folder, workspace, capsys):

@@ -37,11 +37,28 @@ def test_verified_unsigned_and_edited_records_are_told_apart(workspace, capsys):
     assert out.strip().splitlines()[-1].startswith("FAILED: a signed record that does not verify is never published")
 
 
-def test_a_signed_board_without_its_public_key_fails(workspace, capsys):
+def test_a_signed_board_without_its_default_public_key_fails(workspace, capsys, monkeypatch):
+    from disbench.harness.record import signing
+
+    monkeypatch.chdir(workspace["root"])  # no leaderboards/runner-key.pub here, nor beside the package
+    monkeypatch.setattr(signing, "_REPO_ROOT", workspace["root"])
     private, _ = throwaway_key(workspace["root"])
     write_record(workspace["results"], signed(record_dict("xysquares-mse-v0", "alpha", 0, {"mig": 0.1}, workspace["hashes"]["alpha"]), private))
-    assert check(workspace, workspace["root"] / "missing.pub") == 1
+    signatures = ["leaderboard", "signatures", "--official", str(workspace["results"])]
+    assert main(signatures) == 1
     out = capsys.readouterr().out
     assert "runner key: none usable" in out and "1 signed but unchecked" in out and "commit the runner's public key" in out
     write_record(workspace["results"], record_dict("xysquares-mse-v0", "alpha", 0, {"mig": 0.1}, workspace["hashes"]["alpha"]))
-    assert check(workspace, workspace["root"] / "missing.pub") == 0  # an unsigned board needs no key: everything is unverified
+    assert main(signatures) == 0  # an unsigned board needs no key: everything is unverified
+
+
+def test_a_public_key_the_user_names_must_be_usable(workspace, capsys):
+    """A mistyped --public-key is one line naming the file and the fix, not a board of 'signed but unchecked' records
+    that blames a missing leaderboards/runner-key.pub."""
+    private, _ = throwaway_key(workspace["root"])
+    write_record(workspace["results"], signed(record_dict("xysquares-mse-v0", "alpha", 0, {"mig": 0.1}, workspace["hashes"]["alpha"]), private))
+    missing = workspace["root"] / "missing.pub"
+    assert check(workspace, missing) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.splitlines() == [f"error: The public key file {missing} does not exist; give the path of the runner's public key "
+                                              "(leaderboards/runner-key.pub in a disbench clone), or leave --public-key out to use that file."]

@@ -151,13 +151,27 @@ def test_official_board_refuses_unsigned_records(workspace, keys):
     assert e.refused and "unsigned; the official board takes only records signed by the official runner" in e.reasons[-1]
 
 
-def test_signed_record_without_a_public_key_is_unverified_not_trusted(workspace, keys):
+def test_signed_record_without_a_public_key_is_unverified_not_trusted(workspace, keys, monkeypatch):
+    from disbench.harness.record import signing
+
+    monkeypatch.chdir(workspace["root"])  # no default key here, nor beside the package
+    monkeypatch.setattr(signing, "_REPO_ROOT", workspace["root"])
     _signed(workspace, keys, {"mig": 0.1})
-    ctx = CheckContext(submissions_dir=workspace["submissions"], public_key_path=workspace["root"] / "missing.pub")
-    e = only(board(workspace, ctx))
-    assert e.markers == ("unverified",) and "cannot be checked" in e.reasons[-1]
-    ctx = CheckContext(submissions_dir=workspace["submissions"], require_signed=True, public_key_path=workspace["root"] / "missing.pub")
-    assert only(board(workspace, ctx)).refused
+    e = only(board(workspace, CheckContext(submissions_dir=workspace["submissions"])))
+    assert e.markers == ("unverified",) and "cannot be checked" in e.reasons[-1] and "No runner public key at" in e.reasons[-1]
+    assert only(board(workspace, CheckContext(submissions_dir=workspace["submissions"], require_signed=True))).refused
+
+
+def test_a_named_public_key_that_cannot_be_used_is_an_error_at_once(workspace):
+    from disbench.error import SigningError
+
+    garbage = workspace["root"] / "garbage.pub"
+    garbage.write_text("not a key")
+    for path, problem in ((workspace["root"] / "missing.pub", "does not exist"), (workspace["root"], "Cannot read"),
+                          (garbage, "is not a PEM public key")):
+        with pytest.raises(SigningError, match=problem) as err:
+            CheckContext(submissions_dir=workspace["submissions"], public_key_path=path)
+        assert str(path) in str(err.value) and "leave --public-key out" in str(err.value)
 
 
 def test_mean_std_n_over_two_seeds(workspace):

@@ -77,18 +77,24 @@ def verify(record: RunResult, public_key: Ed25519PublicKey) -> bool:
     return True
 
 
-def _read_key_file(path: Path, what: str) -> bytes:
+def _read_key_file(path: Path, what: str, fix: str = "") -> bytes:
     try:
         return path.read_bytes()
     except FileNotFoundError:
-        raise SigningKeyNotFound(f"The {what} file {path} does not exist.") from None
+        raise SigningKeyNotFound(f"The {what} file {path} does not exist{fix}.") from None
     except (IsADirectoryError, PermissionError, OSError) as e:
-        raise SigningError(f"Cannot read the {what} file {path}: {e.strerror or e}.") from None
+        raise SigningError(f"Cannot read the {what} file {path}: {e.strerror or e}{fix}.") from None
+
+
+# What to do about a public key file that was named but cannot be used.
+PUBLIC_KEY_FIX = (f"; give the path of the runner's public key ({DEFAULT_PUBLIC_KEY} in a disbench clone), or leave --public-key out "
+                  "to use that file")
 
 
 def load_public_key(path: str | os.PathLike[str] | None = None) -> Ed25519PublicKey:
     """The runner's public key from a PEM file (default ``leaderboards/runner-key.pub``, looked
-    up in the current folder, then in the repository disbench was imported from)."""
+    up in the current folder, then in the repository disbench was imported from). Every problem
+    is a :class:`~disbench.error.SigningError` naming the file and what to do."""
     if path is None:
         candidates = [Path.cwd() / DEFAULT_PUBLIC_KEY, _REPO_ROOT / DEFAULT_PUBLIC_KEY]
         found = next((c for c in candidates if c.is_file()), None)
@@ -99,13 +105,15 @@ def load_public_key(path: str | os.PathLike[str] | None = None) -> Ed25519Public
             )
         path = found
     path = Path(path)
-    data = _read_key_file(path, "public key")
+    data = _read_key_file(path, "public key", PUBLIC_KEY_FIX)
     try:
         key = serialization.load_pem_public_key(data)
     except (ValueError, UnsupportedAlgorithm) as e:
-        raise SigningError(f"{path} is not a PEM public key ({e}); expected the file written by `disbench keys generate`.") from None
+        raise SigningError(f"The public key file {path} is not a PEM public key ({e}); expected the file written by `disbench keys init` "
+                           f"or `disbench keys generate`{PUBLIC_KEY_FIX}.") from None
     if not isinstance(key, Ed25519PublicKey):
-        raise SigningError(f"{path} holds a {type(key).__name__}, not an Ed25519 public key; expected the file written by `disbench keys generate`.")
+        raise SigningError(f"The public key file {path} holds a {type(key).__name__}, not an Ed25519 public key; expected the file written by "
+                           f"`disbench keys init` or `disbench keys generate`{PUBLIC_KEY_FIX}.")
     return key
 
 
