@@ -6,6 +6,7 @@ import json
 import os
 import re
 import shutil
+from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urljoin, urlparse
 
@@ -264,3 +265,37 @@ def test_the_matrix_of_a_one_family_board_shows_every_task_without_family_boxes(
         "return [heads.filter(h => !h.hidden).length, heads.length, document.querySelectorAll('input[data-family]').length];")
     assert boxes == 0 and total > 0 and shown == total  # every task here is XYSquares
     assert browser.find_element("id", "matrix-status").text.startswith("Showing ")
+
+
+class _Pictures(HTMLParser):
+    """Each <img> of a page with the href of the link around it (None when it is in no link)."""
+
+    def __init__(self, html: str):
+        super().__init__()
+        self.found: list[tuple[str, str | None]] = []
+        self._links: list[str | None] = []
+        self.feed(html)
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "a":
+            self._links.append(a.get("href"))
+        elif tag == "img":
+            self.found.append((a["src"], next((h for h in reversed(self._links) if h), None)))
+
+    def handle_endtag(self, tag):
+        if tag == "a" and self._links:
+            self._links.pop()
+
+
+def test_every_picture_links_to_its_full_size_file(site):
+    """Plots shrink to a phone's width, where their labels and legends cannot be read: each must open at full size."""
+    seen, unlinked = set(), []
+    for page in (f for f in site["files"] if f.endswith(".html")):
+        for src, href in _Pictures((site["out"] / page).read_text()).found:
+            seen.add(src)
+            if href != src:
+                unlinked.append(f"{page}: {src} is linked to {href}")
+    assert not unlinked, "\n".join(unlinked)
+    kinds = {"ladder-quick.png", "scores-quick.png", "matrices.png", "samples.png", "curves-quick.png", "mig-quick.png", "seed-0.png"}
+    assert kinds <= {Path(s).name for s in seen}  # the ladder, per-seed scores, distance matrices, samples, curves and traversals
