@@ -299,3 +299,30 @@ def test_every_picture_links_to_its_full_size_file(site):
     assert not unlinked, "\n".join(unlinked)
     kinds = {"ladder-quick.png", "scores-quick.png", "matrices.png", "samples.png", "curves-quick.png", "mig-quick.png", "seed-0.png"}
     assert kinds <= {Path(s).name for s in seen}  # the ladder, per-seed scores, distance matrices, samples, curves and traversals
+
+
+def test_task_page_shows_why_the_task_is_adversarial_right_after_the_scores(site, served, browser):
+    """Issue 20: the distance matrices follow the score tables and per-seed plot, before the traversals: at 1280 px
+    beside the Spearman table at their own size, at 400 px across the window; no sideways scroll at either width."""
+    page = "tasks/xysquares-mse-v0.html"
+    html = (site["out"] / page).read_text()
+    order = [html.index(s) for s in ("scores-quick.png", "Why the task is adversarial", "matrices.png", "img/traversals/")]
+    assert order == sorted(order)
+    try:
+        for width in (1280, 400):
+            browser.set_window_size(width, 900)
+            browser.get(urljoin(served, page))
+            box = browser.execute_script("""
+                const r = e => e.getBoundingClientRect();
+                const m = document.querySelector('#perception img[src$="matrices.png"]'), rho = document.querySelector('#perception table');
+                return {matrices: [r(m).left, r(m).top, r(m).width, m.naturalWidth], rho: [r(rho).right, r(rho).bottom],
+                        scores: r(document.querySelector('img[src$="scores-quick.png"]')).bottom, traversals: r(document.querySelector('.gallery img')).top,
+                        scroll: document.documentElement.scrollWidth, window: document.documentElement.clientWidth};""")
+            left, top, shown, natural = box["matrices"]
+            assert box["scores"] < top < box["traversals"] and box["scroll"] <= box["window"], (width, box)
+            if width == 1280:
+                assert left >= box["rho"][0] and top < box["rho"][1] and shown >= natural, box  # beside the table, not shrunk
+            else:
+                assert shown >= 0.8 * box["window"] - 40, box  # across the phone's window
+    finally:
+        browser.set_window_size(1280, 1600)
