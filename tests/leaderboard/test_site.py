@@ -63,7 +63,7 @@ def site(tmp_path_factory, runner_key):
     write_record(results, record_dict("xysquares-mse-v0", "hand", 0, {"mig": 0.99, "dci.disentanglement": 0.99}, hand))
     write_record(results, record_dict("xysquares-mse-v0", "stale-one", 0, {"mig": 0.9}, "b" * 64))
     make_submission(subs, "stale-one")
-    make_submission(subs, "pending-one")
+    make_submission(subs, "pending-one", description="A plain convolutional autoencoder with no regulariser at all: its code is the representation")
     write_record(local, record_dict("xysquares-boxblur-v0", "gamma", 0, {"mig": 0.7}, gamma))
     broken = results / "xysquares-mse-v0" / "gamma" / "quick" / "seed-7.json"
     broken.write_text("{ truncated")
@@ -324,5 +324,29 @@ def test_task_page_shows_why_the_task_is_adversarial_right_after_the_scores(site
                 assert left >= box["rho"][0] and top < box["rho"][1] and shown >= natural, box  # beside the table, not shrunk
             else:
                 assert shown >= 0.8 * box["window"] - 40, box  # across the phone's window
+    finally:
+        browser.set_window_size(1280, 1600)
+
+
+def test_long_text_columns_wrap_so_their_tables_fit_a_phone(site, served, browser):
+    """At 400 px a table's description (or reasons) column wraps on its own full-width line under the row's other cells, so
+    the table fits its frame, nothing is cut off and nothing scrolls sideways; at 1280 px it is an ordinary table."""
+    measure = """
+        const wrap = document.querySelector('table.has-prose').closest('.table-wrap'), table = wrap.querySelector('table');
+        const prose = Array.from(table.querySelectorAll('td.prose')).map(c => [c.getBoundingClientRect().left, c.getBoundingClientRect().right]);
+        return {display: getComputedStyle(table).display, table: table.scrollWidth, frame: wrap.clientWidth, prose: prose,
+                window: document.documentElement.clientWidth};"""
+    try:
+        for width in (1280, 400):
+            browser.set_window_size(width, 900)
+            for page in ("pending.html", "records.html"):
+                browser.get(urljoin(served, page))
+                box = browser.execute_script(measure)
+                assert box["prose"] and box["table"] <= box["frame"], (page, width, box)
+                assert all(0 <= left and right <= box["window"] for left, right in box["prose"]), (page, width, box)
+                if width == 400:
+                    assert min(right - left for left, right in box["prose"]) >= 0.8 * box["window"] - 40, (page, box)  # the full line
+                else:
+                    assert box["display"] == "table", (page, box)
     finally:
         browser.set_window_size(1280, 1600)
