@@ -1,7 +1,8 @@
 """The site's plots (matplotlib, headless): score distributions, the overlap ladder, curves during training.
 
 Every plot draws unverified records in their own style (hollow dots, dashed lines, lighter
-colours) and names the marker in its labels, as the tables do.
+colours) and names the marker in its labels, as the tables do; the ladder styles each point by its
+own cell's trust, so a method's verified spacings never look like its unverified ones.
 """
 
 from __future__ import annotations
@@ -102,44 +103,99 @@ def score_distribution(agg: Aggregates, task: str, tier: str, metrics: list[str]
     return None if fig is None else save_figure(fig, out, title=title)
 
 
-def ladder_plot(ladder: pd.DataFrame, tier: str, out: Path, metrics: tuple[str, ...] = ("mig", DCI), title: str | None = None) -> Path | None:
-    """Score against grid spacing per method from the board: final scores (filled markers, solid
-    lines) and maxima during training (hollow markers, dotted), beside the paper's Fig. 9 ranges
-    (bands) and fits (dashed), which are maxima during training. A method with any unverified
-    cell is drawn lighter, with diamonds, and labelled ``[unverified]``."""
+def ladder_figure(ladder: pd.DataFrame, tier: str, metrics: tuple[str, ...] = ("mig", DCI)):
+    """Score against grid spacing per method from the board: final scores (circles, solid lines) and maxima during
+    training (triangles, dotted), each point filled when its cell is verified and hollow and lighter when not (a
+    segment is lighter unless both its ends are verified), beside the paper's Fig. 9 ranges (bands) and fits (dashed),
+    which are maxima during training; one legend under the panels says what each style means. None without records."""
     part = ladder[ladder["tier"] == tier]
     if part.empty:
         return None
+    subs = sorted(part["submission"].unique())
+    colors = {sub: f"C{i % 10}" for i, sub in enumerate(dict.fromkeys([*subs, *sorted(FIG9)]))}
     plt = pyplot()
-    fig, axes = plt.subplots(1, len(metrics), figsize=(4.6 * len(metrics), 3.4), squeeze=False)
-    colors = {}
+    fig, axes = plt.subplots(1, len(metrics), figsize=(4.8 * len(metrics), 4.3), squeeze=False)
     for ax, metric in zip(axes[0], metrics):
-        for key, filled in ((metric, True), (max_key(metric), False)):
+        for key, shape, line, dodge in ((metric, "o", "-", -0.07), (max_key(metric), "^", ":", 0.07)):
             for sub, g in part[part["metric"] == key].groupby("submission", sort=True):
-                g = g.sort_values("spacing")
-                unverified = bool(g["unverified"].any()) if "unverified" in g else False
-                consecutive = bool((g["spacing"].diff().dropna() == 1).all())  # never draw a line across spacings without records
-                style = ("-" if filled else ":") if consecutive else "none"
-                name = f"{sub} [unverified]" if unverified else sub
-                line = ax.errorbar(g["spacing"], g["mean"], yerr=g["std"].fillna(0), marker="D" if unverified else "o", ms=4, capsize=3, ls=style,
-                                   color=colors.get(sub), alpha=UNVERIFIED_ALPHA if unverified else 1.0, mfc=None if filled else "white",
-                                   label=f"{name} (disbench {tier}, {'final' if filled else 'max during training'})")
-                colors[sub] = line.lines[0].get_color()
+                _ladder_series(ax, g.sort_values("spacing"), shape, line, dodge, colors[sub])
         for sub, by_metric in FIG9.items():
             cells = by_metric.get(metric, {})
             xs = sorted(cells)
-            color = colors.get(sub, "grey")
-            ax.fill_between(xs, [cells[x].low for x in xs], [cells[x].high for x in xs], color=color, alpha=0.12, lw=0)
+            ax.fill_between(xs, [cells[x].low for x in xs], [cells[x].high for x in xs], color=colors[sub], alpha=0.12, lw=0)
             fits = [(x, cells[x].fit) for x in xs if cells[x].fit is not None]
             if fits:
-                ax.plot([x for x, _ in fits], [f for _, f in fits], ls="--", color=color, lw=1, label=f"{PAPER_LABEL[sub]} (paper fit; band = range)")
+                ax.plot([x for x, _ in fits], [f for _, f in fits], ls="--", color=colors[sub], lw=1)
         ax.set_xlabel("grid spacing (px); 8 = no overlap", fontsize=8)
         ax.set_ylabel(metric, fontsize=8)
         ax.set_xticks(range(1, 9))
         ax.set_ylim(-0.02, 1.05)
         ax.grid(alpha=0.3)
-    axes[0][-1].legend(fontsize=6, loc="upper right")
-    return save_figure(fig, out, title=title or f"Overlap ladder: XYSquares under MSE ({tier} tier) vs the paper's Fig. 9")
+    handles = _ladder_legend(part, subs, colors, tier)
+    fig.legend(handles, [h.get_label() for h in handles], loc="lower center", ncol=2, fontsize=7, frameon=False)
+    return fig
+
+
+def _ladder_series(ax, g: pd.DataFrame, shape: str, line: str, dodge: float, color: str) -> None:
+    """One method's points of one metric, each styled by its own cell's trust; lines only between consecutive spacings."""
+    xs, ys, err = g["spacing"].to_numpy() + dodge, g["mean"].to_numpy(), g["std"].fillna(0).to_numpy()
+    verified = ~g["unverified"].astype(bool).to_numpy()
+    steps = np.diff(g["spacing"].to_numpy())
+    for i in np.flatnonzero(steps == 1):  # never a line across spacings without records
+        ax.plot(xs[i:i + 2], ys[i:i + 2], ls=line, lw=1.2, color=color, alpha=1.0 if verified[i:i + 2].all() else UNVERIFIED_ALPHA)
+    for mask, alpha, face in ((verified, 1.0, color), (~verified, UNVERIFIED_ALPHA, "none")):
+        if mask.any():
+            ax.errorbar(xs[mask], ys[mask], yerr=err[mask], fmt="none", ecolor=color, elinewidth=1, capsize=3, alpha=alpha)
+            ax.plot(xs[mask], ys[mask], ls="none", marker=shape, ms=5, mew=1.2, mec=color, mfc=face, alpha=alpha)
+
+
+def spans(values: list[int]) -> str:
+    """Sorted integers as runs: ``[1, 2, 3, 5, 7, 8]`` -> ``1–3, 5, 7–8``."""
+    runs: list[list[int]] = []
+    for v in values:
+        if runs and v == runs[-1][-1] + 1:
+            runs[-1].append(v)
+        else:
+            runs.append([v])
+    return ", ".join(str(r[0]) if len(r) == 1 else f"{r[0]}–{r[-1]}" for r in runs)
+
+
+def _ladder_legend(part: pd.DataFrame, subs: list[str], colors: dict[str, str], tier: str) -> list:
+    """The legend's two columns: a colour per method (naming the spacings whose cells are unverified) and disbench's two
+    series; the two trust styles and the paper's fit and range. The shorter column is padded, so each keeps its meaning."""
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    methods = []
+    for sub in dict.fromkeys([*subs, *sorted(FIG9)]):
+        rows = part[part["submission"] == sub]
+        unverified = sorted(set(rows.loc[rows["unverified"].astype(bool), "spacing"].astype(int)))
+        if rows.empty:
+            label = f"{PAPER_LABEL.get(sub, sub)} (paper only)"
+        else:
+            label = sub + (f" (paper: {PAPER_LABEL[sub]})" if sub in FIG9 else "")
+            if unverified:
+                label += " [unverified]" if len(unverified) == rows["spacing"].nunique() else f" [unverified at spacing {spans(unverified)}]"
+        methods.append(Line2D([], [], color=colors[sub], lw=2.5, label=label))
+    grey = "#555555"
+    columns = [[*methods,
+                Line2D([], [], color=grey, marker="o", ls="-", label=f"disbench {tier}: final score (mean ± std over seeds)"),
+                Line2D([], [], color=grey, marker="^", ls=":", label=f"disbench {tier}: maximum during training")],
+               [Line2D([], [], color=grey, marker="o", ls="none", mfc=grey, label="filled: verified cell (signed by the official runner)"),
+                Line2D([], [], color=grey, marker="o", ls="none", mfc="none", alpha=UNVERIFIED_ALPHA, label="hollow, lighter: unverified cell"),
+                Line2D([], [], color=grey, ls="--", lw=1, label="paper's fit (maximum during training)"),
+                Patch(color=grey, alpha=0.2, lw=0, label="paper's range (band)")]]
+    height = max(map(len, columns))
+    return [h for col in columns for h in col + [Line2D([], [], alpha=0, label=" ")] * (height - len(col))]
+
+
+def ladder_plot(ladder: pd.DataFrame, tier: str, out: Path, metrics: tuple[str, ...] = ("mig", DCI), title: str | None = None) -> Path | None:
+    """:func:`ladder_figure` written to ``out``."""
+    fig = ladder_figure(ladder, tier, metrics)
+    if fig is None:
+        return None
+    title = title or f"Overlap ladder: XYSquares under MSE ({tier} tier) vs the paper's Fig. 9"
+    return save_figure(fig, out, title=title, rect=(0, 0.85 / fig.get_figheight(), 1, 1))
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,9 @@
 //   cells with a marker ticked under "Only";
 // - drops columns and rows left with no value (and matrices, and their sections, left with no row), and recomputes
 //   each row's "tasks" and "average" over the task columns shown: an average only for a row with a value in every
-//   one of them (as the build does).
+//   one of them (as the build does);
+// - shows a row's marker badges (unverified, incomplete, ...) only for markers that some shown cell carries, so a
+//   row whose unverified cells are all filtered out no longer says "unverified".
 (function () {
   "use strict";
   var DASH = "\u2013";
@@ -55,6 +57,10 @@
       });
       var visible = candidateRows.indexOf(r) !== -1 && values.length > 0;
       r.hidden = !visible;
+      each(r.querySelectorAll("td[data-label] .marker"), function (badge) {
+        var marker = (badge.className.match(/\bmarker-(\S+)/) || [])[1];
+        badge.hidden = visible && !styles[marker];
+      });
       if (visible) { shownRows.push(r.getAttribute("data-name")); }
       var count = r.querySelector("td[data-tasks]"), avg = r.querySelector("td[data-average]");
       count.textContent = values.length + "/" + shownCols.length;

@@ -20,12 +20,12 @@ REPO = Path(__file__).resolve().parents[2]
 TEMPLATE = REPO / "leaderboards" / "results" / "xysquares-mse-v0" / "beta-vae" / "quick" / "seed-0.json"
 
 
-def make_submission(root: Path, name: str, supervision: str = "unsupervised", body: str = "# model\n") -> Path:
+def make_submission(root: Path, name: str, supervision: str = "unsupervised", body: str = "# model\n", description: str = "a test submission") -> Path:
     """A submission folder that loads (schema only; nothing imports its model here)."""
     folder = root / name
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "submission.toml").write_text(
-        f'name = "{name}"\nversion = "1.0.0"\nauthors = ["Test Author"]\ndescription = "a test submission"\nlicence = "MIT"\n'
+        f'name = "{name}"\nversion = "1.0.0"\nauthors = ["Test Author"]\ndescription = "{description}"\nlicence = "MIT"\n'
         f'entry_point = "model:build"\nsupervision = "{supervision}"\ncode = "https://example.org/{name}"\n'
     )
     (folder / "model.py").write_text(body)

@@ -6,6 +6,7 @@ import json
 import os
 import re
 import shutil
+from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urljoin, urlparse
 
@@ -62,7 +63,7 @@ def site(tmp_path_factory, runner_key):
     write_record(results, record_dict("xysquares-mse-v0", "hand", 0, {"mig": 0.99, "dci.disentanglement": 0.99}, hand))
     write_record(results, record_dict("xysquares-mse-v0", "stale-one", 0, {"mig": 0.9}, "b" * 64))
     make_submission(subs, "stale-one")
-    make_submission(subs, "pending-one")
+    make_submission(subs, "pending-one", description="A plain convolutional autoencoder with no regulariser at all: its code is the representation")
     write_record(local, record_dict("xysquares-boxblur-v0", "gamma", 0, {"mig": 0.7}, gamma))
     broken = results / "xysquares-mse-v0" / "gamma" / "quick" / "seed-7.json"
     broken.write_text("{ truncated")
@@ -264,3 +265,88 @@ def test_the_matrix_of_a_one_family_board_shows_every_task_without_family_boxes(
         "return [heads.filter(h => !h.hidden).length, heads.length, document.querySelectorAll('input[data-family]').length];")
     assert boxes == 0 and total > 0 and shown == total  # every task here is XYSquares
     assert browser.find_element("id", "matrix-status").text.startswith("Showing ")
+
+
+class _Pictures(HTMLParser):
+    """Each <img> of a page with the href of the link around it (None when it is in no link)."""
+
+    def __init__(self, html: str):
+        super().__init__()
+        self.found: list[tuple[str, str | None]] = []
+        self._links: list[str | None] = []
+        self.feed(html)
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "a":
+            self._links.append(a.get("href"))
+        elif tag == "img":
+            self.found.append((a["src"], next((h for h in reversed(self._links) if h), None)))
+
+    def handle_endtag(self, tag):
+        if tag == "a" and self._links:
+            self._links.pop()
+
+
+def test_every_picture_links_to_its_full_size_file(site):
+    """Plots shrink to a phone's width, where their labels and legends cannot be read: each must open at full size."""
+    seen, unlinked = set(), []
+    for page in (f for f in site["files"] if f.endswith(".html")):
+        for src, href in _Pictures((site["out"] / page).read_text()).found:
+            seen.add(src)
+            if href != src:
+                unlinked.append(f"{page}: {src} is linked to {href}")
+    assert not unlinked, "\n".join(unlinked)
+    kinds = {"ladder-quick.png", "scores-quick.png", "matrices.png", "samples.png", "curves-quick.png", "mig-quick.png", "seed-0.png"}
+    assert kinds <= {Path(s).name for s in seen}  # the ladder, per-seed scores, distance matrices, samples, curves and traversals
+
+
+def test_task_page_shows_why_the_task_is_adversarial_right_after_the_scores(site, served, browser):
+    """Issue 20: the distance matrices follow the score tables and per-seed plot, before the traversals: at 1280 px
+    beside the Spearman table at their own size, at 400 px across the window; no sideways scroll at either width."""
+    page = "tasks/xysquares-mse-v0.html"
+    html = (site["out"] / page).read_text()
+    order = [html.index(s) for s in ("scores-quick.png", "Why the task is adversarial", "matrices.png", "img/traversals/")]
+    assert order == sorted(order)
+    try:
+        for width in (1280, 400):
+            browser.set_window_size(width, 900)
+            browser.get(urljoin(served, page))
+            box = browser.execute_script("""
+                const r = e => e.getBoundingClientRect();
+                const m = document.querySelector('#perception img[src$="matrices.png"]'), rho = document.querySelector('#perception table');
+                return {matrices: [r(m).left, r(m).top, r(m).width, m.naturalWidth], rho: [r(rho).right, r(rho).bottom],
+                        scores: r(document.querySelector('img[src$="scores-quick.png"]')).bottom, traversals: r(document.querySelector('.gallery img')).top,
+                        scroll: document.documentElement.scrollWidth, window: document.documentElement.clientWidth};""")
+            left, top, shown, natural = box["matrices"]
+            assert box["scores"] < top < box["traversals"] and box["scroll"] <= box["window"], (width, box)
+            if width == 1280:
+                assert left >= box["rho"][0] and top < box["rho"][1] and shown >= natural, box  # beside the table, not shrunk
+            else:
+                assert shown >= 0.8 * box["window"] - 40, box  # across the phone's window
+    finally:
+        browser.set_window_size(1280, 1600)
+
+
+def test_long_text_columns_wrap_so_their_tables_fit_a_phone(site, served, browser):
+    """At 400 px a table's description (or reasons) column wraps on its own full-width line under the row's other cells, so
+    the table fits its frame, nothing is cut off and nothing scrolls sideways; at 1280 px it is an ordinary table."""
+    measure = """
+        const wrap = document.querySelector('table.has-prose').closest('.table-wrap'), table = wrap.querySelector('table');
+        const prose = Array.from(table.querySelectorAll('td.prose')).map(c => [c.getBoundingClientRect().left, c.getBoundingClientRect().right]);
+        return {display: getComputedStyle(table).display, table: table.scrollWidth, frame: wrap.clientWidth, prose: prose,
+                window: document.documentElement.clientWidth};"""
+    try:
+        for width in (1280, 400):
+            browser.set_window_size(width, 900)
+            for page in ("pending.html", "records.html"):
+                browser.get(urljoin(served, page))
+                box = browser.execute_script(measure)
+                assert box["prose"] and box["table"] <= box["frame"], (page, width, box)
+                assert all(0 <= left and right <= box["window"] for left, right in box["prose"]), (page, width, box)
+                if width == 400:
+                    assert min(right - left for left, right in box["prose"]) >= 0.8 * box["window"] - 40, (page, box)  # the full line
+                else:
+                    assert box["display"] == "table", (page, box)
+    finally:
+        browser.set_window_size(1280, 1600)

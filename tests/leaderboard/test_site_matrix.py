@@ -34,6 +34,7 @@ RUNS = [
     ("xysquares-mse-v0", "gamma", "quick", {0: 0.05, 1: 0.07}, False),
     ("xysquares-boxblur-v0", "gamma", "quick", {0: 0.90}, False),  # one seed of two: incomplete
     ("xysquares-mse-v0", "beta", "quick", {0: 0.40, 1: 0.60}, True),
+    ("xysquares-boxblur-v0", "beta", "quick", {0: 0.20, 1: 0.40}, False),  # beta: one verified task, one not
     ("xysquares-mse-v0", "alpha", "standard", {0: 0.1, 1: 0.2, 2: 0.3, 3: 0.4, 4: 1.0}, True),
 ]
 PARAMS = {"alpha": 123_456, "gamma": 2_500_000, "beta": 999}
@@ -93,7 +94,7 @@ def test_matrix_cells_averages_and_ranks_have_the_known_values(small):
     assert gamma.average.text == "–" and gamma.average.value is None and gamma.tasks.text == "2/3"
     assert "has 2 of the 3 tasks" in gamma.average.title and gamma.name.markers == ("unverified", "incomplete")
     assert (local.name.text, local.rank.text, local.markers, [c.text for c in local.cells]) == ("gamma", "–", ("local",), ["0.800", "–", "–"])
-    assert build_matrix(agg, "quick", "weak-pairs", "mig", {}).rows[0].average.text == "0.500"
+    assert build_matrix(agg, "quick", "weak-pairs", "mig", {}).rows[0].average.text == "0.400"  # (0.3 + 0.5) / 2
     assert build_matrix(agg, "quick", "unsupervised", "sap", {}) is None  # no record has it
 
 
@@ -351,6 +352,7 @@ def test_matrix_search_and_filters_in_chromium(small, served_small, browser):
     assert _visible(browser, quick) == [["alpha", "1", "0.350", "3/3", "0.300", "0.600", "0.150"],
                                         ["gamma unverified incomplete", "2", "–", "2/3", "–", "0.900", "0.060"],
                                         ["gamma incomplete local", "–", "–", "1/3", "0.800", "–", "–"]]
+    assert _visible(browser, pairs) == [["beta unverified", "1", "0.400", "2/2", "0.300", "0.500"]]
 
     def typed(text: str) -> None:
         search.clear()
@@ -370,7 +372,14 @@ def test_matrix_search_and_filters_in_chromium(small, served_small, browser):
     typed("")
     browser.find_element(By.CSS_SELECTOR, "input[data-hide-marker='unverified local']").click()  # verified cells only
     assert _visible(browser, quick) == [["alpha", "1", "0.350", "3/3", "0.300", "0.600", "0.150"]]
+    # beta's one unverified cell is hidden: its row no longer says "unverified"
+    assert _visible(browser, pairs) == [["beta", "1", "0.500", "1/1", "0.500"]]
     browser.find_element(By.CSS_SELECTOR, "input[data-hide-marker='unverified local']").click()
+    assert _visible(browser, pairs)[0][0] == "beta unverified"
+    browser.find_element(By.CSS_SELECTOR, "input[data-hide-marker='incomplete']").click()  # cells with every seed
+    # gamma keeps its complete mse cell and loses its "incomplete" badge with its one-seed boxblur cell; the local row goes
+    assert _visible(browser, quick) == [["alpha", "1", "0.350", "3/3", "0.300", "0.600", "0.150"], ["gamma unverified", "2", "–", "1/3", "–", "–", "0.060"]]
+    browser.find_element(By.CSS_SELECTOR, "input[data-hide-marker='incomplete']").click()
     browser.find_element(By.CSS_SELECTOR, "input[data-family='xysquares']").click()  # dsprites only
     assert _headers(browser, quick)[2:] == ["average", "tasks", "dsprites-mse-v0"]
     assert _visible(browser, quick) == [["alpha", "1", "0.300", "1/1", "0.300"], ["gamma incomplete local", "–", "0.800", "1/1", "0.800"]]
@@ -379,7 +388,7 @@ def test_matrix_search_and_filters_in_chromium(small, served_small, browser):
     header.click()  # descending by the average shown: the local gamma row (0.800) first
     assert [r[0].split()[0] for r in _visible(browser, quick)] == ["gamma", "alpha"]
     browser.get(urljoin(served_small, "matrix.html?q=beta"))
-    assert _visible(browser, pairs) == [["beta", "1", "0.500", "1/1", "0.500"]] and _visible(browser, quick) == []
+    assert _visible(browser, pairs) == [["beta unverified", "1", "0.400", "2/2", "0.300", "0.500"]] and _visible(browser, quick) == []
 
 
 def test_new_and_changed_pages_fit_at_desktop_and_phone_widths(small, served_small, browser):
