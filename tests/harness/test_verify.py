@@ -120,3 +120,11 @@ def test_an_unsigned_record_says_so(signed_run, tmp_path, monkeypatch, capsys):
     assert cli(["verify", str(unsigned), "--checkpoint", str(checkpoint)]) == 0
     out = capsys.readouterr().out
     assert "[ok] signature: none: the record is unsigned" in out and out.rstrip().endswith("VERIFIED (unsigned: not from the official runner)")
+
+
+def test_a_public_key_the_user_names_must_exist(tmp_path, capsys):
+    """A mistyped --public-key stops verify at once, naming the file, instead of a failed signature check per record."""
+    records = [str(tmp_path / "a.json"), str(tmp_path / "b.json")]  # never read: the key is checked first
+    assert cli(["verify", *records, "--public-key", str(tmp_path / "nonexist.pub")]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.startswith(f"error: The public key file {tmp_path / 'nonexist.pub'} does not exist")
