@@ -279,9 +279,9 @@ def check_layout(root: Path) -> None:
         return sum(1 for p in folder.glob("*/*/*/seed-*.json") if p.is_file())
 
     inner = root / "results"
-    if inner.is_dir() and not laid_out(root) and laid_out(inner):
+    if inner.is_dir() and not laid_out(root) and (found := laid_out(inner)):
         raise LeaderboardError(f"Results folder {root} has no records at <task>/<submission>/<tier>/seed-<n>.json, but {inner} has "
-                               f"{laid_out(inner)} (a Hub snapshot keeps them in results/); did you mean {inner}?")
+                               f"{found} (a Hub snapshot keeps them in results/); did you mean {inner}?")
 
 
 @dataclass
