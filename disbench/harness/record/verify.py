@@ -30,6 +30,7 @@ import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import disbench
 from disbench.error import DisbenchError, NameNotFound, NamespaceNotFound, RecordError, SigningError, SubmissionError
@@ -38,6 +39,9 @@ from disbench.harness.record import RunResult, load_record
 from disbench.harness.run.evaluation import load_run_state
 from disbench.harness.run.folder import run_dir
 from disbench.registration import TaskSpec, spec_differences, unregistered_hint
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 
 @dataclass
@@ -105,8 +109,9 @@ def compare_metrics(recorded: dict[str, float], found: dict[str, float]) -> list
 
 
 def verify_record(path: str | Path, runs_dir: str | Path = "runs", checkpoint: str | Path | None = None, retrain: bool = False,
-                  public_key: str | Path | None = None, task: str | None = None) -> Verification:
-    """Run every check of the module docstring on one record; ``task`` (``module:id``) finds a task
+                  public_key: Ed25519PublicKey | None = None, task: str | None = None) -> Verification:
+    """Run every check of the module docstring on one record; ``public_key``, the runner's (loaded once by the
+    caller; None: the default key file, whose absence is a failed check); ``task`` (``module:id``) finds a task
     of yours that the record does not say how to find."""
     report = Verification(str(path))
     try:
@@ -124,7 +129,7 @@ def verify_record(path: str | Path, runs_dir: str | Path = "runs", checkpoint: s
         from disbench.harness.record.signing import load_public_key, verify
 
         try:
-            report.signed = verify(record, load_public_key(public_key))
+            report.signed = verify(record, public_key or load_public_key())
             report.add("signature", report.signed, "the runner's" if report.signed else "does not match the runner's key: the record was edited or signed elsewhere")
         except SigningError as e:
             report.add("signature", False, f"cannot be checked: {e}")
