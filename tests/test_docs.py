@@ -277,3 +277,39 @@ def test_readme_and_protocols_state_one_quick_tier_time():
     assert all(len(found) == 1 for found in times.values()) and len(set.union(*times.values())) == 1, times
     assert not re.search(r"\d+-\d+ minutes (per|on)", readme), "a quick-tier time in README.md other than the measured one"
     assert re.search(r"Tests \(about \d+ minutes on a quiet 2-core machine\)", readme)
+
+
+def _cells(section: str, row_start: str) -> list[list[str]]:
+    """The cells of a Markdown table's rows that start with ``row_start``, in one section of docs/protocols.md."""
+    text = (ROOT / "docs" / "protocols.md").read_text(encoding="utf-8")
+    body = text.split(f"## {section}\n", 1)[1].split("\n## ", 1)[0]
+    return [[c.strip() for c in line.strip("|").split("|")] for line in body.splitlines() if line.startswith(row_start)]
+
+
+def _pairs(record, metric: str) -> str:
+    return f"{record.metrics[metric]:.3f} / {record.max_during_training[metric]:.3f}"
+
+
+def test_protocols_baseline_tables_are_the_committed_records():
+    """docs/protocols.md quotes the baselines' board records cell by cell; a re-run that replaces a record must
+    update them (the 2026-12-03 signed re-runs once left them quoting the first records)."""
+    from disbench.harness.record import load_record
+
+    def record(task, method, seed):
+        return load_record(ROOT / "leaderboards" / "results" / task / method / "quick" / f"seed-{seed}.json")
+
+    rows = _cells("The baselines' numbers (quick tier)", "| ada-gvae") + _cells("The baselines' numbers (quick tier)", "| beta-vae")
+    assert len(rows) == 6
+    for method, task, mig, dci, factor_vae in rows:
+        runs = [record(task, method, seed) for seed in (0, 1)]
+        assert mig == ", ".join(_pairs(r, "mig") for r in runs), (method, task)
+        assert dci == ", ".join(_pairs(r, "dci.disentanglement") for r in runs), (method, task)
+        assert factor_vae == ", ".join(f"{r.metrics['factor_vae.eval_accuracy']:.3f}" for r in runs), (method, task)
+
+    baseline = _cells("Where the box blur shows on a CPU", "| z=9, β=0.001 (baseline)")
+    assert len(baseline) == 2
+    for _, seed, mig_mse, mig_blur, dci_mse, dci_blur, informativeness in baseline:
+        mse, blur = (record(task, "ada-gvae", int(seed)) for task in ("xysquares-mse-v0", "xysquares-boxblur-v0"))
+        assert [mig_mse, mig_blur, dci_mse, dci_blur] == [_pairs(mse, "mig"), _pairs(blur, "mig"), _pairs(mse, "dci.disentanglement"),
+                                                          _pairs(blur, "dci.disentanglement")], seed
+        assert informativeness == " / ".join(f"{r.metrics['dci.informativeness_test']:.3f}" for r in (mse, blur))
