@@ -279,9 +279,9 @@ def test_readme_and_protocols_state_one_quick_tier_time():
     assert re.search(r"Tests \(about \d+ minutes on a quiet 2-core machine\)", readme)
 
 
-def _cells(section: str, row_start: str) -> list[list[str]]:
-    """The cells of a Markdown table's rows that start with ``row_start``, in one section of docs/protocols.md."""
-    text = (ROOT / "docs" / "protocols.md").read_text(encoding="utf-8")
+def _cells(section: str, row_start: str, doc: str = "protocols.md") -> list[list[str]]:
+    """The cells of a Markdown table's rows that start with ``row_start``, in one section of ``docs/<doc>``."""
+    text = (ROOT / "docs" / doc).read_text(encoding="utf-8")
     body = text.split(f"## {section}\n", 1)[1].split("\n## ", 1)[0]
     return [[c.strip() for c in line.strip("|").split("|")] for line in body.splitlines() if line.startswith(row_start)]
 
@@ -313,3 +313,48 @@ def test_protocols_baseline_tables_are_the_committed_records():
         assert [mig_mse, mig_blur, dci_mse, dci_blur] == [_pairs(mse, "mig"), _pairs(blur, "mig"), _pairs(mse, "dci.disentanglement"),
                                                           _pairs(blur, "dci.disentanglement")], seed
         assert informativeness == " / ".join(f"{r.metrics['dci.informativeness_test']:.3f}" for r in (mse, blur))
+
+
+def _record(folder: str, task: str, submission: str, seed: int):
+    from disbench.harness.record import load_record
+
+    return load_record(ROOT / folder / "results" / task / submission / "quick" / f"seed-{seed}.json")
+
+
+def test_hand_written_record_tables_are_the_committed_records():
+    """The other tables that quote committed records cell by cell: Fig. 11's z = 25 rows of docs/protocols.md (ungated DCI, as
+    they say), its candidates in docs/reproduction.md (informativeness: final and the lowest curve point of either seed), and
+    the signed beta-VAE records docs/trust.md sets beside the public ones (gated DCI)."""
+    from disbench.reproduction.gate import gated_dci
+
+    def ungated(r):
+        g = gated_dci(r)
+        return f"{g.final_ungated:.3f} / {g.peak_ungated:.3f}"
+
+    def lowest(runs):
+        return min(v for r in runs for _, v in r.curve["dci.informativeness_test"])
+
+    fig11 = _cells("Where the box blur shows on a CPU", "| z=25")
+    assert len(fig11) == 4
+    for setting, seed, mig_mse, mig_blur, dci_mse, dci_blur, informativeness in fig11:
+        name = "ada-gvae-z25-b" + setting.split("β=")[1]
+        mse, blur = (_record("reproduction", task, name, int(seed)) for task in ("xysquares-mse-v0", "xysquares-boxblur-v0"))
+        assert [mig_mse, mig_blur, dci_mse, dci_blur] == [_pairs(mse, "mig"), _pairs(blur, "mig"), ungated(mse), ungated(blur)], (setting, seed)
+        assert informativeness == " / ".join(f"{r.metrics['dci.informativeness_test']:.3f}" for r in (mse, blur)), (setting, seed)
+
+    candidates = _cells("Choosing Fig. 11's setting for more seeds", "| z = 25", "reproduction.md")
+    assert len(candidates) == 3
+    for setting, method, cell_mse, cell_blur, migs in candidates:
+        name = ("ada-gvae" if method == "Ada-GVAE" else "beta-vae") + "-z25-b" + setting.split("β = ")[1].split(" ")[0]
+        seeds = (0,) if method.endswith("seed 0") else (0, 1)
+        arms = [[_record("reproduction", task, name, s) for s in seeds] for task in ("xysquares-mse-v0", "xysquares-boxblur-v0")]
+        finals = [" / ".join(f"{r.metrics['dci.informativeness_test']:.3f}" for r in runs) for runs in arms]
+        collapsed = all(gated_dci(r).gated for r in arms[0])
+        assert cell_mse == (f"{finals[0]}: collapsed" if collapsed else f"{finals[0]} ({lowest(arms[0]):.3f})"), setting
+        assert cell_blur == f"{finals[1]} ({lowest(arms[1]):.3f})", setting
+        assert migs == " / ".join(", ".join(f"{r.metrics['mig']:.3f}" for r in runs) for runs in arms), setting
+
+    (sealed,) = _cells("Sealed evaluation: the public renderer is not the task", "| secret variant", "trust.md")
+    runs = [_record("leaderboards", "xysquares-mse-v0", "beta-vae", s) for s in (0, 1)]
+    assert sealed[1:] == [", ".join(f"{v:.3f}" for v in values) for values in
+                          ([r.metrics["mig"] for r in runs], [gated_dci(r).final for r in runs], [gated_dci(r).informativeness for r in runs])]
