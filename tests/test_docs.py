@@ -354,7 +354,29 @@ def test_hand_written_record_tables_are_the_committed_records():
         assert cell_blur == f"{finals[1]} ({lowest(arms[1]):.3f})", setting
         assert migs == " / ".join(", ".join(f"{r.metrics['mig']:.3f}" for r in runs) for runs in arms), setting
 
-    (sealed,) = _cells("Sealed evaluation: the public renderer is not the task", "| secret variant", "trust.md")
-    runs = [_record("leaderboards", "xysquares-mse-v0", "beta-vae", s) for s in (0, 1)]
-    assert sealed[1:] == [", ".join(f"{v:.3f}" for v in values) for values in
-                          ([r.metrics["mig"] for r in runs], [gated_dci(r).final for r in runs], [gated_dci(r).informativeness for r in runs])]
+
+def test_trust_seal_effect_table_is_the_benchmark_and_the_records():
+    """docs/trust.md's paired comparison (sealed board records against the public ones they replaced) quotes
+    benchmarks/results/seal_effect.json row by row, and that file's sealed side is what the committed records score."""
+    import json
+
+    from disbench.reproduction.gate import gated_dci
+
+    results = json.loads((ROOT / "benchmarks" / "results" / "seal_effect.json").read_text(encoding="utf-8"))
+    section = "Sealed evaluation: the public renderer is not the task"
+    assert f"from the board at commit {results['board_commit'][:7]}" in " ".join(
+        (ROOT / "docs" / "trust.md").read_text(encoding="utf-8").split(f"## {section}\n", 1)[1].split())
+    labels = {"MIG": "mig", "DCI disentanglement (gated)": "dci.disentanglement (gated)", "DCI test informativeness": "dci.informativeness_test"}
+    rows = [row for row in _cells(section, "| ", "trust.md") if row[0] in labels]
+    assert [row[0] for row in rows] == list(labels)
+
+    for label, n, median, lower_higher, p in rows:
+        s = results["summary"][labels[label]]
+        assert n == str(s["n"]) == str(len(results["pairs"]))
+        assert median == f"{s['median_difference']:+.3f} [{s['ci95'][0]:+.3f}, {s['ci95'][1]:+.3f}]", label
+        assert lower_higher == f"{s['sealed_lower']} / {s['sealed_higher']}", label
+        assert p == (f"{s['wilcoxon_p']:.3f}" if s["wilcoxon_p"] < 0.1 else f"{s['wilcoxon_p']:.2f}"), label
+    for pair in results["pairs"]:
+        record = _record("leaderboards", *pair["record"].split("/")[:2], int(pair["record"].rsplit("-", 1)[1].removesuffix(".json")))
+        assert pair["sealed"] == {"mig": record.metrics["mig"], "dci.disentanglement (gated)": gated_dci(record).final,
+                                  "dci.informativeness_test": record.metrics["dci.informativeness_test"]}, pair["record"]

@@ -8,8 +8,9 @@ some channels (``v -> 255 - v``), one of the symmetries of the square (quarter t
 and, for pixel-wise losses, a circular shift. A task admits only the transforms under which its
 reconstruction loss gives every pair of observations exactly the distance it gives the public
 pair (:func:`seal_group`; a blur's zero padding rules out shifts, a kernel that is not symmetric
-rules out the turns that change it), so what a learning model can perceive is the public task's,
-and its expected scores too. The factors, and so the metrics, are untouched.
+rules out the turns that change it). The loss so perceives the public task exactly; a model need
+not (a zero-padded convolution sees a shift split a square across the border), and docs/trust.md
+measures what that costs in scores. The factors, and so the metrics, are untouched.
 
 The seal is kept in the run's ``checkpoint.pt`` (the child cannot read the run folder), so a
 resumed run keeps it, and goes into the record when the run ends, so ``verify`` re-scores and
