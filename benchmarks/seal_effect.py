@@ -94,7 +94,9 @@ def main() -> None:
     for metric, s in summary.items():
         print(f"{metric}: n={s['n']} median sealed-public {s['median_difference']:+.3f} [{s['ci95'][0]:+.3f}, {s['ci95'][1]:+.3f}], "
               f"lower in {s['sealed_lower']}, higher in {s['sealed_higher']}, Wilcoxon p={s['wilcoxon_p']:.3f}")
-    write_results("seal_effect", {"board_commit": git("rev-parse", "--short=12", "HEAD").strip(), "summary": summary,
+    uncommitted = bool(git("status", "--porcelain", "--", BOARD.relative_to(ROOT).as_posix()).strip())
+    board = git("rev-parse", "--short=12", "HEAD").strip() + (" with uncommitted records" if uncommitted else "")
+    write_results("seal_effect", {"board": board, "summary": summary,
                                   "by_method": {m: {metric: compare(ps, metric) for metric in METRICS} for m, ps in by_method.items()},
                                   "pairs": found})
 
