@@ -4,7 +4,8 @@ replaced (trained on the public task), read from git history: a paired compariso
 
 For each pair: MIG, gated DCI disentanglement and DCI test informativeness of the final model.
 Per metric: the median of the paired differences (sealed minus public) with a percentile bootstrap
-95 % CI over pairs, and a two-sided Wilcoxon signed-rank p (zero differences dropped).
+95 % CI over pairs, and a two-sided Wilcoxon signed-rank p (zero differences dropped), Holm-adjusted
+over the three metrics.
 
 A pair shares its seed, its data stream (the seal transforms observations, not which are drawn) and the
 model and loss code. It differs in the seal, in the harness's commit, and in packing: the sealed runs
@@ -25,6 +26,8 @@ from pathlib import Path
 import numpy as np
 import scipy.stats
 from common import write_results
+
+from disbench.reproduction.statistics import holm
 
 ROOT = Path(__file__).resolve().parents[1]
 BOARD = ROOT / "leaderboards" / "results"
@@ -91,9 +94,11 @@ def main() -> None:
         sys.exit("no signed record has a public predecessor in git history")
     by_method = {m: [p for p in found if p["record"].split("/")[1] == m] for m in sorted({p["record"].split("/")[1] for p in found})}
     summary = {metric: compare(found, metric) for metric in METRICS}
+    for s, adjusted in zip(summary.values(), holm([s["wilcoxon_p"] for s in summary.values()])):
+        s["wilcoxon_p_holm"] = adjusted  # over the three metrics
     for metric, s in summary.items():
         print(f"{metric}: n={s['n']} median sealed-public {s['median_difference']:+.3f} [{s['ci95'][0]:+.3f}, {s['ci95'][1]:+.3f}], "
-              f"lower in {s['sealed_lower']}, higher in {s['sealed_higher']}, Wilcoxon p={s['wilcoxon_p']:.3f}")
+              f"lower in {s['sealed_lower']}, higher in {s['sealed_higher']}, Wilcoxon p={s['wilcoxon_p']:.3f} (Holm {s['wilcoxon_p_holm']:.3f})")
     uncommitted = bool(git("status", "--porcelain", "--", BOARD.relative_to(ROOT).as_posix()).strip())
     board = git("rev-parse", "--short=12", "HEAD").strip() + (" with uncommitted records" if uncommitted else "")
     write_results("seal_effect", {"board": board, "summary": summary,

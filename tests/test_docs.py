@@ -368,12 +368,15 @@ def test_trust_seal_effect_table_is_the_benchmark_and_the_records():
     rows = [row for row in _cells(section, "| ", "trust.md") if row[0] in labels]
     assert [row[0] for row in rows] == list(labels)
 
-    for label, n, median, lower_higher, p in rows:
+    def p_value(p: float) -> str:
+        return f"{p:.3f}" if p < 0.1 else f"{p:.2f}"
+
+    for label, n, median, lower_higher, p, p_holm in rows:
         s = results["summary"][labels[label]]
         assert n == str(s["n"]) == str(len(results["pairs"]))
         assert median == f"{s['median_difference']:+.3f} [{s['ci95'][0]:+.3f}, {s['ci95'][1]:+.3f}]", label
         assert lower_higher == f"{s['sealed_lower']} / {s['sealed_higher']}", label
-        assert p == (f"{s['wilcoxon_p']:.3f}" if s["wilcoxon_p"] < 0.1 else f"{s['wilcoxon_p']:.2f}"), label
+        assert [p, p_holm] == [p_value(s["wilcoxon_p"]), p_value(s["wilcoxon_p_holm"])], label
     for pair in results["pairs"]:
         record = _record("leaderboards", *pair["record"].split("/")[:2], int(pair["record"].rsplit("-", 1)[1].removesuffix(".json")))
         assert pair["sealed"] == {"mig": record.metrics["mig"], "dci.disentanglement (gated)": gated_dci(record).final,
