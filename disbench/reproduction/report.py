@@ -31,12 +31,14 @@ QUANTITIES = {"max": "max during training", "final": "final"}  # the paper's qua
 REPORT_ORDER = ("ada-gvae", "beta-vae")  # the methods' order in every table, line and figure
 GATE_BY = {"suite": "suite", "report": "report (record predates the gate)", "none": "ungated (old record)"}
 COLUMNS = ["method", "submission", "average", "condition", "task", "seed", "metric", "final", "max", "final_ungated", "max_ungated",
-           "informativeness", "baseline", "gated", "gated_points", "points", "gate", "source"]
+           "informativeness", "baseline", "gated", "gated_points", "points", "gate", "data", "source"]
 
 
 def records_frame(planned: Sequence[Planned]) -> pd.DataFrame:
     """One row per record and metric: the final score and the maximum during training (NaN when the
-    record's tier has no curve for that metric), DCI gated, with the ungated values and the gate's inputs."""
+    record's tier has no curve for that metric), DCI gated, with the ungated values and the gate's inputs, and
+    which data the run trained on: ``public`` (the task itself), ``secret`` (the runner's secret variant) or
+    ``replayed`` (a variant replayed from a published seal)."""
     modes = {mode: name for name, mode in AVERAGES.items()}
     rows = []
     for p in planned:
@@ -51,7 +53,7 @@ def records_frame(planned: Sequence[Planned]) -> pd.DataFrame:
                     "gated_points": dci.gated_points, "points": dci.points, "gate": dci.by}
         base = {"method": p.arm.method, "submission": r.submission.name, "condition": p.arm.condition, "task": r.task.id, "seed": r.seed,
                 "average": modes.get(r.submission.hyperparameters.get("average")) if p.arm.method == "ada-gvae" else None,
-                **gate, "source": os.path.relpath(p.found_in)}
+                **gate, "data": "public" if r.seal is None else "secret" if r.seal.secret else "replayed", "source": os.path.relpath(p.found_in)}
         mig, mig_max = r.metrics.get("mig", math.nan), r.max_during_training.get("mig", math.nan)
         rows.append({**base, "metric": "mig", "final": mig, "max": mig_max, "final_ungated": mig, "max_ungated": mig_max})
         if dci is None:
@@ -129,7 +131,8 @@ def by_submission(frame: pd.DataFrame, fmt: str = "github") -> str | None:
 
 def by_seed(experiment: Experiment, frame: pd.DataFrame, metric: str, fmt: str = "github") -> str:
     """Every record's own numbers, "max during training / final", one row per submission and condition and one
-    column per seed: what the medians above are made of. Where DCI's gate closed, the ungated pair follows."""
+    column per seed: what the medians above are made of. Where DCI's gate closed, the ungated pair follows; a run
+    not trained on the public task is marked ``VARIANT_MARK``."""
     from tabulate import tabulate
 
     part = frame[frame["metric"] == metric]
@@ -147,7 +150,7 @@ def by_seed(experiment: Experiment, frame: pd.DataFrame, metric: str, fmt: str =
             return "–"
         row = values.loc[key]
         differs = any(not math.isnan(row[q]) and row[q] != row[q + "_ungated"] for q in QUANTITIES)
-        return pair(row) + (f" (ungated {pair(row, '_ungated')})" if differs else "")
+        return pair(row) + (f" (ungated {pair(row, '_ungated')})" if differs else "") + ("" if row["data"] == "public" else f" {VARIANT_MARK}")
 
     rows = [[s.submission, condition, *(cell((s.submission, condition, seed)) for seed in seeds)]
             for s in submissions for condition in experiment.conditions if (s.submission, condition) in present]
@@ -213,7 +216,7 @@ def report_text(experiment: Experiment, frame: pd.DataFrame, tier: str, averagin
              "Ours: max during training = the maximum of the tier's curve (the paper's quantity); final = the final model's score "
              "(the leaderboard's number). Cells: median [first quartile, third quartile] (n runs); β values pooled where the paper "
              "pools them. DCI disentanglement is 0 wherever its informativeness does not beat the majority-class baseline "
-             "(one-sided binomial test at 1 %, docs/metrics.md), at every curve point before the maximum.",
+             "(one-sided binomial test at 1 %, docs/metrics.md), at every curve point before the maximum.", *_data_line(frame),
              "", "## Claims", "",
              f"The paper's effect, {experiment.condition_name} {high} minus {low}: the difference of medians with a bootstrap 95 % interval "
              "(10,000 resamples of each arm, seed 0) and a one-sided Mann-Whitney p (exact over every split of the runs)"
@@ -230,12 +233,27 @@ def report_text(experiment: Experiment, frame: pd.DataFrame, tier: str, averagin
     pooled = by_submission(frame)
     if pooled:
         lines += ["", "## Each submission before pooling", "", "Median (n) over seeds.", "", pooled]
-    lines += ["", "## Each seed", "", "Max during training / final, per record."]
+    lines += ["", "## Each seed", "", "Max during training / final, per record"
+              + (f"; {VARIANT_MARK} trained on a secret variant, not the public task." if _data_line(frame) else ".")]
     for metric in METRICS:
         lines += ["", f"### {METRIC_LABEL[metric]}", "", by_seed(experiment, frame, metric)]
     if missing:
         lines += ["", f"Missing: {len(missing)} runs have no record yet (" + ", ".join(missing[:6]) + (", ..." if len(missing) > 6 else "") + ")."]
     return "\n".join(lines)
+
+
+VARIANT_MARK = "†"
+
+
+def _data_line(frame: pd.DataFrame) -> list[str]:
+    """A sentence on which runs trained on a secret variant, when any did (board records: docs/trust.md)."""
+    runs = frame.drop_duplicates(["submission", "condition", "seed"])
+    variants = runs["data"].value_counts()
+    if set(variants.index) <= {"public"}:
+        return []
+    counts = ", ".join(f"{n} on {'the public task' if kind == 'public' else f'a {kind} variant'}" for kind, n in variants.items())
+    return [f"Data: of {len(runs)} runs, {counts}. Secret variants are the board's records, trained by the official runner "
+            "(docs/trust.md); they are pooled with the public runs, and marked under \"Each seed\"."]
 
 
 def _conditions(experiment: Experiment, frame: pd.DataFrame) -> list:

@@ -6,6 +6,10 @@ folders searched are the ``reuse`` folders (by default the committed ``leaderboa
 ``reproduction/results``) and the one new runs go to, so a fresh clone reports from the committed
 records without training, and trains only what is missing; a local run of the same slot never
 changes a report of the committed records (see :func:`plan`).
+
+New runs train on the public task, as the paper did: a secret variant (``harness/run/seal.py``) is
+drawn from a group that depends on the loss (a blurred loss admits no shift), so sealed runs of two
+losses would not see the same kind of data. Reused board records are sealed; a report says so.
 """
 
 from __future__ import annotations
@@ -53,13 +57,13 @@ def plan(arms: Sequence[Arm], tier: str, seeds: tuple[int, ...] | str, results_d
         spec = disbench.spec(arm.task)
         if tier not in spec.protocols:
             raise ReproductionError(f"Task {arm.task} has no {tier!r} tier; its tiers are {', '.join(spec.protocols)}.")
-        grid = expand(Sweep((str(arm.submission),), (arm.task,), seeds, tier, results_dir=results_dir, runs_dir=runs_dir))
+        grid = expand(Sweep((str(arm.submission),), (arm.task,), seeds, tier, results_dir=results_dir, runs_dir=runs_dir, sealed=False))
         asked = {run.seed for run in grid.runs}
         if every_recorded:
             extra = sorted(_recorded_seeds(folders, spec.id, Submission(arm.submission).name, tier) - asked)
             if extra:
                 grid = expand(Sweep((str(arm.submission),), (arm.task,), tuple(sorted(asked | set(extra))), tier,
-                                    results_dir=results_dir, runs_dir=runs_dir))
+                                    results_dir=results_dir, runs_dir=runs_dir, sealed=False))
         for run in grid.runs:
             hashes = current_hashes(run, content_hashes)  # each submission folder hashed once
             state = classify(run, *hashes)  # in results_dir, where a new run would go

@@ -360,3 +360,37 @@ def test_cli_dry_run_status_and_wrong_input(workspace, capsys):
         with pytest.raises(SystemExit):
             main(argv)
         assert message in capsys.readouterr().err, argv
+
+
+def test_a_sweep_trains_on_the_secret_variant_and_a_reproduction_on_the_public_task(workspace):
+    """Board sweeps are sealed; `disbench reproduce` compares losses whose secret variants differ (a blurred loss admits
+    no shift), so its runs train on the public task, solo and packed, and a sealed and a public run never share a pack."""
+    from dataclasses import replace
+
+    from disbench.harness.run.seal import choose_seal
+    from disbench.reproduction.experiments import BOXBLUR
+    from disbench.reproduction.runner import plan
+
+    seals = []
+
+    def run_fn(*args, seal, **kwargs):
+        seals.append(("solo", seal))
+        return load_record(grid.runs[0].record_file)
+
+    def pack_fn(*args, seeds, seal, **kwargs):
+        seals.append(("pack", seal))
+        return [load_record(grid.runs[0].record_file)] * len(seeds)
+
+    grid = expand(sweep_in(workspace, seeds="1-2"))
+    assert all(run.sealed for run in grid.runs)
+    execute(grid.runs[0], run_fn=run_fn)
+    execute_group(grid.runs, run_fn=run_fn, pack_fn=pack_fn)
+    arm = BOXBLUR.arms(("beta-vae",))[0]
+    reproduction = [p.run for p in plan([arm], "smoke", (1, 2), workspace / "results", workspace / "runs", reuse=[])]
+    assert [run.sealed for run in reproduction] == [False, False]
+    execute(reproduction[0], run_fn=run_fn)
+    execute_group(reproduction, run_fn=run_fn, pack_fn=pack_fn)
+    assert seals == [("solo", True), ("pack", True), ("solo", False), ("pack", False)]
+    public = replace(grid.runs[1], sealed=False)
+    assert group_runs([grid.runs[0], public], pack=2) == [[grid.runs[0]], [public]]
+    assert choose_seal(disbench.make(TASK), False, "any run") is None  # what run_submission does with seal=False: the public task

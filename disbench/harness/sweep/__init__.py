@@ -115,6 +115,7 @@ class Run:
     seed: int
     results_dir: Path
     runs_dir: Path
+    sealed: bool = True  # trained on the runner's secret variant (official runs); False: the public task
 
     @property
     def record_file(self) -> Path:
@@ -140,6 +141,7 @@ class Sweep:
     submissions_dir: Path = Path("submissions")
     results_dir: Path = Path("runs/results")
     runs_dir: Path = Path("runs")
+    sealed: bool = True  # False for comparisons across losses: their secret variants differ (docs/trust.md)
 
     def __post_init__(self) -> None:
         if self.protocol not in TIERS:
@@ -188,7 +190,8 @@ def expand(sweep: Sweep) -> Grid:
             note = off_protocol_note(task_id, sweep.protocol, tier.seeds, seeds)
             if note:
                 grid.notes.append(note)
-            grid.runs.extend(Run(submission.name, submission.path, task_id, sweep.protocol, seed, results_dir, runs_dir) for seed in seeds)
+            grid.runs.extend(Run(submission.name, submission.path, task_id, sweep.protocol, seed, results_dir, runs_dir, sweep.sealed)
+                             for seed in seeds)
     grid.notes = list(dict.fromkeys(grid.notes))
     return grid
 
@@ -370,7 +373,7 @@ def group_runs(runs: Sequence[Run], pack: int = 1) -> list[list[Run]]:
         raise SweepError(f"pack={pack!r}: give how many runs to train together in one process, 1 or more (1: one run per job).")
     shared: dict[tuple, list[Run]] = {}
     for run in runs:
-        shared.setdefault((run.submission_path, run.task_id, run.protocol, run.results_dir, run.runs_dir), []).append(run)
+        shared.setdefault((run.submission_path, run.task_id, run.protocol, run.results_dir, run.runs_dir, run.sealed), []).append(run)
     return [group[i : i + pack] for group in shared.values() for i in range(0, len(group), pack)]
 
 

@@ -78,7 +78,7 @@ def execute(run: Run, run_fn: RunFn = _run_submission, device: str | None = None
         return Outcome(run, what, "skipped", state.state.value + (f" ({state.reason})" if state.reason else ""))
     try:
         record = run_fn(run.submission_path, run.task_id, seed=run.seed, protocol=run.protocol, device=device, resume=what is Action.RESUME,
-                        overwrite=what is Action.RERUN, results_dir=run.results_dir, runs_dir=run.runs_dir, progress=progress)
+                        overwrite=what is Action.RERUN, results_dir=run.results_dir, runs_dir=run.runs_dir, progress=progress, seal=run.sealed)
     except DisbenchError as e:
         return Outcome(run, what, "failed", str(e), time.perf_counter() - started)
     except Exception as e:  # noqa: BLE001 - a crash in one run is that run's failure, reported with its type
@@ -107,7 +107,7 @@ def execute_group(group: Sequence[Run], run_fn: RunFn = _run_submission, pack_fn
         try:
             records = pack_fn(first.submission_path, first.task_id, seeds=[run.seed for run in runs], protocol=first.protocol, device=device,
                               resume=what is Action.RESUME, overwrite=what is Action.RERUN, results_dir=first.results_dir, runs_dir=first.runs_dir,
-                              progress=progress)
+                              progress=progress, seal=first.sealed)
         except Exception as e:  # noqa: BLE001 - a failed pack is its runs' failure, reported with its reason
             detail = str(e) if isinstance(e, DisbenchError) else f"{type(e).__name__}: {e}"
             outcomes.update((run, Outcome(run, what, "failed", detail, time.perf_counter() - started)) for run in runs)
