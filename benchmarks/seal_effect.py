@@ -27,12 +27,11 @@ import numpy as np
 import scipy.stats
 from common import write_results
 
-from disbench.reproduction.statistics import holm
+from disbench.reproduction.statistics import LEVEL, RESAMPLES, holm
 
 ROOT = Path(__file__).resolve().parents[1]
 BOARD = ROOT / "leaderboards" / "results"
 METRICS = ("mig", "dci.disentanglement (gated)", "dci.informativeness_test")
-RESAMPLES, LEVEL = 10_000, 0.95
 
 
 def git(*args: str) -> str:
@@ -92,7 +91,9 @@ def main() -> None:
     found = pairs()
     if not found:
         sys.exit("no signed record has a public predecessor in git history")
-    by_method = {m: [p for p in found if p["record"].split("/")[1] == m] for m in sorted({p["record"].split("/")[1] for p in found})}
+    by_method: dict[str, list[dict]] = {}
+    for p in found:
+        by_method.setdefault(p["record"].split("/")[1], []).append(p)  # <task>/<method>/<tier>/seed-<n>.json
     summary = {metric: compare(found, metric) for metric in METRICS}
     for s, adjusted in zip(summary.values(), holm([s["wilcoxon_p"] for s in summary.values()])):
         s["wilcoxon_p_holm"] = adjusted  # over the three metrics

@@ -282,7 +282,8 @@ def _protocol_groups() -> list[dict[str, Any]]:
 def _task_list(agg: Aggregates, tasks: list[str], facts: dict[str, TaskFacts]) -> Table:
     runs = agg.records.drop_duplicates(["task", "tier", "submission", "origin", "seed"])
     counts, verified = runs.groupby("task").size(), runs[~runs["unverified"].astype(bool)].groupby("task").size()
-    table = Table("Every registered task: how its loss sees the data before training, and its records", ["task", "dataset", "loss", "adversarial", "verdict", "min. Spearman ρ", "records (verified)"],
+    table = Table("Every registered task: how its loss sees the data before training, and its records",
+                  ["task", "dataset", "loss", "adversarial", "verdict", "min. Spearman ρ", "records (verified)"],
                   note="verdict and ρ: how the task's loss perceives its data before any training (`disbench analyze`); "
                        "records: accepted runs, in brackets those signed by the official runner")
     for t in tasks:

@@ -210,13 +210,13 @@ def claims_table(claims_found: list[Claim], fmt: str = "github") -> str:
 def report_text(experiment: Experiment, frame: pd.DataFrame, tier: str, averaging: str, missing: Sequence[str] = ()) -> str:
     """The whole report as Markdown: claims, the tables per metric, informativeness, and every run."""
     high, low = experiment.effect
-    found = claims(experiment, frame)
+    found, data = claims(experiment, frame), _data_line(frame)
     lines = [f"# {experiment.figure} reproduced: {experiment.name}, {tier} tier{averaging}", "",
              f"Paper: {experiment.paper_settings}.",
              "Ours: max during training = the maximum of the tier's curve (the paper's quantity); final = the final model's score "
              "(the leaderboard's number). Cells: median [first quartile, third quartile] (n runs); β values pooled where the paper "
              "pools them. DCI disentanglement is 0 wherever its informativeness does not beat the majority-class baseline "
-             "(one-sided binomial test at 1 %, docs/metrics.md), at every curve point before the maximum.", *_data_line(frame),
+             "(one-sided binomial test at 1 %, docs/metrics.md), at every curve point before the maximum.", *data,
              "", "## Claims", "",
              f"The paper's effect, {experiment.condition_name} {high} minus {low}: the difference of medians with a bootstrap 95 % interval "
              "(10,000 resamples of each arm, seed 0) and a one-sided Mann-Whitney p (exact over every split of the runs)"
@@ -234,7 +234,7 @@ def report_text(experiment: Experiment, frame: pd.DataFrame, tier: str, averagin
     if pooled:
         lines += ["", "## Each submission before pooling", "", "Median (n) over seeds.", "", pooled]
     lines += ["", "## Each seed", "", "Max during training / final, per record"
-              + (f"; {VARIANT_MARK} trained on a secret variant, not the public task." if _data_line(frame) else ".")]
+              + (f"; {VARIANT_MARK} trained on a secret variant, not the public task." if data else ".")]
     for metric in METRICS:
         lines += ["", f"### {METRIC_LABEL[metric]}", "", by_seed(experiment, frame, metric)]
     if missing:
