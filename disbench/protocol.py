@@ -156,8 +156,9 @@ def default_protocols(
     ``standard`` is the paper's medium run (57,600 steps of 256, Adam lr 1e-3; paper.md §4.4)
     scored with disentanglement_lib's sample counts, with the paper's curve (fast MIG every 2,400
     steps, fast DCI every 7,200; §4.7). ``quick`` is the CPU tier whose length was chosen by
-    experiment (docs/protocols.md); its curve scores MIG every 250 steps and DCI every 500 (DCI's
-    trees take about 25 s per point on a 2-core CPU). ``extended`` is ``quick`` five times longer
+    experiment (docs/protocols.md); its curve scores MIG every 250 steps and DCI every 500 (the
+    curve costs about a minute of a run on a 2-core CPU: the median of the board records in
+    benchmarks/results/tier_cpu.json). ``extended`` is ``quick`` five times longer
     (the same batch and suite; MIG every 500 steps, DCI every 1,000; seeds 0-4): about an hour per Ada-GVAE run on
     a 2-core CPU (docs/protocols.md), for the few runs that must show whether a quick-tier score is
     low because the model is entangled or because it is undertrained. ``smoke`` only proves the plumbing.

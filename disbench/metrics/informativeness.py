@@ -3,8 +3,8 @@
 DCI weighs the feature importances of one classifier per factor without asking whether those
 classifiers predict anything. Given codes that carry no information (a collapsed encoder whose
 codes vary by 1e-6), gradient-boosted trees still split on the noise, and D reads it as anything
-from 0 to 0.4. So the suite reports D and C only when test informativeness beats the
-majority-class baseline by a one-sided binomial test at ``ALPHA``:
+from 0 to 0.42 (docs/metrics.md). So the suite reports D and C only when test informativeness
+beats the majority-class baseline by a one-sided binomial test at ``ALPHA``:
 
 - the baseline of factor ``k``, ``b_k``, is the share of the test set taking factor ``k``'s most
   common test value: the best accuracy a predictor can reach that ignores the codes;
