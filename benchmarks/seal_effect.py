@@ -27,7 +27,7 @@ import numpy as np
 import scipy.stats
 from common import write_results
 
-from disbench.reproduction.statistics import LEVEL, RESAMPLES, holm
+from disbench.reproduction.statistics import RESAMPLES, holm, percentile_interval
 
 ROOT = Path(__file__).resolve().parents[1]
 BOARD = ROOT / "leaderboards" / "results"
@@ -78,12 +78,10 @@ def pairs() -> list[dict]:
 def compare(found: list[dict], metric: str, seed: int = 0) -> dict:
     differences = np.array([p["sealed"][metric] - p["public"][metric] for p in found])
     rng = np.random.default_rng(seed)
-    boot = np.median(rng.choice(differences, (RESAMPLES, len(differences))), axis=1)
-    tail = (1 - LEVEL) / 2 * 100
-    lo, hi = np.percentile(boot, [tail, 100 - tail])
+    lo, hi = percentile_interval(np.median(rng.choice(differences, (RESAMPLES, len(differences))), axis=1))
     nonzero = differences[differences != 0]
     p = float(scipy.stats.wilcoxon(nonzero).pvalue) if len(nonzero) else 1.0
-    return {"n": len(differences), "median_difference": float(np.median(differences)), "ci95": [float(lo), float(hi)],
+    return {"n": len(differences), "median_difference": float(np.median(differences)), "ci95": [lo, hi],
             "sealed_lower": int((differences < 0).sum()), "sealed_higher": int((differences > 0).sum()), "wilcoxon_p": p}
 
 

@@ -80,9 +80,14 @@ def bootstrap_difference(high: Sequence[float], low: Sequence[float], seed: int 
     a, b = _finite(high), _finite(low)
     rng = np.random.default_rng(seed)
     boot = np.median(rng.choice(a, (resamples, len(a))), axis=1) - np.median(rng.choice(b, (resamples, len(b))), axis=1)
+    return float(np.median(a) - np.median(b)), *percentile_interval(boot, level)
+
+
+def percentile_interval(boot: np.ndarray, level: float = LEVEL) -> tuple[float, float]:
+    """The central ``level`` interval of bootstrap replicates ``boot``."""
     tail = (1 - level) / 2 * 100
     lo, hi = np.percentile(boot, [tail, 100 - tail])
-    return float(np.median(a) - np.median(b)), float(lo), float(hi)
+    return float(lo), float(hi)
 
 
 def mann_whitney(high: Sequence[float], low: Sequence[float]) -> float:
