@@ -110,7 +110,15 @@ def _site_options(args: argparse.Namespace):
     return SiteOptions(submissions_dir=Path(args.submissions) if args.submissions else None, runs_dir=Path(args.runs) if args.runs else None,
                        analyse=args.analyse, cache_dir=Path(args.cache) if args.cache else None,
                        templates_dir=Path(args.templates) if args.templates else SITE_DIR,
-                       hub_dataset=check_repo_id(args.hub_dataset) if args.hub_dataset else None)
+                       hub_dataset=check_repo_id(args.hub_dataset) if args.hub_dataset else None,
+                       reproduction=None if args.no_reproduction else _reproduction_folders())
+
+
+def _reproduction_folders() -> tuple[Path, ...] | None:
+    """The clone's reproduction records (reproduction/results, then the committed board); None where there is no clone."""
+    from disbench.reproduction.summary import FOLDERS
+
+    return FOLDERS if FOLDERS[0].is_dir() else None
 
 
 def _cmd_site_build(args: argparse.Namespace) -> int:
@@ -239,6 +247,8 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--cache", default=None, help="analysis cache folder (default: ~/.cache/disbench/leaderboard)")
     p.add_argument("--templates", default=None, help="site folder with templates/ and static/ (default: the clone's site/)")
     p.add_argument("--hub-dataset", default=None, metavar="ORG/NAME", help="the Hub dataset the board is published to, named on the data page (empty: none)")
+    p.add_argument("--no-reproduction", action="store_true",
+                   help="leave out the page of the paper's claims tested on the clone's reproduction records (seconds to build)")
     p.set_defaults(handler=_cmd_site_build)
     p = site_sub.add_parser("serve", help="serve a built site on localhost")
     p.add_argument("--dir", default="site/_build", help="the built site's folder")

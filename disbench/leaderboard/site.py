@@ -17,7 +17,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,6 +32,7 @@ from disbench.leaderboard.errors import LeaderboardError
 from disbench.leaderboard.facts import TaskFacts, task_facts
 from disbench.leaderboard.matrix import matrices
 from disbench.leaderboard.paths import public_text, shown_path
+from disbench.leaderboard.reproduction_page import reproduction_sections
 from disbench.leaderboard.store import Entry
 from disbench.leaderboard.submission_page import curve_plots, hyperparameters_table, runs_table, scores_table
 from disbench.leaderboard.tables import (
@@ -65,6 +66,7 @@ class SiteOptions:
     cache_dir: Path | None = None
     templates_dir: Path = SITE_DIR
     hub_dataset: str | None = None  # ORG/NAME of the Hub dataset the board is published to, for the data page
+    reproduction: Sequence[Path] | None = None  # the reproduction's record folders (summary.FOLDERS in a clone); None: the page says it was left out
 
     def __post_init__(self) -> None:
         if self.analyse is not None:
@@ -240,6 +242,18 @@ def _submission_pages(agg: Aggregates, runs: dict[GroupKey, EntryRuns], build: _
     return pages
 
 
+def _reproduction(build: _Build, options: SiteOptions) -> list[dict[str, Any]] | None:
+    """The reproduction page's grids, their figures added to the build; None when the build leaves the reproduction out."""
+    if options.reproduction is None:
+        return None
+    sections = reproduction_sections(options.reproduction, build.out / "img" / "reproduction")
+    for page in sections:
+        if page.get("img"):
+            page["img"] = page["img"].relative_to(build.out).as_posix()
+            build.files.append(page["img"])
+    return sections
+
+
 def _pending(agg: Aggregates, options: SiteOptions) -> Table:
     table = Table("Pending submissions", ["submission", "version", "supervision", "description"], prose=("description",))
     if options.submissions_dir is None or not options.submissions_dir.is_dir():
@@ -335,6 +349,7 @@ def build_site(agg: Aggregates, out: Path, options: SiteOptions | None = None) -
             ("data.html", "data.html", {"downloads": downloads, "hub_dataset": options.hub_dataset}),
             ("cite.html", "cite.html", {"paper_bibtex": PAPER_BIBTEX, "paper_text": PAPER_TEXT}),
             ("ladder.html", "ladder.html", {"ladder": ladder, "max_note": MAX_NOTE}),
+            ("reproduction.html", "reproduction.html", {"sections": _reproduction(build, options)}),
             ("submit.html", "submit.html", {}),
             ("protocols.html", "protocols.html", {"groups": _protocol_groups()}),
             ("pending.html", "pending.html", {"pending": _pending(agg, options)}),

@@ -29,6 +29,7 @@ from tests.leaderboard.conftest import (
 )
 
 ANALYSED = ["xysquares-mse-v0", "dsprites-mse-v0"]
+REPRODUCTION = (REPO / "reproduction" / "results", REPO / "leaderboards" / "results")  # the committed reproduction, as `site build` reads it in a clone
 
 
 def _png(path: Path, color: tuple[int, int, int]) -> None:
@@ -70,7 +71,8 @@ def site(tmp_path_factory, runner_key):
     board = load_board([Source(results, "official"), Source(local, "local")], CheckContext(submissions_dir=subs, public_key_path=public))
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("DISBENCH_DATA", str(root / "no-data"))  # stored datasets: "data not prepared", whatever this machine holds
-        files = build_site(aggregate(board), out, SiteOptions(submissions_dir=subs, analyse=ANALYSED, cache_dir=root / "cache"))
+        files = build_site(aggregate(board), out, SiteOptions(submissions_dir=subs, analyse=ANALYSED, cache_dir=root / "cache",
+                                                              reproduction=REPRODUCTION))
     return {"out": out, "files": files, "root": root, "board": board}
 
 
@@ -80,7 +82,7 @@ def _page_tables(site, page: str) -> dict[str, dict]:
 
 def test_site_has_every_page_and_the_pictures(site):
     out, files = site["out"], set(site["files"])
-    for page in ("index.html", "ladder.html", "submit.html", "protocols.html", "pending.html", "records.html",
+    for page in ("index.html", "ladder.html", "reproduction.html", "submit.html", "protocols.html", "pending.html", "records.html",
                  "tasks/xysquares-mse-v0.html", "tasks/dsprites-mse-v0.html", "submissions/gamma.html", "submissions/beta-vae.html"):
         assert page in files and (out / page).is_file(), page
     assert {"img/traversals/xysquares-mse-v0/gamma/official/quick/seed-0.png", "img/tasks/xysquares-mse-v0/matrices.png",
@@ -97,6 +99,55 @@ def test_site_has_every_page_and_the_pictures(site):
     ladder = (out / "ladder.html").read_text()
     assert "0.72–0.91 (fit ≈0.87)" in ladder  # the paper's Ada-GVAE MIG at spacing 1, beside the board's
     assert not re.search(r'(src|href)="(https?:)?//', re.sub(r'<a href="https?://[^"]*"', "", "".join((out / f).read_text() for f in files if f.endswith(".html"))))
+
+
+def _markdown_tables(text: str) -> list[dict]:
+    """The GitHub-style tables of a Markdown text: headers and rows of stripped cell texts."""
+    tables, lines = [], text.splitlines()
+    for i, line in enumerate(lines):
+        if line.startswith("|") and (i == 0 or not lines[i - 1].startswith("|")):
+            block = []
+            for row in lines[i:]:
+                if not row.startswith("|"):
+                    break
+                block.append([c.strip() for c in row.strip().strip("|").split("|")])
+            tables.append({"headers": block[0], "rows": block[2:]})
+    return tables
+
+
+def test_reproduction_page_is_docs_reproduction_md_as_tables_with_each_grids_figure(site):
+    """Per grid of the reproduction, the site shows the claims and cells docs/reproduction.md's generated part shows (which
+    tests/test_reproduction.py holds to the committed records) and the grid's figure, or the command that trains its runs."""
+    from disbench.reproduction.summary import SECTIONS, generated_part
+
+    html = (site["out"] / "reproduction.html").read_text()
+    tables = _page_tables(site, "reproduction.html")
+    markdown = generated_part(REPO / "docs" / "reproduction.md")
+    with_records = 0
+    for section in SECTIONS:
+        part = markdown.split(f"### {section.title}\n", 1)[1].split("\n### ", 1)[0]
+        anchor = f"{section.experiment}-{section.tier}-{section.average}"
+        assert f'<section id="{anchor}">' in html and f'href="#{anchor}"' in html, anchor
+        if part.strip().startswith("No records yet"):
+            assert f"No records yet; <code>{section.command}</code> trains them." in html, section.title
+            continue
+        with_records += 1
+        claims, cells = _markdown_tables(part)
+        shown = tables[f"{section.title}: the paper's effects"]
+        assert shown["headers"] == claims["headers"] and [r[1] for r in shown["rows"]] == claims["rows"], section.title
+        shown = tables[f"{section.title}: each cell"]
+        assert shown["headers"] == cells["headers"] and [r[1] for r in shown["rows"]] == cells["rows"], section.title
+        assert f"img/reproduction/{anchor}.png" in site["files"] and (site["out"] / "img/reproduction" / f"{anchor}.png").is_file()
+        assert part.strip().split(";", 1)[0] in html  # "32 runs (16 Ada-GVAE, 16 β-VAE)"
+    assert with_records >= 3 and "sign shown" in html and "not shown" in html
+
+
+def test_a_site_without_the_reproduction_says_so(site, tmp_path):
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DISBENCH_DATA", str(tmp_path / "no-data"))
+        build_site(aggregate(site["board"]), tmp_path / "site", SiteOptions(analyse=[], cache_dir=tmp_path / "cache"))
+    page = (tmp_path / "site" / "reproduction.html").read_text()
+    assert "This build leaves the reproduction out" in page and "<table" not in page
 
 
 def test_site_build_never_overwrites_a_foreign_folder(site, tmp_path):
@@ -241,7 +292,7 @@ def test_local_runs_folder_supplies_traversals_and_curves(workspace):
 
 
 def test_pages_fit_the_window_at_desktop_and_phone_widths_and_traversals_link_to_full_size(site, served, browser):
-    pages = ["index.html", "matrix.html", "ladder.html", "submit.html", "protocols.html", "pending.html", "records.html", "data.html", "cite.html",
+    pages = ["index.html", "matrix.html", "ladder.html", "reproduction.html", "submit.html", "protocols.html", "pending.html", "records.html", "data.html", "cite.html",
              "tasks/xysquares-mse-v0.html", "tasks/dsprites-mse-v0.html", "submissions/gamma.html", "submissions/beta-vae.html"]
     assert not (wide := too_wide(browser, served, pages)), "\n".join(wide)
     try:

@@ -1,0 +1,60 @@
+"""The site's page of the paper's claims tested on the project's own runs: docs/reproduction.md's generated part
+(:mod:`disbench.reproduction.summary`) as tables, with each grid's figure of every run.
+
+The records are the reproduction's (``reproduction/results/`` and the board's ``leaderboards/results/`` of a clone),
+not the board the rest of the site shows: the reproduction trains on the public task and uses every seed it has."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from disbench.leaderboard.cells import Cell
+from disbench.leaderboard.tables import Row, Table
+
+CLAIM_HEADERS = ["claim", "quantity", "n", "median difference [95 % CI] or trend", "one-sided p", "Holm p", "paper", "verdict"]
+
+
+def claims_table(title: str, result) -> Table:
+    """A grid's claims: each p sorts by its value; the verdict is a text column that wraps on a phone."""
+    from disbench.reproduction.statistics import format_p
+
+    table = Table(title, CLAIM_HEADERS, prose=("claim", CLAIM_HEADERS[3], "verdict"),
+                  note="n: runs per arm (a+b), or all runs for a trend. Holm p: adjusted across the grid's claims; "
+                       "\"sign shown\" needs it below 0.05.")
+    for c in result.claims:
+        table.rows.append(Row([Cell(c.claim), Cell(c.quantity), Cell(c.n), Cell(c.estimate), Cell(format_p(c.p_value), c.p_value),
+                               Cell(format_p(c.p_holm), c.p_holm), Cell(c.paper), Cell(c.verdict)]))
+    return table
+
+
+def cells_table(title: str, result) -> Table:
+    from disbench.reproduction.summary import CELLS_NOTE
+
+    table = Table(title, result.cell_headers, note=CELLS_NOTE)
+    for condition, *cells in result.cell_rows:
+        table.rows.append(Row([Cell(str(condition), condition), *(Cell(text) for text in cells)]))
+    return table
+
+
+def reproduction_sections(folders: Sequence[Path], img_dir: Path) -> list[dict[str, Any]]:
+    """One dict per grid of :data:`disbench.reproduction.summary.SECTIONS`: its title and anchor, the run count, the claims
+    and cells tables and its figure (written under ``img_dir``), or the command that trains its records."""
+    from disbench.reproduction.experiments import EXPERIMENTS
+    from disbench.reproduction.figures import figure
+    from disbench.reproduction.summary import SECTIONS, section_result
+
+    sections = []
+    for section in SECTIONS:
+        anchor = f"{section.experiment}-{section.tier}-{section.average}"
+        page = {"title": section.title, "anchor": anchor, "command": section.command, "runs": None, "img": None, "claims": None,
+                "no_claim": "", "cells": None}
+        result = section_result(section, folders)
+        if result is not None:
+            img = figure(EXPERIMENTS[section.experiment], result.frame, section.tier, img_dir / f"{anchor}.png", section.averaging)
+            page.update(runs=result.runs, img=img, no_claim=result.no_claim,
+                        claims=claims_table(f"{section.title}: the paper's effects", result) if result.claims else None,
+                        cells=cells_table(f"{section.title}: each cell", result))
+        sections.append(page)
+    return sections
