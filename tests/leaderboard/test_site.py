@@ -140,6 +140,8 @@ def test_reproduction_page_is_docs_reproduction_md_as_tables_with_each_grids_fig
         assert f"img/reproduction/{anchor}.png" in site["files"] and (site["out"] / "img/reproduction" / f"{anchor}.png").is_file()
         assert part.strip().split(";", 1)[0] in html  # "32 runs (16 Ada-GVAE, 16 β-VAE)"
     assert with_records >= 3 and "sign shown" in html and "not shown" in html
+    linked = re.search(r'href="reproduction.html#([^"]+)"', (site["out"] / "ladder.html").read_text()).group(1)
+    assert f'<section id="{linked}">' in html  # the ladder page points at the ladder's grid
 
 
 def test_a_site_without_the_reproduction_says_so(site, tmp_path):
