@@ -38,6 +38,16 @@ def cells_table(title: str, result) -> Table:
     return table
 
 
+def pooled_note(experiment) -> str:
+    """For a grid that pools several β (Fig. 11, as the paper did): what its n counts, and why a collapsed encoder weighs on it."""
+    if len(experiment.betas) < 2:
+        return ""
+    return (f"Each arm pools our runs at β = {' and '.join(f'{b:g}' for b in experiment.betas)}, as the paper pooled them, so an arm's n "
+            "counts both. An encoder that collapses (its informativeness at the majority-class baseline, the figure's last column) scores "
+            "0 on MIG and gated DCI by construction, so a pooled difference can be one against an encoder that encodes nothing; "
+            "the grid at one β does not mix the two.")
+
+
 def reproduction_sections(folders: Sequence[Path], img_dir: Path) -> list[dict[str, Any]]:
     """One dict per grid of :data:`disbench.reproduction.summary.SECTIONS`: its title and anchor, the run count, the claims
     and cells tables and its figure (written under ``img_dir``), or the command that trains its records."""
@@ -47,12 +57,14 @@ def reproduction_sections(folders: Sequence[Path], img_dir: Path) -> list[dict[s
 
     sections = []
     for section in SECTIONS:
+        experiment = EXPERIMENTS[section.experiment]
         anchor = f"{section.experiment}-{section.tier}-{section.average}"
         page = {"title": section.title, "anchor": anchor, "command": section.command, "runs": None, "img": None, "claims": None,
-                "no_claim": "", "cells": None}
+                "no_claim": "", "cells": None, "setting": experiment.paper_settings, "trend": experiment.ladder,
+                "pooled": pooled_note(experiment)}
         result = section_result(section, folders)
         if result is not None:
-            img = figure(EXPERIMENTS[section.experiment], result.frame, section.tier, img_dir / f"{anchor}.png", section.averaging)
+            img = figure(experiment, result.frame, section.tier, img_dir / f"{anchor}.png", section.averaging)
             page.update(runs=result.runs, img=img, no_claim=result.no_claim,
                         claims=claims_table(f"{section.title}: the paper's effects", result) if result.claims else None,
                         cells=cells_table(f"{section.title}: each cell", result))

@@ -139,6 +139,10 @@ def test_reproduction_page_is_docs_reproduction_md_as_tables_with_each_grids_fig
         assert shown["headers"] == cells["headers"] and [r[1] for r in shown["rows"]] == cells["rows"], section.title
         assert f"img/reproduction/{anchor}.png" in site["files"] and (site["out"] / "img/reproduction" / f"{anchor}.png").is_file()
         assert part.strip().split(";", 1)[0] in html  # "32 runs (16 Ada-GVAE, 16 β-VAE)"
+    grids = {s.experiment: html.split(f'<section id="{s.experiment}-{s.tier}-{s.average}">', 1)[1].split("</section>", 1)[0] for s in SECTIONS}
+    assert "pools our runs at β = 0.0316 and 0.0001" in grids["boxblur"]  # what the pooled grid's n counts, and its collapsed arm
+    assert "pools" not in grids["boxblur-b0.0001"] and "pools" not in grids["overlap"]
+    assert all("The paper's setting: D = " in grid for grid in grids.values())
     assert with_records >= 3 and "sign shown" in html and "not shown" in html
     linked = re.search(r'href="reproduction.html#([^"]+)"', (site["out"] / "ladder.html").read_text()).group(1)
     assert f'<section id="{linked}">' in html  # the ladder page points at the ladder's grid
