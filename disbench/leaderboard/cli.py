@@ -107,8 +107,11 @@ def _site_options(args: argparse.Namespace):
     from disbench.leaderboard.hub import check_repo_id
     from disbench.leaderboard.site import SITE_DIR, SiteOptions
 
+    if args.runs and not Path(args.runs).is_dir():  # a mistyped --runs used to build a site silently without the local runs' pictures
+        raise LeaderboardError(f"The --runs folder {args.runs} does not exist; give the folder `disbench run --runs-dir` wrote (default: runs) "
+                               "or leave --runs out.")
     return SiteOptions(submissions_dir=Path(args.submissions) if args.submissions else None, runs_dir=Path(args.runs) if args.runs else None,
-                       analyse=args.analyse, cache_dir=Path(args.cache) if args.cache else None,
+                       analyse=args.analyse, cache_dir=writable_folder(args.cache, "--cache folder", LeaderboardError) if args.cache else None,
                        templates_dir=Path(args.templates) if args.templates else SITE_DIR,
                        hub_dataset=check_repo_id(args.hub_dataset) if args.hub_dataset else None,
                        reproduction=None if args.no_reproduction else _reproduction_folders())

@@ -184,6 +184,20 @@ def test_signed_records_without_the_default_key_are_shown_unverified_with_a_warn
     assert "alpha [unverified]" not in std.out and "alpha " in std.out and std.err == ""
 
 
+@pytest.mark.parametrize("option, problem", [("--runs", "The --runs folder {path} does not exist; give the folder `disbench run --runs-dir` wrote"),
+                                             ("--cache", "The --cache folder {path} is a file, not a folder")])
+def test_site_build_refuses_a_runs_or_cache_folder_it_cannot_use(tmp_path, capsys, option, problem):
+    """A mistyped --runs used to build the site silently without the local runs; a --cache that is a file failed after analysing,
+    with 'Not a directory' and no option named."""
+    path = tmp_path / ("no-such-runs" if option == "--runs" else "cache.txt")
+    if option == "--cache":
+        path.write_text("")
+    assert main(["site", "build", "--out", str(tmp_path / "site"), "--no-reproduction", option, str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: " + problem.format(path=path)) and len(err.splitlines()) == 1
+    assert not (tmp_path / "site").exists()
+
+
 def test_site_build_analyse_takes_registered_task_ids_only(tmp_path, capsys):
     """An unknown --analyse task used to build a site that analysed nothing; a versionless id matched no task and was skipped."""
     from disbench.leaderboard.site import SiteOptions
