@@ -53,19 +53,37 @@ def runnable(command: list[str], scratch: Path) -> list[str]:
     return [sys.executable, "-m", module, *args]
 
 
+def echoed_run(argv: list[str], env: dict[str, str]) -> str:
+    """Run ``argv`` in this checkout, echoing its output; its last line (pytest's counts). A failing command is no measurement: stop."""
+    last = ""
+    with subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as child:
+        for line in child.stdout:
+            print(line, end="", flush=True)
+            last = line.strip() or last
+    if child.returncode:
+        raise SystemExit(f"{shlex.join(argv)} failed (exit {child.returncode}): {last}")
+    return last
+
+
 def time_runs(command: list[str], repeats: int) -> dict:
-    runs, loads = [], []
+    runs, loads, outcomes = [], [], []
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     for _ in range(repeats):
         with tempfile.TemporaryDirectory() as scratch:
             argv = runnable(command, Path(scratch))
             before = os.getloadavg()[0]
             start = time.perf_counter()
-            subprocess.run(argv, cwd=ROOT, env=env, check=True)  # a failing command is no measurement: stop
+            outcomes.append(echoed_run(argv, env))
             runs.append(time.perf_counter() - start)
             loads.append([before, os.getloadavg()[0]])
             print(f"{shlex.join(command)}: {runs[-1]:.0f} s (load {before:.1f} -> {loads[-1][1]:.1f})", flush=True)
-    return {"command": shlex.join(command), "date": date.today().isoformat(), "median_s": statistics.median(runs), "runs_s": runs, "load_average_1min_before_after": loads}
+    return {"command": shlex.join(command), "commit": checkout_commit(), "date": date.today().isoformat(), "median_s": statistics.median(runs), "runs_s": runs, "last_lines": outcomes, "load_average_1min_before_after": loads}
+
+
+def checkout_commit() -> str | None:
+    """The commit measured (``git describe --always --dirty``), or None outside a git checkout."""
+    done = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=ROOT, capture_output=True, text=True)
+    return done.stdout.strip() or None
 
 
 def minutes_seconds(seconds: float) -> str:

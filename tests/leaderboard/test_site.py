@@ -144,6 +144,7 @@ def test_reproduction_page_is_docs_reproduction_md_as_tables_with_each_grids_fig
     assert "pools" not in grids["boxblur-b0.0001"] and "pools" not in grids["overlap"]
     assert all("The paper's setting: D = " in grid for grid in grids.values())
     assert with_records >= 3 and "sign shown" in html and "not shown" in html
+    assert "reads the records in <code>reproduction/results</code>, <code>leaderboards/results</code>" in html  # clone-relative, no machine path
     linked = re.search(r'href="reproduction.html#([^"]+)"', (site["out"] / "ladder.html").read_text()).group(1)
     assert f'<section id="{linked}">' in html  # the ladder page points at the ladder's grid
 
