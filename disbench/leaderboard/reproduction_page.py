@@ -8,15 +8,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from disbench.leaderboard.cells import Cell
 from disbench.leaderboard.tables import Row, Table
 
+if TYPE_CHECKING:  # type hints only: the reproduction's modules are imported when the page is built
+    from disbench.reproduction.experiments import Experiment
+    from disbench.reproduction.summary import SectionResult
+
 CLAIM_HEADERS = ["claim", "quantity", "n", "median difference [95 % CI] or trend", "one-sided p", "Holm p", "paper", "verdict"]
 
 
-def claims_table(title: str, result) -> Table:
+def claims_table(title: str, result: SectionResult) -> Table:
     """A grid's claims: each p sorts by its value; the verdict is a text column that wraps on a phone."""
     from disbench.reproduction.statistics import format_p
 
@@ -29,7 +33,7 @@ def claims_table(title: str, result) -> Table:
     return table
 
 
-def cells_table(title: str, result) -> Table:
+def cells_table(title: str, result: SectionResult) -> Table:
     from disbench.reproduction.summary import CELLS_NOTE
 
     table = Table(title, result.cell_headers, note=CELLS_NOTE)
@@ -38,7 +42,7 @@ def cells_table(title: str, result) -> Table:
     return table
 
 
-def pooled_note(experiment) -> str:
+def pooled_note(experiment: Experiment) -> str:
     """For a grid that pools several β (Fig. 11, as the paper did): what its n counts, and why a collapsed encoder weighs on it."""
     if len(experiment.betas) < 2:
         return ""
