@@ -251,7 +251,7 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--templates", default=None, help="site folder with templates/ and static/ (default: the clone's site/)")
     p.add_argument("--hub-dataset", default=None, metavar="ORG/NAME", help="the Hub dataset the board is published to, named on the data page (empty: none)")
     p.add_argument("--no-reproduction", action="store_true",
-                   help="leave out the page of the paper's claims tested on the clone's reproduction records (seconds to build)")
+                   help="leave out the page of the paper's claims tested on the clone's reproduction records (it reads them all and draws a figure per grid)")
     p.set_defaults(handler=_cmd_site_build)
     p = site_sub.add_parser("serve", help="serve a built site on localhost")
     p.add_argument("--dir", default="site/_build", help="the built site's folder")

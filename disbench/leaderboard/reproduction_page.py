@@ -62,14 +62,13 @@ def reproduction_sections(folders: Sequence[Path], img_dir: Path) -> list[dict[s
     sections = []
     for section in SECTIONS:
         experiment = EXPERIMENTS[section.experiment]
-        anchor = f"{section.experiment}-{section.tier}-{section.average}"
-        page = {"title": section.title, "anchor": anchor, "command": section.command, "runs": None, "img": None, "claims": None,
-                "no_claim": "", "cells": None, "setting": experiment.paper_settings, "trend": experiment.ladder,
+        page = {"title": section.title, "anchor": section.anchor, "command": section.command, "runs": None, "img": None, "claims": None,
+                "no_claim": section.no_claim, "cells": None, "setting": experiment.paper_settings, "trend": experiment.ladder,
                 "pooled": pooled_note(experiment)}
         result = section_result(section, folders)
         if result is not None:
-            img = figure(experiment, result.frame, section.tier, img_dir / f"{anchor}.png", section.averaging)
-            page.update(runs=result.runs, img=img, no_claim=result.no_claim,
+            img = figure(experiment, result.frame, section.tier, img_dir / f"{section.anchor}.png", section.averaging)
+            page.update(runs=result.runs, img=img,
                         claims=claims_table(f"{section.title}: the paper's effects", result) if result.claims else None,
                         cells=cells_table(f"{section.title}: each cell", result))
         sections.append(page)

@@ -43,6 +43,16 @@ class Section:
     def title(self) -> str:
         return f"{EXPERIMENTS[self.experiment].figure} ({self.experiment}), {self.tier} tier{self.averaging}"
 
+    @property
+    def anchor(self) -> str:
+        """The grid's id on the site's reproduction page (and its figure's name there)."""
+        return f"{self.experiment}-{self.tier}-{self.average}"
+
+    @property
+    def no_claim(self) -> str:
+        """What a grid with records but no claim says: its effect needs runs at both ends."""
+        return f"No claim yet: it needs runs at both {' and '.join(map(str, EXPERIMENTS[self.experiment].effect))}."
+
 
 SECTIONS = (
     Section("overlap", "quick", command="disbench reproduce overlap --seeds 0-4 --conditions 1 2 4 8 --results-dir reproduction/results"),
@@ -68,11 +78,9 @@ CELLS_NOTE = f"Cells: median [IQR] (n) of the {QUANTITIES['max']} (MIG, gated DC
 class SectionResult:
     """A grid's records as the summary shows them (docs/reproduction.md and the site's reproduction page)."""
 
-    section: Section
     frame: pd.DataFrame  # one row per (run, metric): records_frame
     runs: str  # "32 runs (16 Ada-GVAE, 16 β-VAE)"
     claims: list[Claim]
-    no_claim: str  # why there is no claim yet, when ``claims`` is empty
     cell_headers: list[str]
     cell_rows: list[list]  # the condition, then one "median [IQR] (n)" text per column
 
@@ -102,8 +110,7 @@ def section_result(section: Section, folders: Sequence[Path] = FOLDERS) -> Secti
             row += [describe(cell_values(frame, m, condition, metric, "max")).text() for metric in ("mig", DCI)]
             row.append(describe(cell_values(frame, m, condition, DCI, "informativeness")).text())
         rows.append(row)
-    return SectionResult(section, frame, runs, claims(experiment, frame),
-                         f"No claim yet: it needs runs at both {' and '.join(map(str, experiment.effect))}.", headers, rows)
+    return SectionResult(frame, runs, claims(experiment, frame), headers, rows)
 
 
 def section_text(section: Section) -> str:
@@ -115,7 +122,7 @@ def section_text(section: Section) -> str:
     if result is None:
         return "\n".join(lines + [f"No records yet; `{section.command}` trains them."])
     lines += [f"{result.runs}; to add seeds: `{section.command}`.", "",
-              claims_table(result.claims) if result.claims else result.no_claim, "",
+              claims_table(result.claims) if result.claims else section.no_claim, "",
               CELLS_NOTE, "", tabulate(result.cell_rows, headers=result.cell_headers, tablefmt="github")]
     return "\n".join(lines)
 
