@@ -173,6 +173,22 @@ def test_the_generated_part_of_docs_reproduction_is_what_the_committed_records_g
     assert generated_part(page) == summary_text(), "docs/reproduction.md is stale: run disbench reproduce summary --write docs/reproduction.md"
 
 
+def test_the_hand_written_reading_quotes_only_estimates_and_p_values_the_generated_part_gives():
+    """"Reading the results" is written by hand; every interval estimate ("+0.060 [+0.021, +0.090]") and Holm p it
+    quotes must be one the generated tables give, so a re-run record that moves them makes the text fail here."""
+    page = (ROOT / "docs" / "reproduction.md").read_text(encoding="utf-8")
+    generated, reading = generated_part(ROOT / "docs" / "reproduction.md"), page.split("## Reading the results", 1)[1].split("\n## ", 1)[0]
+    reading = " ".join(reading.split())  # the text wraps lines inside an estimate
+    estimates = re.findall(r"[+-]\d\.\d{3} \[[+-]\d\.\d{3}, [+-]\d\.\d{3}\]", reading)
+    holm = [p for group in re.findall(r"Holm p ((?:[\d.e-]+(?:,| and| each)? ?)+)", reading) for p in re.findall(r"\d[\d.e-]*\d", group)]
+    assert estimates and holm, "the reading no longer quotes any estimate: drop or rewrite this test"
+    for estimate in estimates:
+        assert f"| {estimate}" in generated, f"docs/reproduction.md's reading quotes {estimate}, which no generated claim gives"
+    held = {cell.strip() for line in generated.splitlines() if line.startswith("| ") for cell in line.split("|")}
+    for p in holm:
+        assert p in held, f"docs/reproduction.md's reading quotes Holm p {p}, which no generated claim gives"
+
+
 def test_the_full_reports_in_docs_reproduction_are_what_the_committed_records_give(tmp_path, monkeypatch, capsys):
     """docs/reproduction/'s reports (each run, each seed, every claim) are `reproduce ARGS --report-only` on the committed
     records, for each ARGS of FULL_REPORTS (a grid without records writes none); when a record lands, write them again."""
