@@ -264,3 +264,17 @@ def test_a_local_run_of_a_slot_changes_no_report_of_the_committed_records(tmp_pa
     assert cli([*args, "--report-only", "--results-dir", "runs/results", "--out", "with-local"]) == 0  # the opt-in
     out = capsys.readouterr().out
     assert "1 from runs/results" in out and mig_cells(out) == {"0.250", "0.750"}
+
+
+def test_report_only_into_a_file_refuses_before_printing_the_report(tmp_path, monkeypatch, capsys):
+    """An --out that is a file is refused with exit 2 and one line, before the report is printed, and nothing is written."""
+    arm = next(a for a in BOXBLUR.arms(("beta-vae",)) if "b0.0316" in a.submission.name)
+    fabricate(tmp_path / "committed", arm, "smoke", 0, 0.25, 0.5)
+    (tmp_path / "taken").write_text("mine\n")
+    monkeypatch.chdir(tmp_path)
+    args = ["reproduce", "boxblur", "--methods", "beta-vae", "--tier", "smoke", "--seeds", "0", "--reuse", str(tmp_path / "committed")]
+    assert cli([*args, "--report-only", "--out", "taken"]) == 2
+    out, err = capsys.readouterr()
+    assert "## Each seed" not in out and "1 with a record" in out
+    assert "The --out folder taken is a file, not a folder" in err and (tmp_path / "taken").read_text() == "mine\n"
+    assert cli([*args, "--report-only", "--out", "folder"]) == 0 and "## Each seed" in capsys.readouterr().out  # the same, into a folder

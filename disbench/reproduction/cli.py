@@ -52,7 +52,7 @@ def _cmd_experiment(args: argparse.Namespace) -> int:
     from collections import Counter
 
     from disbench.reproduction import report
-    from disbench.reproduction.experiments import EXPERIMENTS, ReproductionError
+    from disbench.reproduction.experiments import EXPERIMENTS, ReproductionError, averaging_label
     from disbench.reproduction.runner import DEFAULT_REUSE, plan, run_missing
     from disbench.seeds import parse_seeds
 
@@ -68,8 +68,8 @@ def _cmd_experiment(args: argparse.Namespace) -> int:
     local = "first" if args.results_dir is not None else "never" if args.report_only else "last"  # a folder named is the user's choice
     planned = plan(arms, tier, parse_seeds(args.seeds), results_dir, Path(args.runs_dir), reuse, local=local, every_recorded=True)
     found = [p for p in planned if p.record is not None]
-    average = args.average if "ada-gvae" in args.methods else None  # the averaging is Ada-GVAE's alone
-    print(f"{experiment.name} ({experiment.figure}), {tier} tier{_averaging(average, ', Ada-GVAE with the {} averaging')}: {len(planned)} runs, "
+    averaging = averaging_label(args.methods, args.average)
+    print(f"{experiment.name} ({experiment.figure}), {tier} tier{averaging}: {len(planned)} runs, "
           f"{len(found)} with a record" + "".join(f"\n  {n} from {d}" for d, n in Counter(str(p.found_in) for p in found).items()))
     missing = [p for p in planned if p.record is None]
     if args.dry_run:  # trains nothing and writes nothing, whether or not runs are missing
@@ -86,11 +86,10 @@ def _cmd_experiment(args: argparse.Namespace) -> int:
     if frame.empty:
         print(f"no records yet: run without --report-only to train the {len(left)} runs.")
         return 1
-    averaging = _averaging(average, ", Ada-GVAE {} averaging")
+    out = writable_folder(args.out, "--out folder", ReproductionError)  # refused before the report is printed, not after
     text = report.report_text(experiment, frame, tier, averaging, [p.run.label for p in left])
     print("\n" + text)
-    out = writable_folder(args.out, "--out folder", ReproductionError)
-    stem = f"{experiment.name}-{tier}" + ("-paper-avg" if average == "paper" else "")
+    stem = f"{experiment.name}-{tier}" + ("-paper-avg" if "ada-gvae" in args.methods and args.average == "paper" else "")
     from disbench.files import write_text_atomic
     from disbench.reproduction.figures import figure
 
@@ -99,11 +98,6 @@ def _cmd_experiment(args: argparse.Namespace) -> int:
     written.append(write_text_atomic(out / f"{stem}.csv", frame.to_csv(index=False, float_format="%.10g")))
     print("\nwrote " + ", ".join(str(p) for p in written if p))
     return 1 if left and not args.report_only else 0
-
-
-def _averaging(average: str | None, template: str) -> str:
-    """``template`` filled with Ada-GVAE's averaging mode, or nothing when Ada-GVAE is not among the methods."""
-    return template.format(average) if average else ""
 
 
 def _experiment_parser(actions: Any, name: str, help_text: str) -> None:

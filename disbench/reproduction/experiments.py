@@ -36,6 +36,11 @@ AVERAGES = {"fixed": "gvae", "paper": "gvae-paper"}  # --average -> AdaVAE's ave
 Average = Literal["fixed", "paper"]
 
 
+def averaging_label(methods: tuple[str, ...] | list[str], average: str) -> str:
+    """``, Ada-GVAE fixed averaging`` for titles, or nothing when Ada-GVAE is not among ``methods`` (the averaging is its alone)."""
+    return f", Ada-GVAE {average} averaging" if "ada-gvae" in methods else ""
+
+
 class ReproductionError(DisbenchError):
     """An experiment cannot be set up as asked (unknown method, missing submission folder, ...)."""
 
