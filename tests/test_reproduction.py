@@ -216,6 +216,11 @@ def test_summary_write_replaces_only_the_generated_part(tmp_path, monkeypatch, c
     page.write_bytes(b"\x00\xff binary")
     assert cli(["reproduce", "summary", "--write", str(page)]) == 2
     assert capsys.readouterr().err.startswith(f"error: {page} is not UTF-8 text (byte 1: invalid start byte)")
+    for missing in (tmp_path / "missing.md", tmp_path):  # a page that is not there, a folder
+        assert cli(["reproduce", "summary", "--write", str(missing)]) == 2
+        assert capsys.readouterr().err == (f"error: {missing} is not a page: --write replaces the generated part of an existing Markdown page "
+                                           "(docs/reproduction.md); to see the summary alone, leave --write out.\n")
+    assert not (tmp_path / "missing.md").exists()
 
 
 def test_wrong_inputs_get_one_line_errors(tmp_path, capsys):

@@ -145,6 +145,9 @@ def write_summary(path: str | Path) -> Path:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as e:
         raise ReproductionError(f"{path} is not UTF-8 text (byte {e.start}: {e.reason}); --write takes a Markdown page such as docs/reproduction.md.") from None
+    except (FileNotFoundError, IsADirectoryError):
+        raise ReproductionError(f"{path} is not a page: --write replaces the generated part of an existing Markdown page "
+                                "(docs/reproduction.md); to see the summary alone, leave --write out.") from None
     if text.count(BEGIN) != 1 or text.count(END) != 1:
         raise ReproductionError(f"{path} needs exactly one pair of the markers {BEGIN!r} and {END!r} around its generated part; add them.")
     head, rest = text.split(BEGIN)
