@@ -21,6 +21,7 @@ from disbench.seeds import seed_argument, seeds_argument
 
 SHOWN_METRICS = ("mig", "dci.disentanglement", "dci.completeness", "dci.informativeness_test", "sap", "factor_vae.eval_accuracy",
                  "beta_vae.eval_accuracy", "irs")  # DCI beside the informativeness its gate read
+PICTURE_ENDINGS = (".png", ".pdf", ".svg", ".jpg")  # what `disbench show --out` writes, by its ending (matplotlib)
 
 
 def seal_choice(text: str) -> bool | int | None:
@@ -48,9 +49,11 @@ def _cmd_info(args: argparse.Namespace) -> int:
 
 def _cmd_show(args: argparse.Namespace) -> int:
     import disbench
+    from disbench.files import writable_file
     from disbench.viz.samples import save_samples_figure
 
     task = disbench.make(args.task)
+    writable_file(args.out, "--out picture", PICTURE_ENDINGS, DisbenchError)
     print(f"wrote {save_samples_figure(task.data, args.out, seed=args.seed, title=f'{task.id} ({task.loss.name})')}")
     return 0
 
@@ -59,9 +62,11 @@ def _cmd_learn_kernel(args: argparse.Namespace) -> int:
     import disbench
     from disbench.analysis import factor_correlation
     from disbench.analysis.kernels import learn_kernel
+    from disbench.files import writable_file
     from disbench.losses import augmented
 
     task = disbench.make(args.task)
+    writable_file(args.out, "--out kernel", (".npy",), DisbenchError)  # before minutes of learning, not after
     learnt = learn_kernel(task, radius=args.radius, steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed, progress=True)
     learnt.save(args.out)
     rho = factor_correlation(disbench.make(task.spec.id, loss=augmented("mse", learnt.kernel, 1.0)), repeats=32)
@@ -303,7 +308,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("show", help="write a PNG of samples and one traversal per factor")
     p.add_argument("task", help="task id, e.g. xysquares-mse")
-    p.add_argument("--out", default="samples.png", help="the PNG to write")
+    p.add_argument("--out", default="samples.png", help=f"the picture to write ({', '.join(PICTURE_ENDINGS)}; default: samples.png)")
     p.add_argument("--seed", type=seed_argument, default=0, help="seed of the samples drawn")
     p.set_defaults(handler=_cmd_show)
 

@@ -49,6 +49,20 @@ def writable_folder(folder: str | os.PathLike[str], what: str, error: type[Excep
     return folder
 
 
+def writable_file(path: str | os.PathLike[str], what: str, suffixes: tuple[str, ...], error: type[Exception] = OSError) -> Path:
+    """Prove now that ``path`` can be written later: a file's name ending in one of ``suffixes`` (the writers add a
+    missing one themselves, so the file written would not be the one named), not a folder, in a folder that is (or
+    can be made) writable; else ``error`` naming the path and the fix."""
+    path = Path(path)
+    if path.is_dir():
+        raise error(f"The {what} {path} is a folder; give a file's path, e.g. {path / ('out' + suffixes[0])}.")
+    if path.suffix.lower() not in suffixes:
+        endings = f"the ending {suffixes[0]}" if len(suffixes) == 1 else f"one of the endings {', '.join(suffixes)}"
+        raise error(f"The {what} {path} needs {endings}: e.g. {path.with_name(path.stem + suffixes[0])}.")
+    writable_folder(path.parent, f"folder of the {what}", error)
+    return path
+
+
 def _file_in_the_way(folder: Path) -> Path | None:
     """The nearest existing path at or above ``folder`` when it is not a folder (so ``folder`` cannot be one), else None."""
     for path in (folder, *folder.parents):

@@ -7,6 +7,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+import torch
 
 import disbench
 from disbench.arguments import default_text
@@ -38,6 +39,37 @@ def test_show_writes_a_png(tmp_path, capsys):
     out = tmp_path / "samples.png"
     assert cli(["show", "xyobject-mse", "--out", str(out)]) == 0
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and out.stat().st_size > 5_000
+
+
+@pytest.mark.parametrize("name, message", [
+    ("samples.txt", "needs one of the endings .png, .pdf, .svg, .jpg: e.g. {tmp}/samples.png."),
+    ("samples", "needs one of the endings .png, .pdf, .svg, .jpg: e.g. {tmp}/samples.png."),  # matplotlib would add .png unasked
+    ("", "is a folder; give a file's path, e.g. {tmp}/out.png."),
+    ("taken/samples.png", "The folder of the --out picture {tmp}/taken is a file, not a folder"),
+])
+def test_show_refuses_an_out_it_would_not_write_as_named(tmp_path, capsys, name, message):
+    (tmp_path / "taken").write_text("mine\n")
+    assert cli(["show", "xyobject-mse", "--out", str(tmp_path / name)]) == 2
+    assert message.format(tmp=tmp_path) in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["taken"]  # nothing written, under any name
+
+
+def test_learn_kernel_refuses_a_bad_out_before_learning_and_writes_exactly_the_named_file(tmp_path, capsys, monkeypatch):
+    import numpy as np
+
+    from disbench.analysis import kernels
+
+    def learning_not_allowed(*args, **kwargs):
+        raise AssertionError("learnt before the --out was checked")
+
+    monkeypatch.setattr(kernels, "learn_kernel", learning_not_allowed)
+    for out, message in ((tmp_path / "kernel.pt", "needs the ending .npy: e.g. "), (tmp_path, "is a folder; give a file's path")):
+        assert cli(["learn-kernel", "xysquares-mse", "--out", str(out), "--steps", "1"]) == 2
+        assert message in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+    learnt = kernels.LearntKernel(torch.full((3, 3), 1 / 9), [0.5])
+    learnt.save(tmp_path / "kernel.npy")
+    assert [p.name for p in tmp_path.iterdir()] == ["kernel.npy"] and np.load(tmp_path / "kernel.npy").shape == (3, 3)
 
 
 def test_unknown_task_is_a_friendly_error(capsys):

@@ -58,7 +58,11 @@ class LearntKernel:
     history: list[float] = field(default_factory=list)
 
     def save(self, path) -> None:
-        np.save(path, self.kernel.detach().cpu().numpy().astype(np.float32))
+        """The kernel as float32 ``.npy`` at exactly ``path`` (written whole or not at all)."""
+        from disbench.files import atomic_path
+
+        with atomic_path(path) as tmp, open(tmp, "wb") as f:
+            np.save(f, self.kernel.detach().cpu().numpy().astype(np.float32))
 
 
 def learn_kernel(
