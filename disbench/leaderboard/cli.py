@@ -96,8 +96,10 @@ def _cmd_signatures(args: argparse.Namespace) -> int:
 
 
 def _cmd_pull(args: argparse.Namespace) -> int:
-    from disbench.leaderboard.hub import pull
+    from disbench.leaderboard.hub import check_repo_id, pull
 
+    check_repo_id(args.repo)
+    writable_folder(args.out, "--out folder", LeaderboardError)  # before the download, not after
     results = pull(args.repo, Path(args.out))
     print(f"pulled {args.repo} into {results}; build from it with `disbench site build --official {results}`")
     return 0

@@ -16,7 +16,8 @@ import hashlib
 import os
 import re
 import shutil
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -211,15 +212,49 @@ class Committed:
     deleted: list[str]
 
 
+@contextmanager
+def reaching_the_hub(action: str, repo_id: str) -> Iterator[None]:
+    """The Hub client's failures (no connection, no such repo, refused) as one :class:`HubError` that names the repo
+    and what to check, instead of the client's multi-line message or traceback. Local errors (a full disk) pass."""
+    from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError, RepositoryNotFoundError
+
+    try:
+        yield
+    except RepositoryNotFoundError:
+        raise HubError(f"The Hub has no repo {repo_id} that can be read here: check the name (ORG/NAME), "
+                       "or set HF_TOKEN to a token that can read it if it is private.") from None
+    except HfHubHTTPError as e:
+        status = getattr(getattr(e, "response", None), "status_code", "?")
+        reason = getattr(e, "server_message", None) or _first_line(e)
+        raise HubError(f"The Hub refused to {action} {repo_id} (HTTP {status}: {reason}); "
+                       "check that HF_TOKEN can write to it.") from None
+    except Exception as e:
+        if not (isinstance(e, LocalEntryNotFoundError) or _from_the_http_library(e)):
+            raise
+        raise HubError(f"Could not reach the Hugging Face Hub to {action} {repo_id} ({_first_line(e)}); check the internet "
+                       "connection, or HF_ENDPOINT if you use a mirror.") from None
+
+
+def _from_the_http_library(e: BaseException) -> bool:
+    """A transport error of the HTTP library under huggingface_hub (httpx or requests, by its version)."""
+    return any(c.__module__.split(".")[0] in ("httpx", "httpx2", "requests", "urllib3") for c in type(e).__mro__)
+
+
+def _first_line(e: BaseException) -> str:
+    lines = [line.strip() for line in str(e).splitlines() if line.strip()]
+    return f"{type(e).__name__}: {lines[0] if lines else 'no message'}"
+
+
 def commit(client: HubClient, repo_id: str, plan: list[PlannedFile], repo_type: str, message: str, **create: Any) -> Committed:
     """Create the repo if needed, then one commit on its current head that adds the whole plan and
     deletes what the plan no longer has (``parent_commit`` makes the Hub refuse it if the head moved)."""
     if not plan:
         raise HubError(f"Nothing to publish to {repo_id}: the plan is empty.")
-    client.create_repo(repo_id, repo_type=repo_type, exist_ok=True, **create)
-    head = client.repo_info(repo_id, repo_type=repo_type).sha
-    gone = deletions(client.list_repo_files(repo_id, repo_type=repo_type, revision=head), plan)
-    info = client.create_commit(repo_id, operations(plan, gone), commit_message=message, repo_type=repo_type, parent_commit=head)
+    with reaching_the_hub("publish to", repo_id):
+        client.create_repo(repo_id, repo_type=repo_type, exist_ok=True, **create)
+        head = client.repo_info(repo_id, repo_type=repo_type).sha
+        gone = deletions(client.list_repo_files(repo_id, repo_type=repo_type, revision=head), plan)
+        info = client.create_commit(repo_id, operations(plan, gone), commit_message=message, repo_type=repo_type, parent_commit=head)
     return Committed(info, gone)
 
 
@@ -236,7 +271,8 @@ def pull(repo_id: str, local_dir: Path, download: Callable[..., str] | None = No
         raise HubError("HF_HUB_OFFLINE=1 is set, so nothing can be downloaded; unset HF_HUB_OFFLINE, or build from leaderboards/results.")
     if download is None:
         from huggingface_hub import snapshot_download as download
-    path = Path(download(repo_id, repo_type="dataset", local_dir=str(local_dir), allow_patterns=["results/**", "README.md"]))
+    with reaching_the_hub("download", repo_id):
+        path = Path(download(repo_id, repo_type="dataset", local_dir=str(local_dir), allow_patterns=["results/**", "README.md"]))
     results = path / "results"
     if not results.is_dir():
         raise HubError(f"{repo_id} has no results/ folder; is it a disbench results dataset (made by `disbench publish`)?")

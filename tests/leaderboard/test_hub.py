@@ -164,3 +164,72 @@ def test_cli_dry_run_prints_the_plan_and_never_the_token(published, workspace, m
     assert main(["publish", "--repo", "org/board", "--official", str(workspace["results"])]) == 2
     err = capsys.readouterr().err
     assert "HF_HUB_OFFLINE=1 is set" in err and "hf_do_not_print_me" not in err
+
+
+@pytest.fixture
+def fake_hub():
+    """A local HTTP server that answers every Hub request with one status (404 'RepoNotFound' or 401), and the
+    endpoint of a closed port: the real huggingface_hub client's failures, offline."""
+    import http.server
+    import socket
+    import threading
+
+    servers = {}
+
+    def serve(status: int, headers: dict[str, str]) -> str:
+        class Answer(http.server.BaseHTTPRequestHandler):
+            def answer(self):
+                self.send_response(status)
+                for name, value in {"Content-Type": "application/json", **headers}.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(b'{"error": "Invalid credentials in Authorization header"}' if status == 401 else b'{"error": "Repository not found"}')
+
+            do_GET = do_HEAD = do_POST = answer
+
+            def log_message(self, *args):
+                pass
+
+        server = http.server.HTTPServer(("127.0.0.1", 0), Answer)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers[status] = server
+        return f"http://127.0.0.1:{server.server_port}"
+
+    with socket.socket() as s:  # a port nothing listens on once closed
+        s.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{s.getsockname()[1]}"
+    yield {"missing": serve(404, {"X-Error-Code": "RepoNotFound"}), "refusing": serve(401, {}), "closed": closed}
+    for server in servers.values():
+        server.shutdown()
+
+
+def test_pull_and_publish_say_what_failed_at_the_hub_in_one_line(fake_hub, tmp_path):
+    """The real client against a missing repo, a refusing Hub and no connection: a HubError naming the repo and the fix."""
+    from functools import partial
+
+    from huggingface_hub import HfApi, snapshot_download
+
+    def pull_from(endpoint):
+        return hub.pull("org/board", tmp_path / "snap", download=partial(snapshot_download, endpoint=endpoint), env={})
+
+    with pytest.raises(HubError, match=r"^The Hub has no repo org/board that can be read here: check the name"):
+        pull_from(fake_hub["missing"])
+    with pytest.raises(HubError, match=r"^Could not reach the Hugging Face Hub to download org/board \(.+\); check the internet connection"):
+        pull_from(fake_hub["closed"])
+    plan = [hub.PlannedFile("results/a.json", b"{}", "a.json")]
+    with pytest.raises(HubError, match=r"^The Hub refused to publish to org/board \(HTTP 401: .*Invalid credentials.*\); check that HF_TOKEN"):
+        hub.commit(HfApi(endpoint=fake_hub["refusing"], token="hf_test"), "org/board", plan, "dataset", "test")
+    with pytest.raises(HubError, match=r"^Could not reach the Hugging Face Hub to publish to org/board"):
+        hub.commit(HfApi(endpoint=fake_hub["closed"], token="hf_test"), "org/board", plan, "dataset", "test")
+    assert not (tmp_path / "snap" / "results").exists()
+
+
+def test_pull_checks_its_out_folder_before_downloading(tmp_path, capsys, monkeypatch):
+    (tmp_path / "file").write_text("mine\n")
+
+    def no_download(*args, **kwargs):
+        raise AssertionError("downloaded before --out was checked")
+
+    monkeypatch.setattr(hub, "pull", no_download)
+    assert main(["leaderboard", "pull", "--repo", "org/board", "--out", str(tmp_path / "file")]) == 2
+    assert f"The --out folder {tmp_path / 'file'} is a file, not a folder" in capsys.readouterr().err
