@@ -121,6 +121,8 @@ class Submission:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path).resolve()
         toml = self.path / "submission.toml"
+        if self.path.is_file():
+            raise SubmissionError(f"{self.path} is a file; give the submission's folder ({self.path.parent}, if it holds submission.toml).")
         if not toml.is_file():
             raise SubmissionError(f"No submission.toml in {self.path}; a submission folder needs submission.toml and model.py.")
         try:

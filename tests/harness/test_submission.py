@@ -70,6 +70,8 @@ def test_schema_errors_name_the_field_the_value_and_what_is_allowed(beta_vae, ol
 def test_missing_files_and_bad_models(beta_vae, tmp_path, xysquares):
     with pytest.raises(SubmissionError, match="No submission.toml"):
         Submission(tmp_path)
+    with pytest.raises(SubmissionError, match=r"model.py is a file; give the submission's folder \(.+, if it holds submission.toml\)"):
+        Submission(beta_vae / "model.py")  # the file a user has open, not its folder
     info = TaskInfo.from_task(xysquares)
     (beta_vae / "model.py").write_text("def build(task_info, **hp):\n    return 42\n")
     with pytest.raises(SubmissionError, match="must return a disbench.Method"):

@@ -235,6 +235,8 @@ def test_unwritable_results_folder_and_integer_codes_fail_before_training(tmp_pa
     with pytest.raises(TrainingError, match="results folder .*a-file/results/.* cannot be made: .*a-file is a file, not a folder"):
         train(disbench.make("xysquares-mse"), fresh(), protocol=TINY, device="cpu", out_dir=tmp_path / "unwritable", submission=submission,
               results_dir=blocker / "results", progress=False)
+    with pytest.raises(TrainingError, match="run folder .*a-file/run cannot be made: .*a-file is a file, not a folder"):  # was 'Not a directory'
+        train(disbench.make("xysquares-mse"), fresh(), protocol=TINY, device="cpu", out_dir=blocker / "run", submission=submission, progress=False)
 
     class IntCodes(BetaVAE):
         def encode(self, x):

@@ -109,7 +109,7 @@ class RunFolder:
 
     def lock(self) -> AbstractContextManager[None]:
         """Hold the folder's lock for the block; fail at once if another process holds it."""
-        self.path.mkdir(parents=True, exist_ok=True)
+        check_writable(self.path, "run folder")
         return hold(self.lock_file, f"{self.path} is in use by a run that is still going ({{holder}}); wait for it to finish, or stop it and pass --resume.")
 
     def append_curve(self, row: dict[str, Any]) -> None:
