@@ -7,6 +7,7 @@ the modules of this package and returns the exit status.
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -99,8 +100,15 @@ def _cmd_pull(args: argparse.Namespace) -> int:
     from disbench.leaderboard.hub import check_repo_id, pull
 
     check_repo_id(args.repo)
-    writable_folder(args.out, "--out folder", LeaderboardError)  # before the download, not after
-    results = pull(args.repo, Path(args.out))
+    out = Path(args.out).absolute()
+    made = next((p for p in reversed([out, *out.parents]) if not p.exists()), None)  # the outermost folder this makes
+    writable_folder(out, "--out folder", LeaderboardError)  # before the download, not after
+    try:
+        results = pull(args.repo, out)
+    except BaseException:
+        if made is not None:  # a failed download leaves no folder it made (the client's partial files and cache included)
+            shutil.rmtree(made, ignore_errors=True)
+        raise
     print(f"pulled {args.repo} into {results}; build from it with `disbench site build --official {results}`")
     return 0
 

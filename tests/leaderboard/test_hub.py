@@ -233,3 +233,17 @@ def test_pull_checks_its_out_folder_before_downloading(tmp_path, capsys, monkeyp
     monkeypatch.setattr(hub, "pull", no_download)
     assert main(["leaderboard", "pull", "--repo", "org/board", "--out", str(tmp_path / "file")]) == 2
     assert f"The --out folder {tmp_path / 'file'} is a file, not a folder" in capsys.readouterr().err
+
+
+def test_a_failed_pull_leaves_no_folder_it_made(tmp_path, capsys, monkeypatch):
+    def failing_pull(repo_id, local_dir):
+        (local_dir / ".cache").mkdir()  # what the client writes before it fails
+        raise HubError("Could not reach the Hugging Face Hub")
+
+    monkeypatch.setattr(hub, "pull", failing_pull)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "kept").mkdir()
+    for out in ("runs/hub", "kept"):
+        assert main(["leaderboard", "pull", "--repo", "org/board", "--out", out]) == 2
+        assert "Could not reach the Hugging Face Hub" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kept"] and (tmp_path / "kept" / ".cache").is_dir()  # the user's folder stays
