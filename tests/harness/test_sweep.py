@@ -349,9 +349,13 @@ def test_cli_dry_run_status_and_wrong_input(workspace, capsys):
     for argv, message in [
         (["sweep", "--tasks", "xysquares-mse"], "A sweep needs --submissions"),
         (["sweep", *grid, "--tasks", "xysqares-mse"], "Did you mean 'xysquares-mse'"),
+        (["sweep", *grid, "--runs-dir", str(workspace / "a-file" / "runs")],  # once, before any run (was: each run failed on it)
+         f"error: The --runs-dir folder {workspace / 'a-file' / 'runs'} cannot be made: {workspace / 'a-file'} is a file"),
     ]:
+        (workspace / "a-file").write_text("")
         assert main(argv) == 2, argv
         assert message in capsys.readouterr().err, argv
+    assert not (workspace / "runs" / TASK / "tiny-vae" / "smoke" / "seed-1").exists()  # nothing was started
     for argv, message in [  # usage errors: argparse's, before anything is read
         (["sweep", *grid, "--seeds", "4-0"], "runs backwards"),
         (["sweep", "status", *grid, "--watch", "0"], "argument --watch: 0 is out of range; give a number above 0"),

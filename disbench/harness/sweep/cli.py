@@ -128,7 +128,8 @@ def _summary(states: list[RunState]) -> str:
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
-    from disbench.harness.sweep import Action, action, expand, group_runs, survey, to_do
+    from disbench.files import writable_folder
+    from disbench.harness.sweep import Action, SweepError, action, expand, group_runs, survey, to_do
     from disbench.harness.sweep.executors import SlurmOptions, make_executor, run_local, submit, wait
 
     sweep, executor, slurm, pack = settings(args)
@@ -153,6 +154,8 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     if not todo:
         print("nothing to do: every run is done or running.")
         return 0
+    for folder, option in ((sweep.results_dir, "--results-dir"), (sweep.runs_dir, "--runs-dir"), (log_dir, "--log-dir")):
+        writable_folder(folder, f"{option} folder", SweepError)  # once, before any run: not the same failure in every run
     groups = group_runs([s.run for s in todo], pack)
     if executor == "local":
         outcomes = run_local(groups, device=args.device, progress=not args.quiet)
