@@ -24,7 +24,7 @@ import torch
 from disbench.data.base import GroundTruthData
 from disbench.data.download import Resource, data_root, fetch
 from disbench.error import DataError
-from disbench.files import atomic_path, write_json_atomic
+from disbench.files import atomic_path, writable_folder, write_json_atomic
 
 MANIFEST_VERSION = 1
 
@@ -138,6 +138,7 @@ class StoredData(GroundTruthData):
         """Download (if needed), verify and convert; a no-op once the converted array exists."""
         if self.is_prepared():
             return self.array_path
+        writable_folder(self.folder / "raw", "dataset folder", DataError)  # before gigabytes are downloaded
         raw = [fetch(resource, self.folder / "raw", progress=progress) for resource in self.resources]
         self.manifest_path.unlink(missing_ok=True)
         with ArrayWriter(self.array_path, (len(self), *self.obs_shape)) as writer:

@@ -200,8 +200,13 @@ def test_md5_of_a_file_reads_it_whole(tmp_path):
     assert md5_file(big) == hashlib.md5(payload).hexdigest()
 
 
-def test_data_status_and_bad_name(capsys):
+def test_data_status_bad_name_and_a_root_that_is_a_file(capsys, tmp_path):
     assert cli(["data", "status"]) == 0
     assert "mpi3d_real" in capsys.readouterr().out
     assert cli(["data", "download", "xysquares"]) == 2
     assert "generated on the fly" in capsys.readouterr().err
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    assert cli(["data", "download", "dsprites", "--root", str(blocker)]) == 2  # refused before any download is tried
+    assert capsys.readouterr().err == (f"error: The dataset folder {blocker / 'dsprites' / 'raw'} cannot be made: {blocker} is a file, "
+                                       "not a folder; give a folder's path (it is made if missing).\n")
