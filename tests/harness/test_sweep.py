@@ -253,7 +253,10 @@ def test_each_state_gets_its_exact_action_and_reason(workspace):
     def crash(*args, **kwargs):
         raise ValueError("bad shape")
 
-    assert execute(runs[1], crash).detail == "ValueError: bad shape"  # a crashing run is an outcome; the sweep goes on
+    crashed = execute(runs[1], crash)
+    assert crashed.detail == "ValueError: bad shape"  # a crashing run is an outcome; the sweep goes on
+    assert crashed.line() == f"failed    {runs[1].label} (new run, 0s): ValueError: bad shape"  # says what was tried, not "trained"
+    assert outcomes[1].line().startswith(f"completed {outcomes[1].run.label} (new run, ")
 
 
 def test_submitit_local_executor_trains_a_run_and_reports_it(trained):

@@ -58,7 +58,7 @@ class Outcome:
     seconds: float = 0.0
 
     def line(self) -> str:
-        verb = {Action.START: "trained", Action.RESUME: "resumed", Action.RERUN: "re-ran", Action.SKIP: "skipped", None: "job died"}[self.action]
+        verb = {Action.START: "new run", Action.RESUME: "resumed", Action.RERUN: "re-run", Action.SKIP: "skipped", None: "job died"}[self.action]
         tail = f": {self.detail}" if self.detail else ""
         return f"{self.status:9} {self.run.label} ({verb}, {self.seconds:.0f}s){tail}"
 
