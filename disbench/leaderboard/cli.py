@@ -81,6 +81,11 @@ def _cmd_build(args: argparse.Namespace) -> int:
     from disbench.leaderboard.tables import render_markdown, write_atomic, write_summary
 
     agg = _board(args)
+    if not agg.board.accepted:  # an empty board would replace the committed one (leaderboards/README.md, summary.*)
+        found = len(agg.board.entries)
+        why = f"none of its {found} records was accepted (`disbench leaderboard show` lists why)" if found else "it holds no records"
+        raise LeaderboardError(f"Nothing to build from {args.official}: {why}; {args.out} is left as it was. Pass the folder of "
+                               "records (--official DIR, laid out <task>/<submission>/<tier>/seed-<n>.json).")
     out = writable_folder(args.out, "--out folder", LeaderboardError)
     readme = write_atomic(out / "README.md", render_markdown(agg).encode())
     written = [readme, *write_summary(agg, out)]

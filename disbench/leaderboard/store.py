@@ -317,7 +317,7 @@ def load_board(
         if not root.is_dir():
             hint = ("run from the root of a disbench clone, pass the folder (--official DIR, --results DIR), "
                     "or make one: `disbench leaderboard pull --repo ORG/NAME`, `disbench run ... --results-dir DIR`")
-            raise LeaderboardError(f"Results folder {root} does not exist; {hint}.")
+            raise LeaderboardError(f"Results folder {root} {'is not a folder' if root.exists() else 'does not exist'}; {hint}.")
         check_layout(root)
         if root.resolve() in seen:
             continue

@@ -136,6 +136,21 @@ def test_build_writes_markdown_csv_and_parquet(tmp_path, baselines, capsys):
     assert f"{committed} records accepted, 0 refused" in capsys.readouterr().out
 
 
+def test_build_from_an_empty_or_wrong_folder_leaves_the_board_as_it_was(tmp_path, capsys):
+    """`leaderboard build --official EMPTY` used to replace leaderboards/README.md and summary.* with an empty board, exit 0."""
+    board = tmp_path / "board"
+    board.mkdir()
+    (board / "README.md").write_text("the committed board\n")
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "a-file").write_text("")
+    for official, message in ((tmp_path / "empty", "it holds no records"),
+                              (REPO / "submissions", "it holds no records"),  # an easy mix-up: submissions, not records
+                              (tmp_path / "a-file", f"Results folder {tmp_path / 'a-file'} is not a folder")):
+        assert main(["leaderboard", "build", "--official", str(official), "--out", str(board)]) == 2, official
+        assert message in capsys.readouterr().err, official
+    assert [p.name for p in board.iterdir()] == ["README.md"] and (board / "README.md").read_text() == "the committed board\n"
+
+
 def test_site_serve_refuses_a_folder_that_is_not_a_site(tmp_path, capsys):
     assert main(["site", "serve", "--dir", str(tmp_path)]) == 2
     assert "run `disbench site build --out" in capsys.readouterr().err
