@@ -273,6 +273,9 @@ def _cmd_sign(args: argparse.Namespace) -> int:
     from disbench.harness.record.sign import sign_records
 
     paths = [f for r in map(Path, args.records) for f in (sorted(r.rglob("seed-*.json")) if r.is_dir() else [r])]
+    if not paths:
+        raise DisbenchError(f"No result records (seed-<n>.json) under {', '.join(args.records)}; give record files or the folder "
+                            "`disbench run --results-dir` wrote them to.")
     results = sign_records(paths, submissions_dir=args.submissions, runs_dir=args.runs_dir, public_key=args.public_key)
     for result in results:
         print(result.line())

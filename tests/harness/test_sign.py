@@ -71,6 +71,15 @@ def test_sign_refuses_a_key_that_is_not_the_published_one(tmp_path, monkeypatch,
     assert "is not the pair of" in capsys.readouterr().err
 
 
+def test_sign_refuses_a_folder_without_records(tmp_path, monkeypatch, capsys):
+    """`sign emptydir` (or the submissions folder, mistaken for the results) used to print '0 signed, 0 refused', exit 0."""
+    monkeypatch.delenv(KEY_ENV, raising=False)  # refused before the key is even looked for
+    (tmp_path / "empty").mkdir()
+    assert cli(["sign", str(tmp_path / "empty")]) == 2
+    assert capsys.readouterr().err == (f"error: No result records (seed-<n>.json) under {tmp_path / 'empty'}; give record files or the "
+                                       "folder `disbench run --results-dir` wrote them to.\n")
+
+
 @pytest.mark.parametrize("missing", [True, False])
 def test_sign_without_the_key_is_one_line(tmp_path, monkeypatch, capsys, missing):
     monkeypatch.delenv(KEY_ENV, raising=False)
