@@ -440,6 +440,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         where = f": {e.filename}" if e.filename else ""
         print(f"error: {one_line(e.strerror or str(e))}{where}", file=sys.stderr)
         return 2
+    except MemoryError:  # sizes the user chose (an --image-size of 100000, say) that no array of this machine can hold
+        print("error: not enough memory for what this command was asked to do; give smaller sizes (images, pairs, batch).", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         resumable = args.command in ("run", "sweep", "reproduce")
         hint = "; its last checkpoint is kept: run the same command again with --resume to continue" if args.command == "run" else (

@@ -67,6 +67,12 @@ def test_learn_kernel_refuses_a_bad_out_before_learning_and_writes_exactly_the_n
         assert cli(["learn-kernel", "xysquares-mse", "--out", str(out), "--steps", "1"]) == 2
         assert message in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
+    monkeypatch.undo()
+    for flags, message in ((["--radius", "100000"], "--radius 100000 is not smaller than the images (64 pixels); give at most 63"),
+                           (["--batch-size", "1"], "--batch-size 1: a step compares pairs of observations, so it needs at least 2")):
+        assert cli(["learn-kernel", "xysquares-mse", "--out", str(tmp_path / "kernel.npy"), "--steps", "1", *flags]) == 2  # was a traceback
+        assert message in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
     learnt = kernels.LearntKernel(torch.full((3, 3), 1 / 9), [0.5])
     learnt.save(tmp_path / "kernel.npy")
     assert [p.name for p in tmp_path.iterdir()] == ["kernel.npy"] and np.load(tmp_path / "kernel.npy").shape == (3, 3)

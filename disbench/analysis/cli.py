@@ -112,8 +112,8 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
 
     started = time.perf_counter()
     _lean_allocator()
+    task, label = load_subject(args)  # a wrong task, loss or data file is refused before --out is made
     writable_folder(args.out, "--out folder", DisbenchError)  # before the analysis's tens of seconds
-    task, label = load_subject(args)
     comparison = compare_losses(task, repeats=args.repeats, seed=args.seed, space=args.space)  # the task's loss among them: measured once
     own = comparison[task.loss.name].traversals
     report = dataclasses.replace(analyse(task, num_pairs=args.num_pairs, repeats=args.repeats, seed=args.seed, space=args.space, traversals=own), task=label)
@@ -135,8 +135,8 @@ def _cmd_suggest_loss(args: argparse.Namespace) -> int:
 
     started = time.perf_counter()
     _lean_allocator()
+    task, label = load_subject(args)  # a wrong task or data file is refused before --out is made
     out = writable_folder(args.out, "--out folder", DisbenchError)
-    task, label = load_subject(args)
     suggestion = suggest_loss(task.data, losses=args.losses, base=args.base, repeats=args.repeats, seed=args.seed, space=args.space)
     print(format_suggestion(suggestion))
     base, other = suggestion.score(suggestion.base), suggestion.shown_beside_base

@@ -93,6 +93,24 @@ def test_an_out_folder_that_is_a_file_is_one_line_before_any_work(tmp_path, caps
     assert blocker.read_text() == ""
 
 
+@pytest.mark.parametrize("argv, message", [(["analyze", "nosuch"], "No task named 'nosuch'"),
+                                           (["analyze", "xysquares-mse", "--loss", "nosuch"], "Unknown reconstruction loss 'nosuch'"),
+                                           (["suggest-loss", "--data", "nope.csv"], "No such file or folder: nope.csv")])
+def test_a_refused_analysis_leaves_no_out_folder(tmp_path, capsys, monkeypatch, argv, message):
+    monkeypatch.chdir(tmp_path)
+    assert cli([*argv, "--out", "deep/analysis"]) == 2
+    assert message in capsys.readouterr().err and list(tmp_path.iterdir()) == []  # the --out used to be made first
+
+
+def test_memory_a_user_asked_for_is_one_line_not_a_traceback(monkeypatch, capsys):
+    def too_big(args):
+        raise MemoryError("Unable to allocate 37.3 GiB")
+
+    monkeypatch.setattr("disbench.cli._cmd_list", too_big)
+    assert cli(["list"]) == 2
+    assert capsys.readouterr().err == "error: not enough memory for what this command was asked to do; give smaller sizes (images, pairs, batch).\n"
+
+
 def test_an_out_folder_the_system_refuses_keeps_its_reason(tmp_path, capsys):
     """Beyond a file in the way, the system's own reason is named (a name too long for the filesystem: even root cannot make it)."""
     long = tmp_path / ("x" * 300)
