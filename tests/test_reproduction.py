@@ -283,3 +283,13 @@ def test_report_only_into_a_file_refuses_before_printing_the_report(tmp_path, mo
     assert "## Each seed" not in out and "1 with a record" in out
     assert "The --out folder taken is a file, not a folder" in err and (tmp_path / "taken").read_text() == "mine\n"
     assert cli([*args, "--report-only", "--out", "folder"]) == 0 and "## Each seed" in capsys.readouterr().out  # the same, into a folder
+
+
+def test_report_only_with_a_results_dir_that_is_not_there_is_refused(tmp_path, monkeypatch, capsys):
+    """It used to report the committed records alone, exit 0, as if the named folder had been read."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a-file").write_text("")
+    for folder, what in (("nope", "does not exist"), ("a-file", "is not a folder")):
+        assert cli(["reproduce", "overlap", "--report-only", "--results-dir", folder, "--out", "report"]) == 2
+        assert capsys.readouterr().err.startswith(f"error: --results-dir {folder} {what}; --report-only reads the records in it")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file"]

@@ -118,13 +118,19 @@ def _cmd_pull(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_runs_folder(runs: str | None) -> None:
+    """A mistyped --runs used to build a site without the local runs' pictures, or publish without checkpoints, silently."""
+    if runs and not Path(runs).is_dir():
+        what = "is not a folder" if Path(runs).exists() else "does not exist"
+        raise LeaderboardError(f"The --runs folder {runs} {what}; give the folder `disbench run --runs-dir` wrote (default: runs) "
+                               "or leave --runs out.")
+
+
 def _site_options(args: argparse.Namespace):
     from disbench.leaderboard.hub import check_repo_id
     from disbench.leaderboard.site import SITE_DIR, SiteOptions
 
-    if args.runs and not Path(args.runs).is_dir():  # a mistyped --runs used to build a site silently without the local runs' pictures
-        raise LeaderboardError(f"The --runs folder {args.runs} does not exist; give the folder `disbench run --runs-dir` wrote (default: runs) "
-                               "or leave --runs out.")
+    _check_runs_folder(args.runs)
     return SiteOptions(submissions_dir=Path(args.submissions) if args.submissions else None, runs_dir=Path(args.runs) if args.runs else None,
                        analyse=args.analyse, cache_dir=writable_folder(args.cache, "--cache folder", LeaderboardError) if args.cache else None,
                        templates_dir=Path(args.templates) if args.templates else SITE_DIR,
@@ -195,6 +201,7 @@ def _cmd_publish(args: argparse.Namespace) -> int:
     from disbench.leaderboard.hub import check_repo_id, dataset_plan, require_token, write_plan
 
     check_repo_id(args.repo)
+    _check_runs_folder(args.runs)
     if not args.dry_run:
         require_token()  # fail before the work, not after
     agg = _board(args)

@@ -65,6 +65,10 @@ def _cmd_experiment(args: argparse.Namespace) -> int:
         raise ReproductionError(f"--reuse folder {absent[0]} does not exist; name folders of records "
                                 "(e.g. leaderboards/results), or give --reuse alone to reuse nothing.")
     results_dir = Path(args.results_dir or LOCAL_RESULTS)
+    if args.report_only and args.results_dir is not None and not results_dir.is_dir():  # reported as counted, yet never read
+        what = "is not a folder" if results_dir.exists() else "does not exist"
+        raise ReproductionError(f"--results-dir {results_dir} {what}; --report-only reads the records in it: give the folder your "
+                                "runs wrote, or leave --results-dir out to report the committed records alone.")
     local = "first" if args.results_dir is not None else "never" if args.report_only else "last"  # a folder named is the user's choice
     planned = plan(arms, tier, parse_seeds(args.seeds), results_dir, Path(args.runs_dir), reuse, local=local, every_recorded=True)
     found = [p for p in planned if p.record is not None]

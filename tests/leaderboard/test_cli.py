@@ -213,6 +213,15 @@ def test_site_build_refuses_a_runs_or_cache_folder_it_cannot_use(tmp_path, capsy
     assert not (tmp_path / "site").exists()
 
 
+def test_publish_refuses_a_runs_folder_it_cannot_use(tmp_path, capsys, baselines):
+    """A mistyped --runs used to plan the dataset without its checkpoints, silently (exit 0)."""
+    (tmp_path / "a-file").write_text("")
+    for runs, what in (("nope", "does not exist"), (str(tmp_path / "a-file"), "is not a folder")):
+        argv = ["publish", "--repo", "org/board", "--dry-run", "--official", baselines, "--runs", runs]
+        assert main(argv) == 2
+        assert capsys.readouterr().err.startswith(f"error: The --runs folder {runs} {what}; give the folder `disbench run --runs-dir` wrote")
+
+
 def test_site_build_analyse_takes_registered_task_ids_only(tmp_path, capsys):
     """An unknown --analyse task used to build a site that analysed nothing; a versionless id matched no task and was skipped."""
     from disbench.leaderboard.site import SiteOptions
