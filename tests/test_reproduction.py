@@ -293,3 +293,9 @@ def test_report_only_with_a_results_dir_that_is_not_there_is_refused(tmp_path, m
         assert cli(["reproduce", "overlap", "--report-only", "--results-dir", folder, "--out", "report"]) == 2
         assert capsys.readouterr().err.startswith(f"error: --results-dir {folder} {what}; --report-only reads the records in it")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file"]
+
+
+def test_a_device_this_machine_lacks_is_refused_before_planning(capsys):
+    assert cli(["reproduce", "overlap", "--dry-run", "--device", "cuda:99"]) == 2  # used to say "would train 32 runs"
+    out, err = capsys.readouterr()
+    assert err.startswith("error: --device cuda:99: this machine has") and out == ""

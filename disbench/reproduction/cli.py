@@ -58,6 +58,12 @@ def _cmd_experiment(args: argparse.Namespace) -> int:
 
     experiment = EXPERIMENTS[args.what]
     tier = args.tier or experiment.default_tier
+    if args.device is not None and not args.report_only:  # a GPU this machine lacks: now, not once per run
+        import torch
+
+        from disbench.harness.run.train import check_device
+
+        check_device(torch.device(args.device))
     arms = experiment.arms(tuple(args.methods), args.average, tuple(args.conditions) if args.conditions else None)
     reuse = [Path(p) for p in args.reuse] if args.reuse is not None else list(DEFAULT_REUSE)
     absent = [p for p in reuse if args.reuse and not p.is_dir()]  # only folders the user named

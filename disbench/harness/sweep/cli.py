@@ -133,6 +133,12 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     from disbench.harness.sweep.executors import SlurmOptions, make_executor, run_local, submit, wait
 
     sweep, executor, slurm, pack = settings(args)
+    if args.device is not None and executor != "slurm":  # runs here: a GPU this machine lacks fails now, not once per run
+        import torch
+
+        from disbench.harness.run.train import check_device
+
+        check_device(torch.device(args.device))
     options = SlurmOptions(**slurm)
     grid = expand(sweep)
     cluster = "slurm" if executor == "slurm" else "local"
