@@ -344,8 +344,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--protocol", default=DEFAULT_TIER, choices=TIERS,
                    help="protocol tier (default: %(default)s, minutes a run on a CPU; standard is the leaderboard's, hours on a CPU)")
     p.add_argument("--device", type=device_argument, default=None, help="cpu, cuda, cuda:1, ... (default: cuda if available)")
-    p.add_argument("--resume", action="store_true", help="continue interrupted runs from their checkpoints")
-    p.add_argument("--overwrite", action="store_true", help="delete earlier runs of the same seeds and start again")
+    again = p.add_mutually_exclusive_group()  # refused by argparse, before any folder or lock is made
+    again.add_argument("--resume", action="store_true", help="continue interrupted runs from their checkpoints")
+    again.add_argument("--overwrite", action="store_true", help="delete earlier runs of the same seeds and start again")
     p.add_argument("--results-dir", default="runs/results", help="where records go (default: the untracked runs/results)")
     p.add_argument("--runs-dir", default="runs", help="checkpoints, curves and pictures")
     p.add_argument("--seal", type=seal_choice, default="secret", metavar="secret|none|SEED",  # a string default goes through the type: True

@@ -83,7 +83,9 @@ def test_unknown_task_is_a_friendly_error(capsys):
     assert "Did you mean 'xysquares-mse'" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("argv, message", [(["frobnicate"], "invalid choice: 'frobnicate'"), (["info"], "the following arguments are required: task")])
+@pytest.mark.parametrize("argv, message", [(["frobnicate"], "invalid choice: 'frobnicate'"), (["info"], "the following arguments are required: task"),
+                                           (["run", "submissions/beta-vae", "--task", "xysquares-mse", "--resume", "--overwrite"],
+                                            "argument --overwrite: not allowed with argument --resume")])  # before a lock or folder is made
 def test_usage_errors_exit_nonzero(argv, message, capsys):
     with pytest.raises(SystemExit) as exit_:
         cli(argv)
