@@ -121,6 +121,9 @@ class Submission:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path).resolve()
         toml = self.path / "submission.toml"
+        if not self.path.exists():
+            raise SubmissionError(f"No submission folder at {self.path}; give the folder that holds submission.toml and model.py "
+                                  "(the baselines are in submissions/).")
         if self.path.is_file():
             raise SubmissionError(f"{self.path} is a file; give the submission's folder ({self.path.parent}, if it holds submission.toml).")
         if not toml.is_file():

@@ -72,6 +72,8 @@ def test_missing_files_and_bad_models(beta_vae, tmp_path, xysquares):
         Submission(tmp_path)
     with pytest.raises(SubmissionError, match=r"model.py is a file; give the submission's folder \(.+, if it holds submission.toml\)"):
         Submission(beta_vae / "model.py")  # the file a user has open, not its folder
+    with pytest.raises(SubmissionError, match=r"No submission folder at .*nope; give the folder that holds submission.toml"):
+        Submission(tmp_path / "nope")
     info = TaskInfo.from_task(xysquares)
     (beta_vae / "model.py").write_text("def build(task_info, **hp):\n    return 42\n")
     with pytest.raises(SubmissionError, match="must return a disbench.Method"):
