@@ -199,3 +199,31 @@ def test_run_sweep_and_reproduce_refuse_the_same_seeds_in_the_same_words(command
     with pytest.raises(SystemExit):
         cli([*command, "--seeds", "0", word])
     assert capsys.readouterr().err.strip().splitlines()[-1].endswith(f"argument --seeds: {message}")
+
+
+class _Payload:
+    """Unpickling this runs ``touch``: what a malicious checkpoint would do under weights_only=False."""
+
+    def __init__(self, marker: str) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        import os
+
+        return (os.system, (f"touch {self.marker}",))
+
+
+def test_eval_of_a_checkpoint_carrying_code_refuses_without_advising_to_run_it(tmp_path, capsys):
+    """torch's message on such a file advises weights_only=False, which would run the file's code; eval never passes that on."""
+    import torch
+
+    marker = tmp_path / "code-ran"
+    bad = tmp_path / "checkpoint.pt"
+    torch.save({"step": 1, "model": _Payload(str(marker))}, bad)
+    garbage = tmp_path / "garbage.pt"
+    garbage.write_bytes(bytes(range(256)))
+    for path in (bad, garbage):
+        assert cli(["eval", str(path)]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"error: {path} is not a disbench run checkpoint") and "weights_only` set to `False" not in err, err
+    assert not marker.exists()
