@@ -235,8 +235,12 @@ def _cmd_verify(args: argparse.Namespace) -> int:
 
 
 def _cmd_data_download(args: argparse.Namespace) -> int:
-    from disbench.data import stored_dataset
+    import inspect
 
+    from disbench.data import dataset_class, stored_dataset, stored_datasets
+
+    if args.subset is not None and args.name in stored_datasets() and "subset" not in inspect.signature(dataset_class(args.name)).parameters:
+        raise DisbenchError(f"--subset {args.subset}: {args.name} has no subsets (only mpi3d has: toy, realistic, real); leave --subset out.")
     data = stored_dataset(args.name, root=args.root, **({"subset": args.subset} if args.subset else {}))
     path = data.prepare(progress=not args.quiet)
     if not args.keep_raw:

@@ -69,6 +69,7 @@ class SiteOptions:
     reproduction: Sequence[Path] | None = None  # the reproduction's record folders (summary.FOLDERS in a clone); None: the page says it was left out
 
     def __post_init__(self) -> None:
+        _templates_folder(self.templates_dir)  # before any folder is made or record read
         if self.analyse is not None:
             self.analyse = tuple(dict.fromkeys(_task_id(t, "--analyse") for t in self.analyse))
 
@@ -96,12 +97,16 @@ class _Build:
         return rel
 
 
+def _templates_folder(templates_dir: Path) -> Path:
+    if not (templates_dir / "templates").is_dir():
+        raise LeaderboardError(f"No site templates in {templates_dir}/templates; run from a disbench clone (pip install -e .) or pass --templates DIR.")
+    return templates_dir / "templates"
+
+
 def _environment(templates_dir: Path):
     import jinja2
 
-    if not (templates_dir / "templates").is_dir():
-        raise LeaderboardError(f"No site templates in {templates_dir}/templates; run from a disbench clone (pip install -e .) or pass --templates DIR.")
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(templates_dir / "templates")),
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(_templates_folder(templates_dir))),
                              autoescape=jinja2.select_autoescape(["html"]), undefined=jinja2.StrictUndefined,
                              trim_blocks=True, lstrip_blocks=True)
     env.globals.update(MARKER_HELP=MARKERS, RANK_RULE=RANK_RULE)

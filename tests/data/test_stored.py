@@ -210,3 +210,5 @@ def test_data_status_bad_name_and_a_root_that_is_a_file(capsys, tmp_path):
     assert cli(["data", "download", "dsprites", "--root", str(blocker)]) == 2  # refused before any download is tried
     assert capsys.readouterr().err == (f"error: The dataset folder {blocker / 'dsprites' / 'raw'} cannot be made: {blocker} is a file, "
                                        "not a folder; give a folder's path (it is made if missing).\n")
+    assert cli(["data", "download", "dsprites", "--subset", "toy"]) == 2  # was "unexpected keyword argument 'subset'"
+    assert capsys.readouterr().err == "error: --subset toy: dsprites has no subsets (only mpi3d has: toy, realistic, real); leave --subset out.\n"

@@ -247,3 +247,9 @@ def test_show_at_a_hub_snapshots_root_points_to_its_results_folder(workspace, ca
                        f"has 2 (a Hub snapshot keeps them in results/); did you mean {snapshot / 'results'}?\n")
     assert main(["leaderboard", "show", "--official", str(snapshot / "results"), "--submissions", str(workspace["submissions"])]) == 0
     assert "alpha [unverified]" in capsys.readouterr().out
+
+
+def test_site_build_with_no_templates_makes_no_out_folder(tmp_path, capsys):
+    assert main(["site", "build", "--templates", str(tmp_path / "nope"), "--out", str(tmp_path / "site"), "--no-reproduction"]) == 2
+    assert f"No site templates in {tmp_path / 'nope'}/templates" in capsys.readouterr().err
+    assert not (tmp_path / "site").exists()  # it used to be made before the templates were looked for
