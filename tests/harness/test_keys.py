@@ -10,7 +10,7 @@ from disbench.cli import main
 from disbench.error import SigningError
 from disbench.harness.record import load_record, write_record
 from disbench.harness.record.keys import default_private_path, enclosing_work_tree, fingerprint, init_keys
-from disbench.harness.record.signing import KEY_ENV, load_private_key, load_public_key, sign, verify
+from disbench.harness.record.signing import KEY_ENV, keys_generate, load_private_key, load_public_key, sign, verify
 from tests.leaderboard.conftest import TEMPLATE
 
 
@@ -64,8 +64,13 @@ def test_an_existing_key_is_never_replaced_without_rotate(clone, tmp_path):
     assert not (tmp_path / "second.pem").exists() and fingerprint(load_public_key(first.public)) == first.fingerprint
     with pytest.raises(SigningError, match="private keys are never overwritten"):
         init_keys(first.private, rotate=True)
-    with pytest.raises(SigningError, match="no folder"):
+    with pytest.raises(SigningError, match="folder .*missing for the public key does not exist; .*give --public a path in an existing folder"):
         init_keys(tmp_path / "third.pem", public=clone / "missing" / "runner-key.pub")
+    (tmp_path / "a-file").write_text("")
+    with pytest.raises(SigningError, match="folder .*a-file for the public key is a file, not a folder"):
+        init_keys(tmp_path / "third.pem", public=tmp_path / "a-file" / "runner-key.pub")
+    with pytest.raises(SigningError, match="The folder .*a-file is a file, not a folder; give a key path in a folder"):
+        keys_generate(tmp_path / "a-file" / "k.pem", tmp_path / "k.pub")
 
 
 def test_rotate_replaces_the_public_key_and_old_signatures_stop_verifying(clone, tmp_path, monkeypatch):

@@ -80,7 +80,9 @@ def init_keys(private: str | os.PathLike[str] | None = None, public: str | os.Pa
         raise SigningError(f"{private} is inside the git work tree {tree}, where a `git add` could commit it; "
                            f"choose a path outside every clone, e.g. the default {default_private_path()}.")
     if not public.parent.is_dir():
-        raise SigningError(f"There is no folder {public.parent} for the public key; run `disbench keys init` from the root of the disbench clone, or pass --public.")
+        what = "is a file, not a folder" if public.parent.exists() else "does not exist"
+        raise SigningError(f"The folder {public.parent} for the public key {what}; run `disbench keys init` from the root of the disbench clone "
+                           "(the key goes to leaderboards/runner-key.pub), or give --public a path in an existing folder.")
     replaced = None
     if public.exists():
         if not rotate:
