@@ -291,3 +291,11 @@ def test_a_maintainer_still_adds_no_private_key_other_key_or_bytecode(repo):
     assert why.pop("deploy.pem") == KEYS and why.pop("leaderboards/other-key.pub") == KEYS
     assert ".so not allowed in a submission" in why.pop("submissions/new-vae/fast.so")
     assert why == {"submissions/new-vae/submission.toml": "declares name = 'other'; it must equal the folder name 'new-vae'"}
+
+
+def test_check_pr_outside_a_git_repository_says_so(tmp_path, capsys):
+    """It used to say git knew no branch 'main' and to pass --base, which cannot help in a folder that is not a repository."""
+    (tmp_path / "a-file").write_text("")
+    for repo in (tmp_path, tmp_path / "nope", tmp_path / "a-file"):
+        assert main(["ci", "check-pr", "--repo", str(repo)]) == 2
+        assert capsys.readouterr().err.startswith(f"error: {repo} is not a git repository (or not a folder); run `disbench ci check-pr` in the clone")
