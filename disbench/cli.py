@@ -223,6 +223,9 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     from disbench.harness.record.signing import load_public_key
     from disbench.harness.record.verify import verify_record
 
+    if args.checkpoint is not None and len(args.records) > 1:  # one checkpoint belongs to one run's record
+        raise DisbenchError(f"--checkpoint names one run's checkpoint, but {len(args.records)} records were given; verify them one at a "
+                            "time, or leave --checkpoint out to find each record's checkpoint in --runs-dir.")
     # a key the user names must be usable: one error now, not a failed check per record; and it is read once
     key = load_public_key(args.public_key) if args.public_key is not None else None
     failed = 0

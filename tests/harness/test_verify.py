@@ -128,3 +128,9 @@ def test_a_public_key_the_user_names_must_exist(tmp_path, capsys):
     assert cli(["verify", *records, "--public-key", str(tmp_path / "nonexist.pub")]) == 2
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err.startswith(f"error: The public key file {tmp_path / 'nonexist.pub'} does not exist")
+
+
+def test_one_checkpoint_for_several_records_is_refused(tmp_path, capsys):
+    """It used to check every record against the one --checkpoint, which belongs to one run at most."""
+    assert cli(["verify", "a.json", "b.json", "--checkpoint", str(tmp_path / "checkpoint.pt")]) == 2
+    assert capsys.readouterr().err.startswith("error: --checkpoint names one run's checkpoint, but 2 records were given")
