@@ -259,6 +259,10 @@ def _cmd_data_status(args: argparse.Namespace) -> int:
 
     rows = [(data.name, "yes" if data.is_prepared() else "no", str(data.folder)) for data in stored_variants(args.root)]
     print(tabulate(rows, headers=["dataset", "prepared", "folder"], tablefmt="simple"))
+    if args.root is not None and not Path(args.root).is_dir():  # a mistyped --root would read as "nothing is prepared"
+        what = "is a file, not a folder" if Path(args.root).exists() else "does not exist"
+        print(f"warning: --root {args.root} {what}, so nothing is prepared there; `disbench data download NAME --root {args.root}` "
+              "would make it, or leave --root out for the default folder.", file=sys.stderr)
     return 0
 
 

@@ -212,3 +212,6 @@ def test_data_status_bad_name_and_a_root_that_is_a_file(capsys, tmp_path):
                                        "not a folder; give a folder's path (it is made if missing).\n")
     assert cli(["data", "download", "dsprites", "--subset", "toy"]) == 2  # was "unexpected keyword argument 'subset'"
     assert capsys.readouterr().err == "error: --subset toy: dsprites has no subsets (only mpi3d has: toy, realistic, real); leave --subset out.\n"
+    assert cli(["data", "status", "--root", str(tmp_path / "nope")]) == 0  # the table, and a warning that the root is not there
+    out, err = capsys.readouterr()
+    assert "mpi3d_real" in out and err.startswith(f"warning: --root {tmp_path / 'nope'} does not exist, so nothing is prepared there")
