@@ -352,6 +352,8 @@ def test_cli_dry_run_status_and_wrong_input(workspace, capsys):
     for argv, message in [
         (["sweep", "--tasks", "xysquares-mse"], "A sweep needs --submissions"),
         (["sweep", *grid, "--tasks", "xysqares-mse"], "Did you mean 'xysquares-mse'"),
+        (["sweep", "status", *grid, "--runs-dir", str(workspace / "a-file")], f"The --runs-dir folder {workspace / 'a-file'} is a file"),
+        (["sweep", *grid, "--submissions-dir", str(workspace / "nope")], f"No submission 'tiny-vae': {workspace / 'nope'} is not a folder here"),
         (["sweep", *grid, "--device", "cuda:99"], "error: --device cuda:99: this machine has"),  # once, not one failed run each
         (["sweep", *grid, "--device", "cuda:99", "--dry-run"], "error: --device cuda:99: this machine has"),
         (["sweep", *grid, "--runs-dir", str(workspace / "a-file" / "runs")],  # once, before any run (was: each run failed on it)

@@ -100,7 +100,9 @@ def resolve_submission(entry: str, submissions_dir: str | Path) -> Path:
         return folder.resolve()
     known = sorted(p.name for p in Path(submissions_dir).glob("*/") if (p / "submission.toml").is_file())
     if not known:
-        raise SweepError(f"No submission {entry!r}: {submissions_dir} holds no submission folders; pass --submissions-dir or a path to the folder.")
+        where = "holds no submission folders" if Path(submissions_dir).is_dir() else "is not a folder here"
+        raise SweepError(f"No submission {entry!r}: {submissions_dir} {where}; run from the root of a disbench clone, or pass "
+                         "--submissions-dir or a path to the submission's folder.")
     raise SweepError(f"No submission {entry!r} in {submissions_dir}.{did_you_mean(entry, known)} Submissions there: {', '.join(known)}.")
 
 
