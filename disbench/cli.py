@@ -21,7 +21,7 @@ from disbench.seeds import seed_argument, seeds_argument
 
 SHOWN_METRICS = ("mig", "dci.disentanglement", "dci.completeness", "dci.informativeness_test", "sap", "factor_vae.eval_accuracy",
                  "beta_vae.eval_accuracy", "irs")  # DCI beside the informativeness its gate read
-PICTURE_ENDINGS = (".png", ".pdf", ".svg", ".jpg")  # what `disbench show --out` writes, by its ending (matplotlib)
+PICTURE_ENDINGS = (".png", ".pdf", ".svg", ".jpg", ".jpeg", ".eps", ".tif", ".tiff", ".webp")  # `show --out`'s formats (matplotlib's)
 
 
 def seal_choice(text: str) -> bool | int | None:
@@ -61,11 +61,12 @@ def _cmd_show(args: argparse.Namespace) -> int:
 def _cmd_learn_kernel(args: argparse.Namespace) -> int:
     import disbench
     from disbench.analysis import factor_correlation
-    from disbench.analysis.kernels import learn_kernel
+    from disbench.analysis.kernels import check_learning, learn_kernel
     from disbench.files import writable_file
     from disbench.losses import augmented
 
     task = disbench.make(args.task)
+    check_learning(task, args.radius, args.batch_size)
     writable_file(args.out, "--out kernel", (".npy",), DisbenchError)  # before minutes of learning, not after
     learnt = learn_kernel(task, radius=args.radius, steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed, progress=True)
     learnt.save(args.out)
@@ -243,7 +244,9 @@ def _cmd_data_download(args: argparse.Namespace) -> int:
     from disbench.data import dataset_class, stored_dataset, stored_datasets
 
     if args.subset is not None and args.name in stored_datasets() and "subset" not in inspect.signature(dataset_class(args.name)).parameters:
-        raise DisbenchError(f"--subset {args.subset}: {args.name} has no subsets (only mpi3d has: toy, realistic, real); leave --subset out.")
+        from disbench.data.mpi3d import SUBSETS
+
+        raise DisbenchError(f"--subset {args.subset}: {args.name} has no subsets (only mpi3d has: {', '.join(SUBSETS)}); leave --subset out.")
     data = stored_dataset(args.name, root=args.root, **({"subset": args.subset} if args.subset else {}))
     path = data.prepare(progress=not args.quiet)
     if not args.keep_raw:
@@ -260,8 +263,9 @@ def _cmd_data_status(args: argparse.Namespace) -> int:
     rows = [(data.name, "yes" if data.is_prepared() else "no", str(data.folder)) for data in stored_variants(args.root)]
     print(tabulate(rows, headers=["dataset", "prepared", "folder"], tablefmt="simple"))
     if args.root is not None and not Path(args.root).is_dir():  # a mistyped --root would read as "nothing is prepared"
-        what = "is a file, not a folder" if Path(args.root).exists() else "does not exist"
-        print(f"warning: --root {args.root} {what}, so nothing is prepared there; `disbench data download NAME --root {args.root}` "
+        from disbench.files import missing_folder
+
+        print(f"warning: --root {args.root} {missing_folder(args.root)}, so nothing is prepared there; `disbench data download NAME --root {args.root}` "
               "would make it, or leave --root out for the default folder.", file=sys.stderr)
     return 0
 

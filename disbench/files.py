@@ -49,6 +49,11 @@ def writable_folder(folder: str | os.PathLike[str], what: str, error: type[Excep
     return folder
 
 
+def missing_folder(path: str | os.PathLike[str]) -> str:
+    """Why ``path`` (not a folder) cannot be read as one, for a message: "is a file, not a folder" or "does not exist"."""
+    return "is a file, not a folder" if Path(path).exists() else "does not exist"
+
+
 def writable_file(path: str | os.PathLike[str], what: str, suffixes: tuple[str, ...], error: type[Exception] = OSError) -> Path:
     """Prove now that ``path`` can be written later: a file's name ending in one of ``suffixes`` (the writers add a
     missing one themselves, so the file written would not be the one named), not a folder, in a folder that is (or

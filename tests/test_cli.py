@@ -42,8 +42,8 @@ def test_show_writes_a_png(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("name, message", [
-    ("samples.txt", "needs one of the endings .png, .pdf, .svg, .jpg: e.g. {tmp}/samples.png."),
-    ("samples", "needs one of the endings .png, .pdf, .svg, .jpg: e.g. {tmp}/samples.png."),  # matplotlib would add .png unasked
+    ("samples.txt", "needs one of the endings .png, .pdf, .svg, .jpg, .jpeg, .eps, .tif, .tiff, .webp: e.g. {tmp}/samples.png."),
+    ("samples", "needs one of the endings .png, .pdf, .svg, .jpg, .jpeg, .eps, .tif, .tiff, .webp: e.g. {tmp}/samples.png."),  # not added unasked
     ("", "is a folder; give a file's path, e.g. {tmp}/out.png."),
     ("taken/samples.png", "The folder of the --out picture {tmp}/taken is a file, not a folder"),
 ])
@@ -70,7 +70,7 @@ def test_learn_kernel_refuses_a_bad_out_before_learning_and_writes_exactly_the_n
     monkeypatch.undo()
     for flags, message in ((["--radius", "100000"], "--radius 100000 is not smaller than the images (64 pixels); give at most 63"),
                            (["--batch-size", "1"], "--batch-size 1: a step compares pairs of observations, so it needs at least 2")):
-        assert cli(["learn-kernel", "xysquares-mse", "--out", str(tmp_path / "kernel.npy"), "--steps", "1", *flags]) == 2  # was a traceback
+        assert cli(["learn-kernel", "xysquares-mse", "--out", str(tmp_path / "new" / "kernel.npy"), "--steps", "1", *flags]) == 2  # was a traceback
         assert message in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
     learnt = kernels.LearntKernel(torch.full((3, 3), 1 / 9), [0.5])

@@ -66,6 +66,16 @@ class LearntKernel:
             np.save(f, self.kernel.detach().cpu().numpy().astype(np.float32))
 
 
+def check_learning(task: Task, radius: int, batch_size: int) -> None:
+    """Refuse what :func:`learn_kernel` cannot learn with, before any work (or folder) is made for it."""
+    side = max(task.data.obs_shape[1:])
+    if radius >= side:  # a larger kernel only pads: (2r+1)^2 weights that no pixel pair can reach
+        raise LossError(f"--radius {radius} is not smaller than the images ({side} pixels); give at most {side - 1} "
+                        f"(the paper's box blur on 64-pixel images has radius 31).")
+    if batch_size < 2:
+        raise LossError(f"--batch-size {batch_size}: a step compares pairs of observations, so it needs at least 2.")
+
+
 def learn_kernel(
     task: Task,
     radius: int = 31,
@@ -84,12 +94,7 @@ def learn_kernel(
     """
     from tqdm.auto import tqdm
 
-    side = max(task.data.obs_shape[1:])
-    if radius >= side:  # a larger kernel only pads: (2r+1)^2 weights that no pixel pair can reach
-        raise LossError(f"--radius {radius} is not smaller than the images ({side} pixels); give at most {side - 1} "
-                        f"(the paper's box blur on 64-pixel images has radius 31).")
-    if batch_size < 2:
-        raise LossError(f"--batch-size {batch_size}: a step compares pairs of observations, so it needs at least 2.")
+    check_learning(task, radius, batch_size)
     gen = torch.Generator().manual_seed(seed)
     size = 2 * radius + 1
     theta = 1.0 + 1e-3 * torch.randn(size, size, generator=gen, dtype=torch.float64)

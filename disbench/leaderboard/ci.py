@@ -122,9 +122,11 @@ def _toml(repo: Path, spec: str) -> dict | None:
 
 def resolve_base(repo: Path, base: str) -> str:
     """The commit of ``base`` or ``origin/<base>``, whichever git knows."""
-    if _run(repo, "rev-parse", "--git-dir").returncode != 0:  # no branch could be found in what is not a repository
-        raise PullRequestError(f"{repo} is not a git repository (or not a folder); run `disbench ci check-pr` in the clone that holds "
-                               "the pull request's head, or pass --repo with it.")
+    probe = _run(repo, "rev-parse", "--git-dir")
+    if probe.returncode != 0:  # no branch could be found in what git cannot read as a repository
+        said = " ".join(probe.stderr.decode(errors="replace").split())[:300]
+        raise PullRequestError(f"{repo} is not a git repository git can read here ({said or 'not a folder'}); run `disbench ci check-pr` "
+                               "in the clone that holds the pull request's head, or pass --repo with it.")
     sha = _commit(repo, base) or _commit(repo, f"origin/{base}")
     if sha is None:
         raise PullRequestError(f"git knows no branch {base!r} or 'origin/{base}'; fetch it first (actions/checkout with fetch-depth: 0), or pass --base.")

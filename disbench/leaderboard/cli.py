@@ -14,7 +14,7 @@ from typing import Any
 
 from disbench.arguments import port_number
 from disbench.error import did_you_mean
-from disbench.files import writable_folder
+from disbench.files import missing_folder, writable_folder
 from disbench.leaderboard.errors import LeaderboardError
 from disbench.protocol import TIERS
 
@@ -83,8 +83,9 @@ def _cmd_build(args: argparse.Namespace) -> int:
     agg = _board(args)
     if not agg.board.accepted:  # an empty board would replace the committed one (leaderboards/README.md, summary.*)
         found = len(agg.board.entries)
-        why = f"none of its {found} records was accepted (`disbench leaderboard show` lists why)" if found else "it holds no records"
-        raise LeaderboardError(f"Nothing to build from {args.official}: {why}; {args.out} is left as it was. Pass the folder of "
+        why = f"none of the {found} records found was accepted (`disbench leaderboard show` lists why)" if found else "it holds no records"
+        sources = ", ".join([args.official, *args.results])
+        raise LeaderboardError(f"Nothing to build from {sources}: {why}; {args.out} is left as it was. Pass the folder of "
                                "records (--official DIR, laid out <task>/<submission>/<tier>/seed-<n>.json).")
     out = writable_folder(args.out, "--out folder", LeaderboardError)
     readme = write_atomic(out / "README.md", render_markdown(agg).encode())
@@ -121,8 +122,7 @@ def _cmd_pull(args: argparse.Namespace) -> int:
 def _check_runs_folder(runs: str | None) -> None:
     """A mistyped --runs used to build a site without the local runs' pictures, or publish without checkpoints, silently."""
     if runs and not Path(runs).is_dir():
-        what = "is not a folder" if Path(runs).exists() else "does not exist"
-        raise LeaderboardError(f"The --runs folder {runs} {what}; give the folder `disbench run --runs-dir` wrote (default: runs) "
+        raise LeaderboardError(f"The --runs folder {runs} {missing_folder(runs)}; give the folder `disbench run --runs-dir` wrote (default: runs) "
                                "or leave --runs out.")
 
 

@@ -216,23 +216,35 @@ class Committed:
 def reaching_the_hub(action: str, repo_id: str) -> Iterator[None]:
     """The Hub client's failures (no connection, no such repo, refused) as one :class:`HubError` that names the repo
     and what to check, instead of the client's multi-line message or traceback. Local errors (a full disk) pass."""
-    from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError, RepositoryNotFoundError
+    from huggingface_hub.utils import HfHubHTTPError, LocalEntryNotFoundError, RepositoryNotFoundError
 
+    unreachable = (f"Could not reach the Hugging Face Hub to {action} {repo_id} ({{}}); check the internet connection, "
+                   "or HF_ENDPOINT if you use a mirror.")
     try:
         yield
+    except LocalEntryNotFoundError as e:  # before HfHubHTTPError: in huggingface_hub 0.x it is one
+        raise HubError(unreachable.format(_first_line(e))) from None
     except RepositoryNotFoundError:
         raise HubError(f"The Hub has no repo {repo_id} that can be read here: check the name (ORG/NAME), "
                        "or set HF_TOKEN to a token that can read it if it is private.") from None
     except HfHubHTTPError as e:
-        status = getattr(getattr(e, "response", None), "status_code", "?")
+        status = getattr(getattr(e, "response", None), "status_code", None)
         reason = getattr(e, "server_message", None) or _first_line(e)
-        raise HubError(f"The Hub refused to {action} {repo_id} (HTTP {status}: {reason}); "
-                       "check that HF_TOKEN can write to it.") from None
+        raise HubError(f"The Hub refused to {action} {repo_id} (HTTP {status or '?'}: {reason}); {_hint(action, status)}") from None
     except Exception as e:
-        if not (isinstance(e, LocalEntryNotFoundError) or _from_the_http_library(e)):
+        if not _from_the_http_library(e):
             raise
-        raise HubError(f"Could not reach the Hugging Face Hub to {action} {repo_id} ({_first_line(e)}); check the internet "
-                       "connection, or HF_ENDPOINT if you use a mirror.") from None
+        raise HubError(unreachable.format(_first_line(e))) from None
+
+
+def _hint(action: str, status: int | None) -> str:
+    """What to do about an HTTP refusal, by its status and whether the token had to read or write."""
+    if status is not None and (status >= 500 or status == 429):
+        return "the Hub is busy or failing: try again later."
+    if status in (409, 412):
+        return "the repo changed while this ran (its head moved): run the command again."
+    access = "read" if action == "download" else "write to"
+    return f"check that HF_TOKEN can {access} it."
 
 
 def _from_the_http_library(e: BaseException) -> bool:

@@ -30,6 +30,7 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 from disbench.error import DisbenchError
+from disbench.files import missing_folder
 from disbench.harness.record import SCHEMA_VERSION, RunResult
 from disbench.leaderboard.errors import LeaderboardError
 from disbench.registration import spec_differences
@@ -317,7 +318,7 @@ def load_board(
         if not root.is_dir():
             hint = ("run from the root of a disbench clone, pass the folder (--official DIR, --results DIR), "
                     "or make one: `disbench leaderboard pull --repo ORG/NAME`, `disbench run ... --results-dir DIR`")
-            raise LeaderboardError(f"Results folder {root} {'is not a folder' if root.exists() else 'does not exist'}; {hint}.")
+            raise LeaderboardError(f"Results folder {root} {missing_folder(root)}; {hint}.")
         check_layout(root)
         if root.resolve() in seen:
             continue

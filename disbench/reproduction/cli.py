@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from disbench.arguments import device_argument, positive_int
-from disbench.files import writable_folder
+from disbench.files import missing_folder, writable_folder
 from disbench.seeds import seed_argument, seeds_argument
 
 LOCAL_RESULTS = Path("runs/results")  # where new runs' records go unless --results-dir says otherwise
@@ -59,11 +59,9 @@ def _cmd_experiment(args: argparse.Namespace) -> int:
     experiment = EXPERIMENTS[args.what]
     tier = args.tier or experiment.default_tier
     if args.device is not None and not args.report_only:  # a GPU this machine lacks: now, not once per run
-        import torch
-
         from disbench.harness.run.train import check_device
 
-        check_device(torch.device(args.device))
+        check_device(args.device)
     arms = experiment.arms(tuple(args.methods), args.average, tuple(args.conditions) if args.conditions else None)
     reuse = [Path(p) for p in args.reuse] if args.reuse is not None else list(DEFAULT_REUSE)
     absent = [p for p in reuse if args.reuse and not p.is_dir()]  # only folders the user named
@@ -72,8 +70,7 @@ def _cmd_experiment(args: argparse.Namespace) -> int:
                                 "(e.g. leaderboards/results), or give --reuse alone to reuse nothing.")
     results_dir = Path(args.results_dir or LOCAL_RESULTS)
     if args.report_only and args.results_dir is not None and not results_dir.is_dir():  # reported as counted, yet never read
-        what = "is not a folder" if results_dir.exists() else "does not exist"
-        raise ReproductionError(f"--results-dir {results_dir} {what}; --report-only reads the records in it: give the folder your "
+        raise ReproductionError(f"--results-dir {results_dir} {missing_folder(results_dir)}; --report-only reads the records in it: give the folder your "
                                 "runs wrote, or leave --results-dir out to report the committed records alone.")
     local = "first" if args.results_dir is not None else "never" if args.report_only else "last"  # a folder named is the user's choice
     planned = plan(arms, tier, parse_seeds(args.seeds), results_dir, Path(args.runs_dir), reuse, local=local, every_recorded=True)

@@ -227,3 +227,4 @@ def test_eval_of_a_checkpoint_carrying_code_refuses_without_advising_to_run_it(t
         err = capsys.readouterr().err
         assert err.startswith(f"error: {path} is not a disbench run checkpoint") and "weights_only` set to `False" not in err, err
     assert not marker.exists()
+    assert cli(["eval", str(bad)]) == 2 and "it asks to load GLOBAL posix.system" in capsys.readouterr().err  # what it asked to run

@@ -145,7 +145,7 @@ def test_build_from_an_empty_or_wrong_folder_leaves_the_board_as_it_was(tmp_path
     (tmp_path / "a-file").write_text("")
     for official, message in ((tmp_path / "empty", "it holds no records"),
                               (REPO / "submissions", "it holds no records"),  # an easy mix-up: submissions, not records
-                              (tmp_path / "a-file", f"Results folder {tmp_path / 'a-file'} is not a folder")):
+                              (tmp_path / "a-file", f"Results folder {tmp_path / 'a-file'} is a file, not a folder")):
         assert main(["leaderboard", "build", "--official", str(official), "--out", str(board)]) == 2, official
         assert message in capsys.readouterr().err, official
     assert [p.name for p in board.iterdir()] == ["README.md"] and (board / "README.md").read_text() == "the committed board\n"
@@ -216,7 +216,7 @@ def test_site_build_refuses_a_runs_or_cache_folder_it_cannot_use(tmp_path, capsy
 def test_publish_refuses_a_runs_folder_it_cannot_use(tmp_path, capsys, baselines):
     """A mistyped --runs used to plan the dataset without its checkpoints, silently (exit 0)."""
     (tmp_path / "a-file").write_text("")
-    for runs, what in (("nope", "does not exist"), (str(tmp_path / "a-file"), "is not a folder")):
+    for runs, what in (("nope", "does not exist"), (str(tmp_path / "a-file"), "is a file, not a folder")):
         argv = ["publish", "--repo", "org/board", "--dry-run", "--official", baselines, "--runs", runs]
         assert main(argv) == 2
         assert capsys.readouterr().err.startswith(f"error: The --runs folder {runs} {what}; give the folder `disbench run --runs-dir` wrote")

@@ -198,7 +198,8 @@ def fake_hub():
     with socket.socket() as s:  # a port nothing listens on once closed
         s.bind(("127.0.0.1", 0))
         closed = f"http://127.0.0.1:{s.getsockname()[1]}"
-    yield {"missing": serve(404, {"X-Error-Code": "RepoNotFound"}), "refusing": serve(401, {}), "closed": closed}
+    yield {"missing": serve(404, {"X-Error-Code": "RepoNotFound"}), "refusing": serve(401, {}), "busy": serve(503, {}),
+           "moved": serve(412, {}), "closed": closed}
     for server in servers.values():
         server.shutdown()
 
@@ -219,6 +220,10 @@ def test_pull_and_publish_say_what_failed_at_the_hub_in_one_line(fake_hub, tmp_p
     plan = [hub.PlannedFile("results/a.json", b"{}", "a.json")]
     with pytest.raises(HubError, match=r"^The Hub refused to publish to org/board \(HTTP 401: .*Invalid credentials.*\); check that HF_TOKEN"):
         hub.commit(HfApi(endpoint=fake_hub["refusing"], token="hf_test"), "org/board", plan, "dataset", "test")
+    with pytest.raises(HubError, match=r"^The Hub refused to publish to org/board \(HTTP 503: .*\); the Hub is busy or failing: try again later"):
+        hub.commit(HfApi(endpoint=fake_hub["busy"], token="hf_test"), "org/board", plan, "dataset", "test")
+    with pytest.raises(HubError, match=r"^The Hub refused to publish to org/board \(HTTP 412: .*\); the repo changed while this ran"):
+        hub.commit(HfApi(endpoint=fake_hub["moved"], token="hf_test"), "org/board", plan, "dataset", "test")
     with pytest.raises(HubError, match=r"^Could not reach the Hugging Face Hub to publish to org/board"):
         hub.commit(HfApi(endpoint=fake_hub["closed"], token="hf_test"), "org/board", plan, "dataset", "test")
     assert not (tmp_path / "snap" / "results").exists()

@@ -20,6 +20,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from disbench.error import SigningError
+from disbench.files import missing_folder
 from disbench.harness.record.signing import DEFAULT_PUBLIC_KEY, KEY_ENV, generate_keypair, load_public_key
 
 
@@ -80,8 +81,7 @@ def init_keys(private: str | os.PathLike[str] | None = None, public: str | os.Pa
         raise SigningError(f"{private} is inside the git work tree {tree}, where a `git add` could commit it; "
                            f"choose a path outside every clone, e.g. the default {default_private_path()}.")
     if not public.parent.is_dir():
-        what = "is a file, not a folder" if public.parent.exists() else "does not exist"
-        raise SigningError(f"The folder {public.parent} for the public key {what}; run `disbench keys init` from the root of the disbench clone "
+        raise SigningError(f"The folder {public.parent} for the public key {missing_folder(public.parent)}; run `disbench keys init` from the root of the disbench clone "
                            "(the key goes to leaderboards/runner-key.pub), or give --public a path in an existing folder.")
     replaced = None
     if public.exists():

@@ -27,6 +27,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from disbench.error import SigningError, SigningKeyNotFound
+from disbench.files import missing_folder
 
 if TYPE_CHECKING:
     from disbench.harness.record import RunResult
@@ -162,8 +163,8 @@ def generate_keypair(private_path: str | os.PathLike[str], public_path: str | os
         if path.exists():
             raise SigningError(f"{path} already exists; keys are never overwritten. Move it away or choose another path.")
         if not path.parent.is_dir():
-            raise SigningError(f"The folder {path.parent} is a file, not a folder; give a key path in a folder." if path.parent.exists()
-                               else f"The folder {path.parent} does not exist; create it first.")
+            fix = "give a key path in a folder" if path.parent.exists() else "create it first"
+            raise SigningError(f"The folder {path.parent} {missing_folder(path.parent)}; {fix}.")
     key = Ed25519PrivateKey.generate()
     private_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     public_pem = key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)

@@ -5,6 +5,7 @@ harness, from the codes the learner returns."""
 from __future__ import annotations
 
 import pickle
+import re
 from pathlib import Path
 from typing import Any
 
@@ -67,9 +68,11 @@ def load_run_state(checkpoint: str | Path) -> dict[str, Any]:
         raise SubmissionError(f"No checkpoint at {path}; a run writes it to runs/<task>/<submission>/<tier>/seed-<n>/checkpoint.pt.")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError:  # torch's own message advises weights_only=False: running the file's code, which is never safe here
-        raise SubmissionError(f"{path} is not a disbench run checkpoint: it is not a torch file of tensors and plain values (checkpoints "
-                              "are loaded with weights_only=True, so no code in a file ever runs); give a run folder's checkpoint.pt.") from None
+    except pickle.UnpicklingError as e:  # torch's own message advises weights_only=False: running the file's code, never safe here
+        found = next(iter(re.findall(r"GLOBAL [\w.]+", str(e))), None)  # what the file asked for, not torch's advice
+        raise SubmissionError(f"{path} is not a disbench run checkpoint: it is not a torch file of tensors and plain values "
+                              f"({'it asks to load ' + found if found else 'it does not unpickle as one'}; checkpoints are loaded with weights_only=True, so no code in a "
+                              "file ever runs); give a run folder's checkpoint.pt.") from None
     except Exception as e:  # noqa: BLE001 - any unreadable file is the same user error
         raise SubmissionError(f"{path} is not a disbench run checkpoint ({type(e).__name__}: {(str(e).splitlines() or [''])[0][:200]}).") from None
     if not isinstance(state, dict) or "step" not in state:

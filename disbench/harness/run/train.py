@@ -137,8 +137,9 @@ def check_seed(seed: Any) -> int:
     return seed
 
 
-def check_device(device: torch.device) -> torch.device:
-    """Refuse a CUDA device this machine does not have, before anything is locked or written."""
+def check_device(device: torch.device | str) -> torch.device:
+    """Refuse a CUDA device this machine does not have, before anything is locked or written (or a grid is planned)."""
+    device = torch.device(device)
     if device.type == "cuda":
         if not torch.cuda.is_available():
             raise TrainingError(f"--device {device}: this machine has no usable CUDA GPU (torch {torch.__version__}, CUDA "

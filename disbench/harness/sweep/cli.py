@@ -134,11 +134,9 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
 
     sweep, executor, slurm, pack = settings(args)
     if args.device is not None and executor != "slurm":  # runs here: a GPU this machine lacks fails now, not once per run
-        import torch
-
         from disbench.harness.run.train import check_device
 
-        check_device(torch.device(args.device))
+        check_device(args.device)
     options = SlurmOptions(**slurm)
     grid = expand(sweep)
     cluster = "slurm" if executor == "slurm" else "local"
@@ -160,7 +158,8 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     if not todo:
         print("nothing to do: every run is done or running.")
         return 0
-    for folder, option in ((sweep.results_dir, "--results-dir"), (sweep.runs_dir, "--runs-dir"), (log_dir, "--log-dir")):
+    folders = [(sweep.results_dir, "--results-dir"), (sweep.runs_dir, "--runs-dir")] + ([(log_dir, "--log-dir")] if executor != "local" else [])
+    for folder, option in folders:  # the job logs are the submitit executors' alone
         writable_folder(folder, f"{option} folder", SweepError)  # once, before any run: not the same failure in every run
     groups = group_runs([s.run for s in todo], pack)
     if executor == "local":
