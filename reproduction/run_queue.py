@@ -6,7 +6,8 @@ Fig. 11 at z = 25, beta = 0.0001 with eight seeds per arm; the ladder's spacings
 five seeds; the same Fig. 11 grid with the paper-era Ada-GVAE averaging; and Ada-GVAE at the
 extended tier on spacings 8, 1, 5, 6, 7. Within a grid, seed by seed across its arms, so that an
 interrupted queue leaves the arms balanced. Run it again at any time: it skips every run with a valid
-record (and resumes a run from its checkpoint). A failed run is not committed; the next pass retries it.
+record (and resumes a run from its checkpoint). A failed run is not committed; the next pass retries it. A record
+written but not committed (the queue stopped in between) is committed when the queue starts again.
 
     nohup nice -n 10 python reproduction/run_queue.py > runs/queue.log 2>&1 &
     python reproduction/run_queue.py --dry-run        # what is left, in order
@@ -74,16 +75,16 @@ def train(grid: Grid, p) -> bool:
     return path.is_file() and load_record(path).status == "completed"
 
 
-def commit(p) -> None:
+def commit(record_file: Path) -> None:
     """Commit the run's record (and its traversals picture) with the regenerated summary, naming only those files."""
     from disbench.harness.record import load_record
     from disbench.reproduction.gate import gated_dci
     from disbench.reproduction.summary import write_summary
 
-    record = load_record(p.run.record_file)
+    record = load_record(record_file)
     write_summary(DOCS)
     refresh_reports()
-    files = [p.run.record_file, *p.run.record_file.parent.glob(f"seed-{p.run.seed}.traversals.png"), DOCS, REPORTS]
+    files = [record_file, *record_file.parent.glob(f"{record_file.stem}.traversals.png"), DOCS, REPORTS]
     dci = gated_dci(record)
     m, peak = record.metrics, record.max_during_training
     message = (f"Record: {record.submission.name} on {record.task.id.removesuffix('-v0')}, {record.protocol.name} tier, seed {record.seed} "
@@ -93,6 +94,16 @@ def commit(p) -> None:
     subprocess.run(["git", "add", "--", *paths], cwd=ROOT, check=True)
     subprocess.run(["git", "commit", "-q", "-m", message, "--", *paths], cwd=ROOT, check=True)
     print(message, flush=True)
+
+
+def uncommitted() -> list[Path]:
+    """Completed records under reproduction/results that git does not track yet (their run finished, their commit did not)."""
+    from disbench.harness.record import load_record
+
+    listed = subprocess.run(["git", "ls-files", "--others", "--exclude-standard", "--", str(RESULTS.relative_to(ROOT))],
+                            cwd=ROOT, check=True, capture_output=True, text=True).stdout.split()
+    files = [ROOT / f for f in listed if Path(f).name.startswith("seed-") and f.endswith(".json")]
+    return [f for f in files if load_record(f).status == "completed"]
 
 
 def refresh_reports() -> None:
@@ -110,6 +121,9 @@ def main() -> int:
     parser.add_argument("--no-commit", action="store_true", help="train and write records, commit nothing")
     args = parser.parse_args()
     failed = landed = 0
+    if not (args.dry_run or args.no_commit):
+        for record_file in uncommitted():  # a queue stopped between a run's record and its commit: commit it now
+            commit(record_file)
     for grid in QUEUE:
         for p in pending(grid):
             if args.dry_run:
@@ -121,7 +135,7 @@ def main() -> int:
                 continue
             landed += 1
             if not args.no_commit:
-                commit(p)
+                commit(p.run.record_file)
     if landed and args.no_commit:
         refresh_reports()  # committed runs brought their reports along
     return 1 if failed else 0
