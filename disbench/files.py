@@ -54,6 +54,13 @@ def missing_folder(path: str | os.PathLike[str]) -> str:
     return "is a file, not a folder" if Path(path).exists() else "does not exist"
 
 
+def existing_folder(path: str | os.PathLike[str], what: str, fix: str, error: type[Exception] = OSError) -> Path:
+    """``path`` if it is a folder to read from; else ``error``: "<what> <path> does not exist (or is a file, not a folder); <fix>"."""
+    if not Path(path).is_dir():
+        raise error(f"{what} {path} {missing_folder(path)}; {fix}")
+    return Path(path)
+
+
 def writable_file(path: str | os.PathLike[str], what: str, suffixes: tuple[str, ...], error: type[Exception] = OSError) -> Path:
     """Prove now that ``path`` can be written later: a file's name ending in one of ``suffixes`` (the writers add a
     missing one themselves, so the file written would not be the one named), not a folder, in a folder that is (or

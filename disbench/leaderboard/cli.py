@@ -14,7 +14,7 @@ from typing import Any
 
 from disbench.arguments import port_number
 from disbench.error import did_you_mean
-from disbench.files import missing_folder, writable_folder
+from disbench.files import existing_folder, writable_folder
 from disbench.leaderboard.errors import LeaderboardError
 from disbench.protocol import TIERS
 
@@ -121,9 +121,9 @@ def _cmd_pull(args: argparse.Namespace) -> int:
 
 def _check_runs_folder(runs: str | None) -> None:
     """A mistyped --runs used to build a site without the local runs' pictures, or publish without checkpoints, silently."""
-    if runs and not Path(runs).is_dir():
-        raise LeaderboardError(f"The --runs folder {runs} {missing_folder(runs)}; give the folder `disbench run --runs-dir` wrote (default: runs) "
-                               "or leave --runs out.")
+    if runs:
+        existing_folder(runs, "The --runs folder", "give the folder `disbench run --runs-dir` wrote (default: runs) or leave --runs out.",
+                        LeaderboardError)
 
 
 def _site_options(args: argparse.Namespace):

@@ -30,7 +30,7 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 from disbench.error import DisbenchError
-from disbench.files import missing_folder
+from disbench.files import existing_folder
 from disbench.harness.record import SCHEMA_VERSION, RunResult
 from disbench.leaderboard.errors import LeaderboardError
 from disbench.registration import spec_differences
@@ -315,10 +315,8 @@ def load_board(
     kept = []
     for source in sources:
         root = Path(source.root)
-        if not root.is_dir():
-            hint = ("run from the root of a disbench clone, pass the folder (--official DIR, --results DIR), "
-                    "or make one: `disbench leaderboard pull --repo ORG/NAME`, `disbench run ... --results-dir DIR`")
-            raise LeaderboardError(f"Results folder {root} {missing_folder(root)}; {hint}.")
+        existing_folder(root, "Results folder", "run from the root of a disbench clone, pass the folder (--official DIR, --results DIR), "
+                        "or make one: `disbench leaderboard pull --repo ORG/NAME`, `disbench run ... --results-dir DIR`.", LeaderboardError)
         check_layout(root)
         if root.resolve() in seen:
             continue

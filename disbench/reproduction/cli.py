@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from disbench.arguments import device_argument, positive_int
-from disbench.files import missing_folder, writable_folder
+from disbench.files import existing_folder, writable_folder
 from disbench.seeds import seed_argument, seeds_argument
 
 LOCAL_RESULTS = Path("runs/results")  # where new runs' records go unless --results-dir says otherwise
@@ -69,9 +69,9 @@ def _cmd_experiment(args: argparse.Namespace) -> int:
         raise ReproductionError(f"--reuse folder {absent[0]} does not exist; name folders of records "
                                 "(e.g. leaderboards/results), or give --reuse alone to reuse nothing.")
     results_dir = Path(args.results_dir or LOCAL_RESULTS)
-    if args.report_only and args.results_dir is not None and not results_dir.is_dir():  # reported as counted, yet never read
-        raise ReproductionError(f"--results-dir {results_dir} {missing_folder(results_dir)}; --report-only reads the records in it: give the folder your "
-                                "runs wrote, or leave --results-dir out to report the committed records alone.")
+    if args.report_only and args.results_dir is not None:  # else reported as counted, yet never read
+        existing_folder(results_dir, "--results-dir", "--report-only reads the records in it: give the folder your runs wrote, "
+                        "or leave --results-dir out to report the committed records alone.", ReproductionError)
     local = "first" if args.results_dir is not None else "never" if args.report_only else "last"  # a folder named is the user's choice
     planned = plan(arms, tier, parse_seeds(args.seeds), results_dir, Path(args.runs_dir), reuse, local=local, every_recorded=True)
     found = [p for p in planned if p.record is not None]

@@ -196,13 +196,14 @@ def status_text(states: list[RunState], show_all: bool = False) -> str:
 
 
 def _cmd_status(args: argparse.Namespace) -> int:
+    from disbench.files import existing_folder
     from disbench.harness.sweep import State, SweepError, expand, survey
 
     sweep, _, _, _ = settings(args)
     grid = expand(sweep)
     for folder, option in ((sweep.results_dir, "--results-dir"), (sweep.runs_dir, "--runs-dir")):
-        if folder.exists() and not folder.is_dir():  # every run would read as missing
-            raise SweepError(f"The {option} folder {folder} is a file, not a folder; give the folder the sweep wrote.")
+        if folder.exists():  # a file there: every run would read as missing (a folder not made yet is a sweep not started)
+            existing_folder(folder, f"The {option} folder", "give the folder the sweep wrote.", SweepError)
     try:
         while True:
             states = survey(grid.runs)
