@@ -16,6 +16,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+UNREVIEWABLE = (".pyc", ".pyo", ".so", ".pyd", ".dylib", ".pth")
+
+
+def runs_unreviewed(relative: str) -> bool:
+    """Whether Python runs this file (a posix path) without anyone having read its source:
+    bytecode, native extensions, ``.pth`` start-up files. Never accepted into the repository."""
+    return "__pycache__" in relative.split("/") or relative.lower().endswith(UNREVIEWABLE)
+
 
 @contextmanager
 def atomic_path(path: str | os.PathLike[str], suffix: str = ".tmp") -> Iterator[Path]:

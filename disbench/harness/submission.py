@@ -70,6 +70,8 @@ def folder_problems(path: Path) -> list[str]:
             problem = file_problem(relative, entry.stat().st_size)
             if problem and not (entry.parent.name == "__pycache__"):
                 problems.append(problem)
+            elif not problem and b"\0" in entry.read_bytes():
+                problems.append(f"{relative} holds NUL bytes; submission files are text (the content hash depends on it): save it as text")
         else:
             problems.append(file_problem(relative, 0, "other"))
     return problems
@@ -172,12 +174,26 @@ class Submission:
                 lines.append(f"{name} = {value!r} from submission.toml {table} (build() says {default!r}; submission.toml wins)")
         return lines
 
+    def unknown_hyperparameters(self) -> list[str]:
+        """One line per submission.toml table that sets a name ``build()`` does not take (every
+        table, not only the task's at hand: a per-task table breaks only the runs of its task)."""
+        parameters = inspect.signature(self.entry_point()).parameters
+        if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+            return []
+        return [f"[hyperparameters.{table}] sets {', '.join(unknown)}, which build() does not take; remove it or add it to build()"
+                for table, values in self.config.hyperparameters.items() if (unknown := sorted(set(values) - set(parameters)))]
+
     def content_hash(self) -> str:
-        """sha256 over every file of the folder (relative path and bytes, in sorted order)."""
+        """sha256 over every file of the folder (relative path and bytes, each ended by NUL, in
+        sorted order). One hash means one folder only because no file holds a NUL byte (else a
+        .md file could hold ``\\0evil.py\\0<code>`` and hash as a folder with evil.py): refused here."""
         digest = hashlib.sha256()
         for file in sorted(p for p in self.path.rglob("*") if p.is_file()):
+            data = file.read_bytes()
+            if b"\0" in data:
+                raise SubmissionError(f"{file} holds NUL bytes; submission files are text (the content hash depends on it). Save it as text.")
             digest.update(str(file.relative_to(self.path).as_posix()).encode() + b"\0")
-            digest.update(file.read_bytes() + b"\0")
+            digest.update(data + b"\0")
         return digest.hexdigest()
 
     def entry_point(self):

@@ -74,6 +74,10 @@ def validate_submission(path: str | Path, task_id: str = "xysquares-mse", smoke_
     folder = submission.path.name  # a mismatch is reported, and the other checks still run
     report.add("folder name", folder == submission.name, folder if folder == submission.name else
                f"the folder {folder!r} declares name = {submission.name!r}; records are filed under the name, so rename the folder or the name so they agree")
+    readme = submission.path / "README.md"
+    written = readme.is_file() and bool(readme.read_text(errors="replace").strip())
+    report.add("README.md", written, "present" if written else f"{'empty' if readme.is_file() else 'missing'}: "
+               "write README.md saying what the model is and how to cite it (CONTRIBUTING.md)")
     task = disbench.make(task_id)
     tier = task.get_protocol("smoke")
     try:
@@ -83,8 +87,11 @@ def validate_submission(path: str | Path, task_id: str = "xysquares-mse", smoke_
         return report
     with learner:
         report.add("build(task_info)", True, f"{learner.info()['num_parameters']:,} parameters, {learner.info()['supervision']}")
-        overrides = learner.overridden_defaults
-        report.add("hyperparameters", True, "; ".join(overrides) if overrides else "build()'s own defaults (submission.toml overrides none)")
+        overrides, unknown = learner.overridden_defaults, learner.unknown_hyperparameters
+        if unknown:
+            report.add("hyperparameters", False, "; ".join(unknown))
+        else:
+            report.add("hyperparameters", True, "; ".join(overrides) if overrides else "build()'s own defaults (submission.toml changes none)")
         try:
             report.checks.extend(Check(*c) for c in learner.check(contract_observations(task, learner.info()["supervision"])))
         except DisbenchError as e:

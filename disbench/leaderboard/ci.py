@@ -37,6 +37,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from disbench.files import runs_unreviewed
 from disbench.harness.submission import file_problem
 from disbench.leaderboard.errors import PullRequestError
 
@@ -172,6 +173,9 @@ def _path_problem(c: Change, submission_pr: bool, maintainer: bool) -> str | Non
     if c.status != "D" and (filename.endswith(KEY_SUFFIXES) or "runner-key" in filename) and not (maintainer and c.path == TRUST_ROOT):
         return "keys are never added by pull request"
     m = SUBMISSION_PATH.match(c.path)
+    if c.status != "D" and not m and runs_unreviewed(c.path):  # (a submission's own files: file_problem)
+        return ("compiled code and .pth start-up files run without their source being reviewed (a .pyc in disbench/ "
+                "replaces the module it shadows); never commit them: remove it from the PR")
     if maintainer:
         return file_problem(m["rest"], c.size, KINDS.get(c.mode, "other")) if m and c.status != "D" else None
     if c.path.split("/")[0] == "leaderboards":

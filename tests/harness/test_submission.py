@@ -94,3 +94,34 @@ def test_content_hash_covers_every_file_and_bytecode_is_refused(beta_vae):
     (beta_vae / "__pycache__" / "model.cpython-311.pyc").write_bytes(b"\0junk")
     with pytest.raises(SubmissionError, match="__pycache__/ is compiled bytecode"):
         Submission(beta_vae)
+
+
+def test_a_table_for_another_task_that_build_cannot_take_fails_validate(beta_vae, capsys):
+    """A per-task table breaks only that task's runs; validate builds for one task, so it checks
+    every table's names against build()'s signature."""
+    edit(beta_vae, '[hyperparameters."xysquares-s1-mse"]', '[hyperparameters."xysquares-s1-mse"]\ndropout = 0.3')
+    submission = Submission(beta_vae)
+    assert submission.unknown_hyperparameters() == [
+        "[hyperparameters.xysquares-s1-mse] sets dropout, which build() does not take; remove it or add it to build()"]
+    from disbench.cli import main
+
+    assert main(["validate", str(beta_vae), "--no-smoke"]) == 1
+    assert "[FAIL] hyperparameters: [hyperparameters.xysquares-s1-mse] sets dropout" in capsys.readouterr().out
+
+
+def test_validate_asks_for_the_readme_the_docs_require(beta_vae, capsys):
+    from disbench.cli import main
+
+    (beta_vae / "README.md").unlink()
+    assert main(["validate", str(beta_vae), "--no-smoke"]) == 1
+    assert "[FAIL] README.md: missing: write README.md saying what the model is and how to cite it" in capsys.readouterr().out
+    (beta_vae / "README.md").write_text("\n")
+    assert main(["validate", str(beta_vae), "--no-smoke"]) == 1
+    assert "[FAIL] README.md: empty: write README.md" in capsys.readouterr().out
+
+
+def test_tier_is_another_name_for_protocol(tmp_path):
+    from disbench.cli import build_parser
+
+    for command in (["run", "submissions/beta-vae", "--task", "xysquares-mse"], ["eval", "checkpoint.pt"], ["sweep"]):
+        assert build_parser().parse_args([*command, "--tier", "smoke"]).protocol == "smoke"

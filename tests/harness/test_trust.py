@@ -144,12 +144,12 @@ MISBEHAVIOUR = {
         class Model(BetaVAE):
             def loss(self, batch, recon_loss):
                 raise RuntimeError("boom at step")
-    """, Limits(), r"failed while a training step: RuntimeError: boom at step", True),
+    """, Limits(), r"failed while taking a training step: RuntimeError: boom at step", True),
     "a hang": ("""
         class Model(BetaVAE):
             def loss(self, batch, recon_loss):
                 time.sleep(120)
-    """, Limits(request_timeout_s=3), r"did not finish a training step within 3 s and was stopped", True),
+    """, Limits(request_timeout_s=3), r"did not finish taking a training step within 3 s and was stopped", True),
     "the wall-time limit": ("""
         class Model(BetaVAE):
             def loss(self, batch, recon_loss):
@@ -160,7 +160,7 @@ MISBEHAVIOUR = {
         class Model(BetaVAE):
             def loss(self, batch, recon_loss):
                 os._exit(3)
-    """, Limits(), r"process ended while a training step \(exit code 3", True),
+    """, Limits(), r"process ended while taking a training step \(exit code 3", True),
     "too much memory": ("""
         class Model(BetaVAE):
             def loss(self, batch, recon_loss):

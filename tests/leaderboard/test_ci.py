@@ -300,3 +300,14 @@ def test_check_pr_outside_a_git_repository_says_so(tmp_path, capsys):
         assert main(["ci", "check-pr", "--repo", str(repo)]) == 2
         err = capsys.readouterr().err
         assert err.startswith(f"error: {repo} is not a git repository git can read here (") and "run `disbench ci check-pr` in the clone" in err
+
+
+@pytest.mark.parametrize("path", ["disbench/harness/record/__pycache__/sign.cpython-311.pyc", "disbench/_speedups.so", "zz_patch.pth"])
+def test_compiled_code_is_refused_in_a_pr_that_touches_no_submission(repo, path):
+    """A code-only PR adding an unchecked-hash .pyc beside sign.py (it runs instead of the reviewed
+    source, and leaves git clean once merged) is refused for every author, maintainers too."""
+    (repo / path).parent.mkdir(parents=True, exist_ok=True)
+    (repo / path).write_bytes(b"\x00compiled")
+    commit_all(repo)
+    for report in (policy(repo, author="mallory"), policy_as(repo, "lead", "MEMBER")):
+        assert not report.ok and "compiled code" in dict(report.refusals)[path]

@@ -10,6 +10,7 @@ pictures the harness checks before using.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import math
 import os
@@ -92,8 +93,11 @@ class SharedTensor:
 
     @classmethod
     def create(cls, shape: tuple[int, ...], name: str = "disbench") -> SharedTensor:
-        fd = os.memfd_create(name, 0)
+        """Sealed at its size: a child that truncated it would make the harness's next write into
+        the mapping a SIGBUS, killing the harness with no record and no reason."""
+        fd = os.memfd_create(name, os.MFD_ALLOW_SEALING)
         os.ftruncate(fd, 4 * math.prod(shape))
+        fcntl.fcntl(fd, fcntl.F_ADD_SEALS, fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW | fcntl.F_SEAL_SEAL)
         os.set_inheritable(fd, True)
         return cls(fd, shape)
 

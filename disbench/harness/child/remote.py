@@ -10,9 +10,11 @@ submission's code (its import, ``build``, ``loss``, ``encode``, ``decode``) runs
 * a scrubbed environment: an allowlist of harmless variables, never a token, key or credential
   (``HF_*``, ``DISBENCH_RUNNER_KEY``, ``*_TOKEN`` ...);
 * a scratch working directory, the only place it can write, removed afterwards: it saves models
-  there and the harness moves them into the run folder (and copies them back in to load);
-* resource limits: address space (CPU runs), open files, and a timeout on every request, so a
-  model that hangs, leaks or explodes ends the run with a recorded reason.
+  there and the harness moves them into the run folder (and copies them back in to load), never
+  following what the child left under a name (``scratch.py``);
+* resource limits: memory (the cgroup; address space too on CPU runs), the size of any file it
+  writes (its log included), open files, and a timeout on every request, so a model that hangs,
+  leaks or explodes ends the run with a recorded reason.
 
 The harness process makes itself non-dumpable first, so a same-user child cannot read its memory
 through ``/proc`` or ptrace. Batches go through shared memory with two slots: on a GPU the harness
@@ -40,9 +42,9 @@ import torch
 
 import disbench
 from disbench.error import SubmissionError
-from disbench.files import atomic_path
 from disbench.harness.child.channel import Channel, ChannelClosed, ChannelTimeout, SharedTensor
 from disbench.harness.child.sandbox import Cgroup, bwrap_command, isolation, sandbox_user
+from disbench.harness.child.scratch import Scratch
 from disbench.methods.base import TaskInfo
 from disbench.protocol import Protocol
 from disbench.supervision import TRACKS
@@ -63,7 +65,8 @@ PR_SET_DUMPABLE = 4
 class Limits:
     """What a submission's process may use; crossing a limit ends the run with that reason."""
 
-    memory_bytes: int | None = 16 << 30  # address space, CPU runs only (CUDA maps far more than it uses)
+    memory_bytes: int | None = 16 << 30  # the cgroup's memory, and the address space on CPU runs (CUDA maps far more than it uses)
+    file_bytes: int = 2 << 30  # any one file the child writes (its model file, its log): RLIMIT_FSIZE, checked again on copy
     open_files: int = 1024
     startup_timeout_s: float = 300.0  # import + build
     request_timeout_s: float = 600.0  # any one step, save, load or encoding chunk
@@ -98,6 +101,7 @@ class RemoteLearner:
         ready = self._launch(submission_path, task, protocol, hyperparameters, device, limits, log_path, 2 * protocol.batch_size, seed=seed)
         self._info = self._checked_info(ready.get("info"))
         self.overridden_defaults = [str(line) for line in ready.get("overridden", [])]
+        self.unknown_hyperparameters = [str(line) for line in ready.get("unknown", [])][:20]
 
     def _launch(self, submission_path: str | Path, task: Task, protocol: Protocol, hyperparameters: dict[str, Any], device: torch.device | str,
                 limits: Limits | None, log_path: str | Path | None, batch_rows: int, **seeding: Any) -> dict[str, Any]:
@@ -112,16 +116,19 @@ class RemoteLearner:
         self._obs = SharedTensor.create((2, rows, *task.data.obs_shape), "disbench-observations")
         self._codes = SharedTensor.create((EVAL_ROWS, protocol.latent_dim), "disbench-codes")
         self._scratch = Path(tempfile.mkdtemp(prefix="disbench-child-"))
+        self._files = Scratch(self._scratch, limits.file_bytes)
         self.log_path = Path(log_path) if log_path else self._scratch / "child.log"
+        # Opened before the child starts and read through this descriptor only: the child may
+        # replace the name (in its scratch folder) with a link to a file it wants printed.
+        self._log = os.open(self.log_path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
         to_child, from_child = os.pipe(), os.pipe()
         child_fds = (to_child[0], from_child[1], self._obs.fd, self._codes.fd)
         argv = [sys.executable, "-B", "-s", "-m", "disbench.harness.child", str(to_child[0]), str(from_child[1])]
         argv, join = self._walls(argv, Path(submission_path), limits)
-        with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(
-                argv, pass_fds=child_fds, env=child_environment(self._scratch), cwd=self._scratch, preexec_fn=join,
-                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-            )
+        self.process = subprocess.Popen(
+            argv, pass_fds=child_fds, env=child_environment(self._scratch), cwd=self._scratch, preexec_fn=join,
+            stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
         os.close(to_child[0])
         os.close(from_child[1])
         self.channel = Channel(from_child[0], to_child[1])
@@ -134,7 +141,8 @@ class RemoteLearner:
             self.channel.send(
                 "init", submission_path=str(Path(submission_path).resolve()), task_info=asdict(TaskInfo.from_task(task, protocol)),
                 hyperparameters=hyperparameters, loss=task.loss.name, lr=protocol.lr, device=str(self.device),
-                limits={"memory_bytes": limits.memory_bytes if self.device.type == "cpu" else None, "open_files": limits.open_files},
+                limits={"memory_bytes": limits.memory_bytes if self.device.type == "cpu" else None, "open_files": limits.open_files,
+                        "file_bytes": limits.file_bytes},
                 observations=self._obs.spec(), codes=self._codes.spec(), **seeding,
             )
             return self._expect("ready", limits.startup_timeout_s, "importing and building the model")
@@ -152,8 +160,7 @@ class RemoteLearner:
         if user is not None:
             os.chown(self._scratch, user.pw_uid, user.pw_gid)
         if self.isolation.cgroup:
-            memory = limits.memory_bytes if self.device.type == "cpu" else None
-            self._cgroup = Cgroup(self._scratch.name, memory, limits.max_processes)
+            self._cgroup = Cgroup(self._scratch.name, limits.memory_bytes, limits.max_processes)
         return bwrap_command(argv, submission, self._scratch, str(self.device), user), self._cgroup.join if self._cgroup else None
 
     # --- the learner interface ---------------------------------------------------------------
@@ -179,7 +186,7 @@ class RemoteLearner:
         self._pending += 1
         self._slot ^= 1
         if self._pending == self._in_flight:
-            self._expect("stepped", self.limits.request_timeout_s, "a training step")
+            self._expect("stepped", self.limits.request_timeout_s, "taking a training step")
             self._pending -= 1
 
     def end_window(self) -> tuple[dict[str, float], int | None]:
@@ -190,21 +197,16 @@ class RemoteLearner:
     def save(self, path: str | Path, **member: int) -> None:
         """The child saves into its scratch folder; the harness moves the file to ``path`` (which
         the child cannot see)."""
-        inside = self._scratch / "save.pt"
-        self._request("save", "saving the model", path=str(inside), **member)
-        if not inside.is_file() or inside.is_symlink():
-            raise SubmissionError("The submission process said it saved the model but wrote no model file.")
-        with atomic_path(path) as tmp:
-            shutil.copyfile(inside, tmp)
-        inside.unlink()
+        self._files.discard("save.pt")
+        self._request("save", "saving the model", path=str(self._scratch / "save.pt"), **member)
+        self._files.take("save.pt", path)
 
     def load(self, path: str | Path, **member: int) -> None:
-        inside = self._scratch / "load.pt"
-        shutil.copyfile(path, inside)  # readable by the sandbox's user: the scratch folder is its own
+        inside = self._files.give(path, "load.pt")  # readable by the sandbox's user: the scratch folder is its own
         try:
             self._request("load", "loading the model", path=str(inside), **member)
         finally:
-            inside.unlink(missing_ok=True)
+            self._files.discard("load.pt")
 
     def encode(self, x: torch.Tensor, **member: int) -> torch.Tensor:
         """Codes of ``x`` in chunks that fit the shared buffer; checked before they are used.
@@ -216,9 +218,10 @@ class RemoteLearner:
             chunk = x[start : start + EVAL_ROWS]
             self._obs.tensor[0, : chunk.shape[0]] = chunk
             reply = self._request("encode", "encoding observations", n=chunk.shape[0], **member)
-            shape, dtype = reply.get("shape"), str(reply.get("dtype"))
-            if not reply.get("written"):
-                raise SubmissionError(f"encode(x) must return a tensor [N, D] with D <= {self.latent_dim}; for N = {chunk.shape[0]} it returned {dtype} {shape}.")
+            shape, dtype = reply.get("shape"), str(reply.get("dtype"))[:40]
+            if not reply.get("written") or not (isinstance(shape, list) and len(shape) == 2 and all(type(d) is int for d in shape)
+                                                and shape[0] == chunk.shape[0] and 0 < shape[1] <= self.latent_dim):
+                raise SubmissionError(f"encode(x) must return a tensor [N, D] with D <= {self.latent_dim}; for N = {chunk.shape[0]} it returned {dtype} {str(shape)[:80]}.")
             if not dtype.startswith("torch.float") and not dtype.startswith("torch.bfloat"):
                 raise SubmissionError(f"encode(x) returned {dtype.removeprefix('torch.')} codes; the metrics need floating-point codes (e.g. return z.float()).")
             parts.append(self._codes.tensor[: chunk.shape[0], : shape[1]].clone())
@@ -228,8 +231,9 @@ class RemoteLearner:
         self._drain()
         self._obs.tensor[0, :1] = x[:1]
         reply = self._request("traverse", "drawing latent traversals", steps=steps, limit=limit, **member)
-        if not reply.get("n"):
-            raise SubmissionError(f"decode(z) returned {reply.get('shape')}; expected [{steps} x D, *observation shape].")
+        n = reply.get("n")
+        if not (type(n) is int and 0 < n <= self._obs.tensor.shape[1]):
+            raise SubmissionError(f"decode(z) returned {str(reply.get('shape'))[:80]}; expected [{steps} x D, *observation shape].")
         return self._obs.tensor[1, : reply["n"]].clone()
 
     def check(self, x: torch.Tensor) -> list[tuple[str, bool, str]]:
@@ -258,6 +262,11 @@ class RemoteLearner:
             self.channel.close()
         self._obs.close()
         self._codes.close()
+        self._files.close()
+        try:
+            os.close(self._log)
+        except OSError:
+            pass
         shutil.rmtree(self._scratch, ignore_errors=True)
         self._restore_threads()
 
@@ -276,7 +285,7 @@ class RemoteLearner:
 
     def _drain(self) -> None:
         while self._pending:
-            self._expect("stepped", self.limits.request_timeout_s, "a training step")
+            self._expect("stepped", self.limits.request_timeout_s, "taking a training step")
             self._pending -= 1
 
     def _request(self, kind: str, what: str, **payload: Any) -> dict[str, Any]:
@@ -301,7 +310,7 @@ class RemoteLearner:
             reason = f"{message.get('type')}: {message.get('message')}"
             if message.get("memory"):
                 reason += f" (it went over its memory limit of {self.limits.memory_bytes / 2**30:.0f} GiB)"
-            raise SubmissionError(f"The submission failed while {what}: {reason}") from None
+            raise SubmissionError(f"The submission failed while {what}: {reason}{submission_frames(message.get('trace'))}") from None
         if message["kind"] != kind:
             self._kill()
             raise SubmissionError(f"The submission process answered {message['kind']!r} while {what}; expected {kind!r}.")
@@ -322,12 +331,15 @@ class RemoteLearner:
             return f"killed for going over its memory limit of {self.limits.memory_bytes / 2**30:.0f} GiB"
         if code < 0:
             name = signal.Signals(-code).name
+            if name == "SIGXFSZ":
+                return f"killed for writing a file over its limit of {self.limits.file_bytes / 2**30:.0f} GiB"
             return f"killed by {name}" + (" (out of memory?)" if name == "SIGKILL" else "")
         return f"exit code {code}"
 
     def _log_tail(self, lines: int = 8) -> str:
         try:
-            tail = self.log_path.read_text(errors="replace").splitlines()[-lines:]
+            size = os.fstat(self._log).st_size
+            tail = os.pread(self._log, 4096, max(0, size - 4096)).decode(errors="replace").splitlines()[-lines:]
         except OSError:
             return ""
         return ("\nLast lines of its output:\n  " + "\n  ".join(tail)) if tail else ""
@@ -340,11 +352,21 @@ class RemoteLearner:
         return info
 
 
+def submission_frames(trace: Any, lines: int = 12) -> str:
+    """Where the child's exception was raised: the last frames of the traceback it sent (the
+    indented lines; the exception itself is in the message already), printable characters only."""
+    frames = [line for line in trace.splitlines() if line.startswith(" ")] if isinstance(trace, str) else []
+    kept = ["".join(c for c in line if c.isprintable()).rstrip() for line in frames[-lines:]]
+    return "\nWhere (the last frames of its traceback):\n" + "\n".join(kept) if kept else ""
+
+
 def checked_window(reply: dict[str, Any]) -> tuple[dict[str, float], int | None]:
     """A ``window`` report (``means``, ``nonfinite``) checked: the harness trusts no shape it did not check."""
     means, bad = reply.get("means"), reply.get("nonfinite")
     if not isinstance(means, dict) or not all(isinstance(k, str) and (v is None or isinstance(v, (int, float))) for k, v in means.items()):
         raise SubmissionError("The submission process sent malformed loss values.")
+    if "loss" not in means:
+        raise SubmissionError("The submission process sent loss values without the total 'loss'.")
     if bad is not None and (not isinstance(bad, int) or isinstance(bad, bool)):
         raise SubmissionError("The submission process sent a malformed step index.")
     return {k: float("nan") if v is None else float(v) for k, v in means.items()}, bad

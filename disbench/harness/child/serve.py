@@ -35,7 +35,11 @@ from disbench.supervision import WEAK_PAIRS
 
 
 def apply_limits(limits: dict[str, Any]) -> None:
-    """Memory (address space, CPU runs only: CUDA maps far more than it uses) and open files."""
+    """Memory (address space, CPU runs only: CUDA maps far more than it uses), the size of any file
+    written (a larger write kills the process with SIGXFSZ) and open files; hard limits, so the
+    submission cannot raise them again."""
+    if limits.get("file_bytes"):
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limits["file_bytes"], limits["file_bytes"]))
     if limits.get("memory_bytes"):
         resource.setrlimit(resource.RLIMIT_AS, (limits["memory_bytes"], limits["memory_bytes"]))
     if limits.get("open_files"):
@@ -79,7 +83,9 @@ def serve(channel: Channel, init: dict[str, Any]) -> None:
     except Unpackable as e:
         channel.send("ready", unpackable=str(e))
         return
-    channel.send("ready", info=learner.info(), overridden=Submission(init["submission_path"]).overridden_defaults(init["task_info"]["id"]))
+    submission = Submission(init["submission_path"])
+    channel.send("ready", info=learner.info(), overridden=submission.overridden_defaults(init["task_info"]["id"]),
+                 unknown=submission.unknown_hyperparameters())
     while True:
         request = channel.recv()
         kind = request["kind"]
@@ -150,7 +156,7 @@ def main(argv: list[str]) -> int:
     except BaseException as e:  # noqa: BLE001 - every failure of submission code is reported to the harness
         try:
             memory = isinstance(e, MemoryError) or "can't allocate memory" in str(e)
-            channel.send("error", type=type(e).__name__, message=str(e)[:2000], memory=memory, trace=traceback.format_exc(limit=8)[-4000:])
+            channel.send("error", type=type(e).__name__, message=str(e)[:2000], memory=memory, trace=traceback.format_exc(limit=-8)[-4000:])
         except Exception:  # noqa: BLE001 - the harness is gone; nothing left to tell
             pass
         return 1

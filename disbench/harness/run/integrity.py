@@ -25,6 +25,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from disbench.files import runs_unreviewed
+
 PACKAGE = Path(__file__).resolve().parents[2]
 # what a run imports after its child has started: the metric suite, the curve, the pictures, the bars
 LATE_MODULES = ("disbench.metrics", "disbench.metrics.suites", "disbench.viz.traversals", "tqdm.auto", "matplotlib.pyplot")
@@ -66,8 +68,12 @@ def code_check() -> str:
         commit = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10, check=True).stdout.strip()
         changes = subprocess.run([*git, "status", "--porcelain", "--untracked-files=all", "--", PACKAGE.name], capture_output=True, text=True,
                                  timeout=10, check=True).stdout.splitlines()
+        tracked = subprocess.run([*git, "ls-files", "--", PACKAGE.name], capture_output=True, text=True, timeout=10, check=True).stdout.splitlines()
     except (OSError, subprocess.SubprocessError):
         return "differs: neither an installed wheel nor a git checkout, so its files cannot be checked"
+    compiled = [f for f in tracked if runs_unreviewed(f)]
+    if compiled:
+        return f"differs: git tracks compiled files that run instead of the reviewed source: {', '.join(compiled[:5])}"
     if changes:
         return f"differs from git commit {commit[:12]}: {', '.join(line[3:] for line in changes[:5])}" + (" ..." if len(changes) > 5 else "")
     return f"matches git commit {commit[:12]}"

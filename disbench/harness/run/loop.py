@@ -80,7 +80,7 @@ def fit(
                 raise NonFiniteLoss(state.step - window + 1 + bad)
             now = time.perf_counter()
             state.elapsed += now - window_start
-            row = {"step": state.step, **means, "steps_per_s": window / max(now - window_start, 1e-9)}
+            row = {**means, "step": state.step, "steps_per_s": window / max(now - window_start, 1e-9)}  # the harness's step wins
             state.final_loss = row.get("loss")
             folder.append_curve(row)
             bar.update(window)
@@ -131,7 +131,7 @@ def fit_pack(
                     continue
                 run.state.step = step
                 run.state.elapsed += now - window_start
-                row = {"step": step, **means, "steps_per_s": window / max(now - window_start, 1e-9)}
+                row = {**means, "step": step, "steps_per_s": window / max(now - window_start, 1e-9)}
                 run.state.final_loss = row.get("loss")
                 run.folder.append_curve(row)
             if failed:
