@@ -80,7 +80,7 @@ class Parser(argparse.ArgumentParser):
         return [s for a in self._actions for s in a.option_strings if s.startswith("--") and s != "--help"]
 
 
-def _number(kind: Callable[[str], Any], what: str, low: float, high: float = math.inf, above: bool = False) -> Callable[[str], Any]:
+def number(kind: Callable[[str], Any], what: str, low: float, high: float = math.inf, above: bool = False) -> Callable[[str], Any]:
     """An argparse ``type``: ``kind(text)``, finite, from ``low`` (or above it) to ``high``."""
     if above:
         bounds = f"above {low:g}"
@@ -99,10 +99,10 @@ def _number(kind: Callable[[str], Any], what: str, low: float, high: float = mat
     return parse
 
 
-positive_int = _number(int, "a whole number", 1)
-non_negative_int = _number(int, "a whole number", 0)
-positive_float = _number(float, "a number", 0, above=True)
-port_number = _number(int, "a port number", 0, 65_535)
+positive_int = number(int, "a whole number", 1)
+non_negative_int = number(int, "a whole number", 0)
+positive_float = number(float, "a number", 0, above=True)
+port_number = number(int, "a port number", 0, 65_535)
 
 
 def device_argument(text: str) -> str:

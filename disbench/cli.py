@@ -356,7 +356,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="seeds '0 1 2', a range '0-4', a mix '0 3-5', or 'tier' (the tier's official seeds); others make off-protocol records")
     p.add_argument("--pack", type=positive_int, default=1, metavar="K",
                    help="train up to K seeds together in one process as one batched computation (1: one at a time); see docs/sweeps.md")
-    p.add_argument("--protocol", default=DEFAULT_TIER, choices=TIERS,
+    p.add_argument("--protocol", "--tier", dest="protocol", default=DEFAULT_TIER, choices=TIERS,
                    help="protocol tier (default: %(default)s, minutes a run on a CPU; standard is the leaderboard's, hours on a CPU)")
     p.add_argument("--device", type=device_argument, default=None, help="cpu, cuda, cuda:1, ... (default: cuda if available)")
     again = p.add_mutually_exclusive_group()  # refused by argparse, before any folder or lock is made
@@ -373,7 +373,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("eval", help="score a run's checkpoint with a tier's metric suite (the run's record's scores again, by default)")
     p.add_argument("checkpoint", help="a run's checkpoint.pt, e.g. runs/xysquares-mse-v0/beta-vae/quick/seed-0/checkpoint.pt")
     p.add_argument("--task", default=None, help="task to score on (default: the task it was trained on; one a module of yours registers needs MODULE:ID)")
-    p.add_argument("--protocol", default=None, choices=TIERS, help="tier whose metric suite scores it (default: the tier it was trained under)")
+    p.add_argument("--protocol", "--tier", dest="protocol", default=None, choices=TIERS, help="tier whose metric suite scores it (default: the tier it was trained under)")
     p.add_argument("--seed", type=seed_argument, default=None, help="seed of the evaluation's samples (default: the run's seed, as in its record)")
     p.add_argument("--json", action="store_true", help="print every metric as JSON, for machines, instead of the table")
     p.set_defaults(handler=_cmd_eval)

@@ -16,11 +16,13 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from disbench.arguments import positive_int
+from disbench.arguments import number, positive_int
 from disbench.error import DataError, DisbenchError
 from disbench.files import writable_folder, write_text_atomic
 from disbench.seeds import seed_argument
 from disbench.task import Task
+
+PAIRS = number(int, "a whole number of pairs", 1, 100_000)
 
 
 def _factor_order(specs: list[str] | None) -> dict[str, list[str]] | None:
@@ -170,7 +172,8 @@ def add_commands(sub: Any) -> None:
     _add_subject_arguments(p)
     p.add_argument("--loss", default=None, help="the loss to analyse (default: the task's; mse for --data)")
     p.add_argument("--out", default="analysis", help="folder for matrices.png and analysis.json")
-    p.add_argument("--num-pairs", type=positive_int, default=5000, help="pairs per factor for the distance statistics")
+    p.add_argument("--num-pairs", type=PAIRS, default=5000,
+                   help="pairs per factor for the distance statistics; at most 100,000")
     p.set_defaults(handler=_cmd_analyze)
 
     p = sub.add_parser("suggest-loss", help="rank blur-augmented losses by how well they perceive the factors; recommend one")

@@ -21,13 +21,11 @@ from dataclasses import dataclass, field
 
 from tabulate import tabulate
 
-from disbench.analysis.compare import LossScore, score_losses
+from disbench.analysis.compare import LossScore, blur_losses, score_losses
 from disbench.analysis.report import categorical_note, format_rho, incomplete_note
 from disbench.data.base import GroundTruthData
 from disbench.losses import LEARNT, make_loss
 
-BOX_RADII = (1, 2, 4, 8, 16, 31)
-GAUSS_RADII = (2, 4, 8, 16, 31)
 VERDICTS = ("aligned", "misaligned", "adversarial")
 
 
@@ -36,8 +34,7 @@ def candidate_losses(base: str = "mse", image_side: int = 64, learnt: bool = Tru
     ``image_side - 1`` covers the whole image from every pixel: it blurs every position to the same
     picture), and the shipped learnt kernel (learnt for MSE)."""
     base = make_loss(base).name
-    blurs = [f"{base}+{kind}_r{r}_w{(2 * r + 1) ** 2}" for kind, radii in (("box", BOX_RADII), ("gauss", GAUSS_RADII)) for r in radii if r <= image_side - 2]
-    return [base, *blurs, *([LEARNT] if learnt and base == "mse" else [])]
+    return [base, *blur_losses(base, image_side), *([LEARNT] if learnt and base == "mse" else [])]
 
 
 def rank_key(score: LossScore, base: str) -> tuple:

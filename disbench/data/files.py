@@ -180,9 +180,24 @@ class FileData(GroundTruthData):
         self.present = None if grid.missing == 0 else grid.rows >= 0
         self.obs_shape = self.source.obs_shape
         self.name = name or (self.path.stem if self.path.is_file() else self.path.name)
+        self._check_pixels()
         if sha256 is not None and sha256 != self.fingerprint:
             raise DataError(f"The data at {self.path} has changed since its task was registered (sha256 {self.fingerprint[:12]}..., "
                             f"registered {sha256[:12]}...); restore the files, or register the task again (as a new version).")
+
+    def _check_pixels(self, sample: int = 64) -> None:
+        """Refuse images that cannot be what the user meant, judged on ``sample`` images spread over
+        the file: the analysis would give a confident verdict on them (every distance 0 reads as
+        "adversarial")."""
+        rows = np.unique(self._rows[self._rows >= 0])
+        images = self.source.read(rows[np.linspace(0, len(rows) - 1, min(sample, len(rows))).astype(np.int64)])
+        if images.max() <= 1:
+            raise DataError(f"{self.path.name}: every pixel of {len(images)} images spread over the data is 0 or 1. That is what [0, 1] floats "
+                            "cast with .astype(np.uint8) look like; store (x * 255).round().astype(np.uint8).")
+        if len(images) > 1 and (images == images[:1]).all():
+            raise DataError(f"{self.path.name}: {len(images)} images spread over the data are identical (all {int(images.max())} at most), so no "
+                            "factor changes them. Check how they were written: an RGBA image whose object is only in its alpha channel "
+                            "reads as a blank RGB image, so composite it onto a background first.")
 
     def _declared_categorical(self, names: Sequence[str], order: Mapping[str, Sequence[Any]]) -> tuple[str, ...]:
         """The factors named categorical, checked: they exist and are not also given an order."""

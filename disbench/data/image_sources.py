@@ -159,7 +159,10 @@ class ImageArray(ImageSource):
         super().__init__(image_size)
         dtype = np.dtype(array.dtype)
         if dtype not in (np.uint8, np.bool_):
-            fix = " scale them with (x * 255).round().astype(np.uint8)" if dtype.kind == "f" else " convert them to uint8 (0-255)"
+            fix = " convert them to uint8 (0-255)"
+            if dtype.kind == "f":
+                unit = float(np.nanmax(np.asarray(array[: min(len(array), 64)]))) <= 1.0
+                fix = " scale them with (x * 255).round().astype(np.uint8)" if unit else " they are 0-255 already: x.clip(0, 255).round().astype(np.uint8)"
             raise DataError(f"{source}: images must be uint8 (0-255), got {dtype};{fix}.")
         self.array, self.file, self.layout = array, file, _layout(tuple(array.shape), source)
         self.scale = 255 if dtype == np.bool_ else 1

@@ -13,6 +13,7 @@ from scipy.stats import chisquare
 
 import disbench
 from disbench.analysis import analyse, factor_correlation
+from disbench.analysis.compare import comparison_losses
 from disbench.analysis.sampling import factor_pairs, random_pairs, traversals
 from disbench.analysis.suggest import candidate_losses, suggest_loss
 from disbench.cli import main as cli
@@ -105,6 +106,14 @@ def test_candidates_fit_the_image(spacing):
     assert candidate_losses("mse", 16) == ["mse", *(f"mse+box_r{r}_w{(2 * r + 1) ** 2}" for r in (1, 2, 4, 8)),
                                            *(f"mse+gauss_r{r}_w{(2 * r + 1) ** 2}" for r in (2, 4, 8)), "mse+learnt_xysquares_r31_w1"]
     assert candidate_losses("l1", 64)[-1] == "l1+gauss_r31_w3969"  # the learnt kernel was learnt for MSE only
+
+
+def test_analyze_compares_blurs_that_fit_the_image(patch_folder):
+    """The paper's radius-31 blur covers a 16x32 image from every pixel (every position blurs to one
+    picture: "constant"); analyze compares the widest blurs that fit instead, as suggest-loss does."""
+    small = Task(from_files(patch_folder), "mse")
+    assert [getattr(loss, "name", loss) for loss in comparison_losses(small)] == ["mse", "mse+box_r8_w289", "mse+gauss_r8_w289"]
+    assert comparison_losses(disbench.make("xysquares-mse"))[1:] == ["mse+box_r31_w3969", "mse+gauss_r31_w3969", "mse+learnt_xysquares_r31_w1"]
 
 
 def test_cli_analyze_and_suggest_loss_on_a_folder(patch_folder, tmp_path, capsys):

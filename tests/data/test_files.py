@@ -84,17 +84,17 @@ def test_string_factors_sort_alphabetically_unless_an_order_is_given(tmp_path):
 def test_each_image_file_is_decoded_once_when_the_dataset_fits_in_the_cache(squares, monkeypatch):
     everything = torch.cartesian_prod(*[torch.arange(3)] * 4)
     data = from_files(squares[0])
+    assert data.images_read == 64  # the pixel check's sample, spread over the 81 images, kept in the cache
     first = data.render(everything[:50])
-    assert data.images_read == 50 and torch.equal(data.render(everything), torch.cat([first, data.render(everything[50:])]))
-    assert data.images_read == 81  # the 50 already decoded were not read again
-    fresh = from_files(squares[0])
-    repeated = everything[[7, 3, 7, 7, 3]]
-    assert torch.equal(fresh.render(repeated), data.render(repeated)) and fresh.images_read == 2  # a repeated row is decoded once
+    assert torch.equal(data.render(everything), torch.cat([first, data.render(everything[50:])]))
+    assert data.images_read == 81  # none decoded twice
     monkeypatch.setattr("disbench.data.image_sources.CACHE_BYTES", 81 * 3 * 64 * 64 - 1)
     uncached = from_files(squares[0])
+    repeated = everything[[7, 3, 7, 7, 3]]
+    assert torch.equal(uncached.render(repeated), data.render(repeated)) and uncached.images_read == 64 + 2  # a repeated row is decoded once
     uncached.render(everything)
     uncached.render(everything[:10])
-    assert uncached.source.cache is None and uncached.images_read == 91
+    assert uncached.source.cache is None and uncached.images_read == 64 + 2 + 91
 
 
 def test_image_size_resizes_on_load(squares):
@@ -199,6 +199,12 @@ def test_every_check_names_the_problem_and_the_fix(tmp_path, squares):
 
     np.savez(tmp_path / "float.npz", images=images.astype(np.float32) / 255, factors=grid)
     fails(r"images must be uint8 \(0-255\), got float32; scale them with \(x \* 255\)", path=tmp_path / "float.npz")
+    np.savez(tmp_path / "float255.npz", images=images.astype(np.float32), factors=grid)
+    fails(r"got float32; they are 0-255 already: x.clip\(0, 255\).round\(\).astype\(np.uint8\)", path=tmp_path / "float255.npz")
+    np.savez(tmp_path / "cast.npz", images=(images.astype(np.float32) / 255).astype(np.uint8), factors=grid)
+    fails(r"every pixel of 4 images spread over the data is 0 or 1.*store \(x \* 255\).round\(\)", path=tmp_path / "cast.npz")
+    np.savez(tmp_path / "blank.npz", images=np.full_like(images, 7), factors=grid)
+    fails(r"4 images spread over the data are identical .* alpha channel", path=tmp_path / "blank.npz")
     np.savez(tmp_path / "nofactors.npz", images=images)
     fails(r"has no array 'factors'; it needs 'images' and 'factors' \(found: images\)", path=tmp_path / "nofactors.npz")
     np.savez(tmp_path / "short.npz", images=images, factors=grid[:3])

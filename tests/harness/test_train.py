@@ -200,6 +200,14 @@ def test_cli_refuses_negative_seeds_and_missing_checkpoints(tmp_path, capsys):
     assert cli(["eval", str(tmp_path / "nope.pt")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: No checkpoint at") and "Traceback" not in err
+    record, run = tmp_path / "seed-0.json", tmp_path / "seed-0"
+    record.write_text("{}")
+    (run / "checkpoint.pt").parent.mkdir()
+    (run / "checkpoint.pt").write_bytes(b"")
+    assert cli(["eval", str(record)]) == 2
+    assert f"{record} is a record, not a checkpoint: `disbench verify {record}` checks a record" in capsys.readouterr().err
+    assert cli(["eval", str(run)]) == 2
+    assert f"is a run folder; pass its checkpoint: {run / 'checkpoint.pt'}" in capsys.readouterr().err
     with pytest.raises(TrainingError, match="A seed must be an integer from 0 to"):
         train(disbench.make("xysquares-mse"), fresh(), seed=-1, protocol=TINY, device="cpu", out_dir=tmp_path / "neg", results_dir=None)
 

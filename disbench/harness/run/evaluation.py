@@ -64,6 +64,10 @@ def evaluate_curve(task: Task, learner: Any, protocol: Protocol, seed: int, step
 def load_run_state(checkpoint: str | Path) -> dict[str, Any]:
     """A run's ``checkpoint.pt`` (written by the harness; loaded without unpickling code)."""
     path = Path(checkpoint)
+    if path.is_dir() and (path / "checkpoint.pt").is_file():
+        raise SubmissionError(f"{path} is a run folder; pass its checkpoint: {path / 'checkpoint.pt'}.")
+    if path.suffix == ".json" and path.is_file():
+        raise SubmissionError(f"{path} is a record, not a checkpoint: `disbench verify {path}` checks a record; eval scores a run's checkpoint.pt.")
     if not path.is_file():
         raise SubmissionError(f"No checkpoint at {path}; a run writes it to runs/<task>/<submission>/<tier>/seed-<n>/checkpoint.pt.")
     try:

@@ -40,7 +40,7 @@ def _grid_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tasks", nargs="+", default=s, metavar="ID", help="task ids or glob patterns, e.g. 'xysquares-*' (quote them)")
     p.add_argument("--seeds", nargs="+", type=seeds_argument, default=s, metavar="SEED",
                    help="'tier' (default: each task's own seeds for the tier), a range '0-4', seeds '0 1 2', or a mix '0 3-5'")
-    p.add_argument("--protocol", default=s, choices=TIERS, help=f"protocol tier (default: {DEFAULT_TIER}, the tier a CPU can afford; the leaderboard's is standard)")
+    p.add_argument("--protocol", "--tier", dest="protocol", default=s, choices=TIERS, help=f"protocol tier (default: {DEFAULT_TIER}, the tier a CPU can afford; the leaderboard's is standard)")
     p.add_argument("--submissions-dir", default=s, help="where submission names are looked up (default: submissions)")
     p.add_argument("--results-dir", default=s, help="where records go (default: runs/results)")
     p.add_argument("--runs-dir", default=s, help="checkpoints and curves (default: runs)")
