@@ -243,7 +243,7 @@ def add_commands(sub: Any) -> None:
     _add_board_options(p)
     p.add_argument("--task", default=None, help="only this task (default: every task)")
     shown = p.add_mutually_exclusive_group()
-    shown.add_argument("--metric", default=None, help="show this metric (e.g. mig, dci.disentanglement) instead of the headline metrics")
+    shown.add_argument("--metric", default=None, help="show this metric (e.g. sap, dci.completeness) in place of DCI disentanglement; the task's primary metric, which ranks the rows, stays")
     shown.add_argument("--wide", action="store_true",
                        help="show every metric the records score, each column named in full, and the ladder in one table: as wide as "
                             "it takes (try `| less -S`); the default fits 100 columns")
