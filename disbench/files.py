@@ -16,7 +16,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-UNREVIEWABLE = (".pyc", ".pyo", ".so", ".pyd", ".dylib", ".pth")
+BYTECODE = (".pyc", ".pyo")
+UNREVIEWABLE = (*BYTECODE, ".so", ".pyd", ".dylib", ".pth")
 
 
 def runs_unreviewed(relative: str) -> bool:

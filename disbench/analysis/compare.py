@@ -14,7 +14,7 @@ from tabulate import tabulate
 from disbench.analysis.distances import TraversalDistances, traversal_distances_by_loss
 from disbench.analysis.report import FactorCorrelation, correlations_of, format_rho, verdict
 from disbench.data.base import GroundTruthData
-from disbench.losses import BOXBLUR, GAUSSBLUR, LEARNT, ReconLoss, make_loss
+from disbench.losses import LEARNT, ReconLoss, make_loss
 from disbench.task import Task
 
 
@@ -71,21 +71,27 @@ BOX_RADII = (1, 2, 4, 8, 16, 31)
 GAUSS_RADII = (2, 4, 8, 16, 31)
 
 
+def _fitting_radii(image_side: int) -> list[tuple[str, list[int]]]:
+    """Per blur kind, the radii up to ``image_side - 2``: a box of radius ``image_side - 1`` covers
+    the whole image from every pixel, so it blurs every position to the same picture."""
+    return [(kind, [r for r in radii if r <= image_side - 2]) for kind, radii in (("box", BOX_RADII), ("gauss", GAUSS_RADII))]
+
+
+def _blur(base: str, kind: str, radius: int) -> str:
+    return f"{base}+{kind}_r{radius}_w{(2 * radius + 1) ** 2}"
+
+
 def blur_losses(base: str, image_side: int) -> list[str]:
-    """``base`` plus box and Gaussian blurs of each radius up to ``image_side - 2``: a box of radius
-    ``image_side - 1`` covers the whole image from every pixel, so it blurs every position to the
-    same picture and perceives nothing."""
-    return [f"{base}+{kind}_r{r}_w{(2 * r + 1) ** 2}" for kind, radii in (("box", BOX_RADII), ("gauss", GAUSS_RADII)) for r in radii if r <= image_side - 2]
+    """``base`` plus box and Gaussian blurs of each radius that fits the image."""
+    return [_blur(base, kind, r) for kind, radii in _fitting_radii(image_side) for r in radii]
 
 
 def comparison_losses(task: Task) -> list[str | ReconLoss]:
     """The task's own loss (its module, first) next to MSE, the blur losses and the learnt kernel
     (if shipped). The blurs are the paper's (radius 31) where the image allows; on smaller images
     the widest box and Gaussian blur that does not cover the whole picture."""
-    side = min(task.data.obs_shape[-2:])
-    fitting = blur_losses("mse", side)
-    blurs = [BOXBLUR, GAUSSBLUR] if BOXBLUR in fitting else [b for kind in ("+box_", "+gauss_") for b in [x for x in fitting if kind in x][-1:]]
-    names = ["mse", *blurs] + ([LEARNT] if task.data.name == "xysquares" else [])
+    widest = [_blur("mse", kind, radii[-1]) for kind, radii in _fitting_radii(min(task.data.obs_shape[-2:])) if radii]
+    names = ["mse", *widest] + ([LEARNT] if task.data.name == "xysquares" else [])
     return [task.loss, *(name for name in names if name != task.loss.name)]
 
 

@@ -10,16 +10,19 @@ code that made it.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.util
 import inspect
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError, field_validator
 
 from disbench.error import DisbenchError, SubmissionError, did_you_mean
+from disbench.files import BYTECODE
 from disbench.methods.base import Method, TaskInfo
 from disbench.registration import parse_task_id, registry
 from disbench.supervision import Supervision
@@ -42,7 +45,7 @@ def file_problem(relative: str, size: int, kind: str = "file") -> str | None:
         return f"{relative} is a symlink; commit the file itself"
     if kind != "file":
         return f"{relative} is not a regular file"
-    if "__pycache__" in parts or relative.endswith((".pyc", ".pyo")):
+    if "__pycache__" in parts or relative.endswith(BYTECODE):
         return f"{relative} is compiled bytecode, which runs instead of the reviewed source; delete it"
     suffix = "." + parts[-1].rsplit(".", 1)[-1] if "." in parts[-1] else ""
     if suffix not in ALLOWED_FILES:
@@ -166,7 +169,7 @@ class Submission:
     def overridden_defaults(self, task_id: str) -> list[str]:
         """One line per ``build()`` default that submission.toml replaces, saying which value wins
         and why (submission.toml's tables are what the harness passes to ``build``)."""
-        parameters = inspect.signature(self.entry_point()).parameters
+        parameters = self._build_parameters
         lines = []
         for name, (value, table) in self._hyperparameter_tables(task_id).items():
             default = parameters[name].default if name in parameters else inspect.Parameter.empty
@@ -174,10 +177,15 @@ class Submission:
                 lines.append(f"{name} = {value!r} from submission.toml {table} (build() says {default!r}; submission.toml wins)")
         return lines
 
+    @functools.cached_property
+    def _build_parameters(self) -> Mapping[str, inspect.Parameter]:
+        """``build()``'s parameters (read once: each ``entry_point()`` imports model.py again)."""
+        return inspect.signature(self.entry_point()).parameters
+
     def unknown_hyperparameters(self) -> list[str]:
         """One line per submission.toml table that sets a name ``build()`` does not take (every
         table, not only the task's at hand: a per-task table breaks only the runs of its task)."""
-        parameters = inspect.signature(self.entry_point()).parameters
+        parameters = self._build_parameters
         if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
             return []
         return [f"[hyperparameters.{table}] sets {', '.join(unknown)}, which build() does not take; remove it or add it to build()"
@@ -186,14 +194,12 @@ class Submission:
     def content_hash(self) -> str:
         """sha256 over every file of the folder (relative path and bytes, each ended by NUL, in
         sorted order). One hash means one folder only because no file holds a NUL byte (else a
-        .md file could hold ``\\0evil.py\\0<code>`` and hash as a folder with evil.py): refused here."""
+        .md file could hold ``\\0evil.py\\0<code>`` and hash as a folder with evil.py):
+        :func:`folder_problems`, which every ``Submission`` passes, refuses such files."""
         digest = hashlib.sha256()
         for file in sorted(p for p in self.path.rglob("*") if p.is_file()):
-            data = file.read_bytes()
-            if b"\0" in data:
-                raise SubmissionError(f"{file} holds NUL bytes; submission files are text (the content hash depends on it). Save it as text.")
             digest.update(str(file.relative_to(self.path).as_posix()).encode() + b"\0")
-            digest.update(data + b"\0")
+            digest.update(file.read_bytes() + b"\0")
         return digest.hexdigest()
 
     def entry_point(self):

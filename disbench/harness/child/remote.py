@@ -234,7 +234,7 @@ class RemoteLearner:
         n = reply.get("n")
         if not (type(n) is int and 0 < n <= self._obs.tensor.shape[1]):
             raise SubmissionError(f"decode(z) returned {str(reply.get('shape'))[:80]}; expected [{steps} x D, *observation shape].")
-        return self._obs.tensor[1, : reply["n"]].clone()
+        return self._obs.tensor[1, :n].clone()
 
     def check(self, x: torch.Tensor) -> list[tuple[str, bool, str]]:
         """The method contract (``disbench.harness.child.contract``), run in the child on ``x``."""
