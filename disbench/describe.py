@@ -35,4 +35,8 @@ def describe_task(task_id: str, seed: int = 0, verdict: bool = True) -> str:
 
         report = analyse(make(task_spec.id), num_pairs=2000, repeats=16, seed=seed)
         lines.append(f"\nperceived-distance verdict: {report.verdict}  ({report.reason})")
+        measured = report.verdict == "adversarial"
+        if report.verdict != "undecided" and measured != task_spec.adversarial:
+            lines.append(f"note: {task_spec.id} is registered with adversarial={task_spec.adversarial}, but its loss measures {report.verdict} "
+                         f"here; register it with adversarial={measured} so that runs and the board say what its scores mean")
     return "\n".join(lines)

@@ -121,7 +121,8 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     report = dataclasses.replace(analyse(task, num_pairs=args.num_pairs, repeats=args.repeats, seed=args.seed, space=args.space, traversals=own), task=label)
     print(format_report(report))
     print("\n" + format_comparison(comparison))
-    print(f"\nTo search the blur losses for one that orders every factor: disbench suggest-loss {'--data ' + args.data if args.data else args.task}")
+    if report.verdict != "undecided":  # no factor to order: no loss can do better
+        print(f"\nTo search the blur losses for one that orders every factor: disbench suggest-loss {'--data ' + args.data if args.data else args.task}")
     data_record = _data_record(task)  # hashes the data: part of what the command costs
     cost = _cost(task, started)
     extra = {"loss_comparison": {loss: {n: c.spearman for n, c in s.correlations.items()} for loss, s in comparison.items()}, **data_record, "cost": cost}

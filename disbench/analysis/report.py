@@ -7,6 +7,8 @@
 * ``misaligned``: no factor is constant, but some factor's Spearman correlation is below
   ``MISALIGNED_BELOW``: the loss orders it weakly or wrongly.
 * ``aligned``: every factor's perceived distance grows with its ground-truth distance.
+* ``undecided``: no factor can decide (below): the data gives a loss nothing to order, so the
+  analysis cannot say whether a VAE will disentangle it. Not "aligned": nothing was checked.
 
 A factor with two values has one distance and nothing to order, so it cannot decide a verdict;
 nor can a categorical factor (``GroundTruthData.categorical_factors``: a shape, a colour name),
@@ -32,6 +34,7 @@ from disbench.viz.distances import save_matrices_figure
 MISALIGNED_BELOW = 0.5
 CONSTANT_RTOL = 1e-9
 ROUND_DIGITS = 12
+UNDECIDED_REASON = "no ordered factor has 3 or more values: a two-valued or categorical factor gives a loss no order to perceive"
 
 
 @dataclass(frozen=True)
@@ -160,15 +163,16 @@ class AnalysisReport:
 def verdict(correlations: dict[str, FactorCorrelation]) -> tuple[str, str]:
     """``(verdict, reason)`` from per-factor correlations (see the module docstring)."""
     deciding = [c for c in correlations.values() if c.deciding]
+    if not deciding:
+        return "undecided", UNDECIDED_REASON
     constant = [c.factor for c in deciding if c.constant]
     if constant:
         return "adversarial", f"constant perceived distance along {', '.join(constant)}"
     weak = [f"{c.factor} (rho={c.spearman:.3f})" for c in deciding if c.spearman is not None and c.spearman < MISALIGNED_BELOW]
     if weak:
         return "misaligned", f"Spearman rho < {MISALIGNED_BELOW} along {', '.join(weak)}"
-    lowest = min(deciding, key=lambda c: c.spearman, default=None)
-    detail = f"lowest Spearman rho {lowest.spearman:.3f} ({lowest.factor})" if lowest else "no ordered factor with 3 or more values"
-    return "aligned", detail
+    lowest = min(deciding, key=lambda c: c.spearman)
+    return "aligned", f"lowest Spearman rho {lowest.spearman:.3f} ({lowest.factor})"
 
 
 def analyse(task: Task, num_pairs: int = 10_000, repeats: int = 64, seed: int = 777, space: str = "unit",

@@ -8,7 +8,8 @@ The search scores the plain base loss and its augmented versions: box blurs and 
 radius 1 to 31 (weight ``(2r+1)^2``, the paper's convention: 3969 for r = 31) and the shipped
 learnt kernel, all on the same random traversals. Candidates are ranked by
 
-1. verdict: aligned, then misaligned, then adversarial (``disbench.analysis.report``);
+1. verdict: aligned, then misaligned, then adversarial (``disbench.analysis.report``); data whose
+   factors cannot decide a verdict is ``undecided`` under every loss, and the base loss is kept;
 2. the base loss first when it is already aligned: a blur only changes what the model is asked to
    reconstruct, and the paper gives no reason to change a loss that already orders every factor;
 3. fewer factors perceived as constant, then a higher lowest Spearman rho over the factors, then
@@ -22,11 +23,11 @@ from dataclasses import dataclass, field
 from tabulate import tabulate
 
 from disbench.analysis.compare import LossScore, blur_losses, score_losses
-from disbench.analysis.report import categorical_note, format_rho, incomplete_note
+from disbench.analysis.report import UNDECIDED_REASON, categorical_note, format_rho, incomplete_note
 from disbench.data.base import GroundTruthData
 from disbench.losses import LEARNT, make_loss
 
-VERDICTS = ("aligned", "misaligned", "adversarial")
+VERDICTS = ("aligned", "misaligned", "undecided", "adversarial")
 
 
 def candidate_losses(base: str = "mse", image_side: int = 64, learnt: bool = True) -> list[str]:
@@ -80,7 +81,7 @@ class Suggestion:
 def _recommend(ranking: list[LossScore], base: LossScore) -> tuple[LossScore, str]:
     best = ranking[0]
     if not base.deciding:
-        return base, f"no ordered factor has 3 or more values, so there is no order to perceive; keep {base.loss}"
+        return base, f"{UNDECIDED_REASON}; keep {base.loss}"
     if best is base:
         if base.verdict == "aligned":
             other = next((s for s in ranking if s is not base), None)

@@ -73,8 +73,44 @@ def test_a_categorical_factor_is_shown_but_judges_nothing(tmp_path):
     kind = next(t for t in report.traversals if t.factor == "kind")
     truth, label = ground_truth_panel(kind, categorical=True)  # drawn as same-or-not: no order to show
     assert label == "same or not (categorical)" and np.array_equal(truth, 1 - np.eye(3)) and kind.ground_truth[0, 2] == 2
+
     ordered = from_files(tmp_path / "kinds", factor_order={"kind": ["dot", "bar", "square"]})  # now an order: judged
     assert analyse(Task(ordered, "mse"), num_pairs=200, repeats=8).correlations["kind"].deciding
+
+
+def test_data_whose_factors_cannot_decide_is_undecided_not_aligned(tmp_path, capsys):
+    """A two-valued factor and a categorical one give a loss nothing to order: the verdict says so,
+    under every loss, and suggest-loss keeps the base loss instead of ranking noise."""
+    grid = np.stack(np.unravel_index(np.arange(6), (2, 3)), axis=1)  # side index, kind index
+    kinds = np.array(["dot", "bar", "square"])[grid[:, 1]]
+    images = np.zeros((6, 1, 16, 16), dtype=np.uint8)
+    for n, (side, kind) in enumerate(grid):
+        images[n, 0, 4 + 2 * kind: 8 + 2 * kind, 2 + 8 * side: 6 + 8 * side] = 200
+    folder = write_folder(tmp_path / "two", images, {"side": grid[:, 0], "kind": kinds})
+    data = from_files(folder)
+    report = analyse(Task(data, "mse"), num_pairs=50, repeats=2)
+    assert report.verdict == "undecided" and "no ordered factor has 3 or more values" in report.reason
+    assert not any(c.deciding for c in report.correlations.values())
+    suggestion = suggest_loss(data, losses=["mse", disbench.losses.BOXBLUR], repeats=2)
+    assert {s.verdict for s in suggestion.ranking} == {"undecided"} and suggestion.recommended.loss == "mse"
+    assert suggestion.reason.endswith("; keep mse")
+    assert cli(["analyze", "--data", str(folder), "--out", str(tmp_path / "out"), "--repeats", "2", "--num-pairs", "50"]) == 0
+    out = capsys.readouterr().out
+    assert "verdict: undecided (no ordered factor has 3 or more values" in out and "suggest-loss" not in out
+
+
+def test_info_notes_a_task_registered_against_its_measured_verdict(spacing, scratch_registry, capsys):
+    """Own data registered without ``adversarial=True`` although MSE measures it adversarial: ``info``
+    says so and how to register it; registered as measured, no note."""
+    data = from_files(spacing(8)[0])
+    disbench.register("sq8-mse-v0", kwargs=data.task_kwargs("mse"))
+    assert cli(["info", "sq8-mse"]) == 0
+    out = capsys.readouterr().out
+    assert "verdict: adversarial" in out and "registered with adversarial=False, but its loss measures adversarial here; register it with adversarial=True" in out
+    disbench.register("sq8-mse-v1", kwargs=data.task_kwargs("mse"), adversarial=True)
+    assert cli(["info", "sq8-mse-v1"]) == 0
+    out = capsys.readouterr().out
+    assert "verdict: adversarial" in out and "note:" not in out
 
 
 def test_suggest_loss_re_enables_xysquares_at_spacing_8(spacing):
