@@ -61,17 +61,22 @@ def _cmd_show(args: argparse.Namespace) -> int:
     if args.task:
         args.task = disbench.spec(args.task).id
     agg = _board(args)
-    tiers = agg.tiers
-    if args.tier and args.tier not in tiers:
-        raise LeaderboardError(f"No accepted records of tier {args.tier!r}; tiers with records: {', '.join(tiers) or 'none'}.")
-    if args.task and args.task not in agg.tasks:
-        raise LeaderboardError(f"No accepted records for {args.task}; tasks with records: {', '.join(agg.tasks) or 'none'}.")
+    refused = refused_entries(agg, task=args.task, tier=args.tier)
+    missing = None
+    if args.tier and args.tier not in agg.tiers:
+        missing = f"of tier {args.tier!r}", f"tiers with records: {', '.join(agg.tiers) or 'none'}"
+    elif args.task and args.task not in agg.tasks:
+        missing = f"for {args.task}", f"tasks with records: {', '.join(agg.tasks) or 'none'}"
+    if missing:
+        if refused:  # nothing accepted: the refusals, with their reasons, are the answer
+            print(refused_text(refused))
+        listed = f" ({len(refused)} refused, listed above)" if refused else ""
+        raise LeaderboardError(f"No accepted records {missing[0]}{listed}; {missing[1]}.")
     if args.metric and not agg.summary[agg.summary["metric"] == args.metric].shape[0]:
         known = sorted(agg.summary["metric"].unique())
         raise LeaderboardError(f"No record has metric {args.metric!r}.{did_you_mean(args.metric, known)} Metrics include {', '.join(known[:12])}, ...")
     tables = board_tables(agg, task=args.task, tier=args.tier, metric=args.metric, wide=args.wide)
     print(render_text(tables) if tables else "No accepted records.")
-    refused = refused_entries(agg, task=args.task, tier=args.tier)
     if refused:
         print(f"\n{refused_text(refused)}")
     return 0

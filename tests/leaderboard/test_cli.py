@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -99,6 +100,19 @@ def test_show_task_lists_only_that_tasks_refused_records(baselines, capsys):
     out = capsys.readouterr().out
     assert "xysquares-mse-v0/beta-vae/quick/seed-9.json" in out and "xysquares-s1-mse-v0/" not in out
     assert "Refused records (1)" in out
+
+
+def test_show_of_a_tier_with_only_refused_records_says_why_they_were_refused(baselines, capsys):
+    """The error used to stop at 'No accepted records of tier': the user could not see that theirs were refused, nor why."""
+    standard = Path(baselines) / "xysquares-mse-v0" / "beta-vae" / "standard"
+    standard.mkdir(parents=True)
+    record = json.loads(next((Path(baselines) / "xysquares-mse-v0" / "beta-vae" / "quick").glob("seed-*.json")).read_text())
+    record["protocol"]["name"] = "standard"  # a quick run filed as standard: its protocol hash no longer matches
+    (standard / "seed-0.json").write_text(json.dumps(record))
+    assert main(["leaderboard", "show", "--official", baselines, "--tier", "standard"]) == 2
+    out, err = capsys.readouterr()
+    assert err == "error: No accepted records of tier 'standard' (1 refused, listed above); tiers with records: quick.\n"
+    assert out.startswith("Refused records (1)\n  xysquares-mse-v0/beta-vae/standard/seed-0.json (official)\n") and "protocol hash" in out
 
 
 def test_show_filters_and_marks_local_runs(workspace, baselines, capsys):
