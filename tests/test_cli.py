@@ -85,7 +85,11 @@ def test_unknown_task_is_a_friendly_error(capsys):
 
 @pytest.mark.parametrize("argv, message", [(["frobnicate"], "invalid choice: 'frobnicate'"), (["info"], "the following arguments are required: task"),
                                            (["run", "submissions/beta-vae", "--task", "xysquares-mse", "--resume", "--overwrite"],
-                                            "argument --overwrite: not allowed with argument --resume")])  # before a lock or folder is made
+                                            "argument --overwrite: not allowed with argument --resume"),  # before a lock or folder is made
+                                           (["keys", "generate", "--private", "", "--public", "k.pub"], "argument --private: an empty value"),  # was ". already exists"
+                                           (["info", ""], "argument task: an empty value"),
+                                           (["run", "submissions/beta-vae", "--task", "xysquares-mse", "--seeds", "0", "--runs-dir", ""], "argument --runs-dir: an empty value"),
+                                           (["analyze", "--categorical", "a", "", "--data", "x.csv"], "argument --categorical: an empty value")])
 def test_usage_errors_exit_nonzero(argv, message, capsys):
     with pytest.raises(SystemExit) as exit_:
         cli(argv)
