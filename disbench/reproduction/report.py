@@ -29,6 +29,7 @@ METRICS = ("mig", DCI)
 METRIC_LABEL = {"mig": "MIG", DCI: "DCI disentanglement"}
 QUANTITIES = {"max": "max during training", "final": "final"}  # the paper's quantity first: it carries the verdict
 REPORT_ORDER = ("ada-gvae", "beta-vae")  # the methods' order in every table, line and figure
+SIZE_TIER = "standard"  # the paper's budget (57,600 steps of 256): the only tier whose effect sizes compare with the paper's
 GATE_BY = {"suite": "suite", "report": "report (record predates the gate)", "none": "ungated (old record)"}
 COLUMNS = ["method", "submission", "average", "condition", "task", "seed", "metric", "final", "max", "final_ungated", "max_ungated",
            "informativeness", "baseline", "gated", "gated_points", "points", "gate", "data", "source"]
@@ -172,10 +173,12 @@ class Claim:
     verdict: str = ""
 
 
-def claims(experiment: Experiment, frame: pd.DataFrame) -> list[Claim]:
+def claims(experiment: Experiment, frame: pd.DataFrame, tier: str) -> list[Claim]:
     """The experiment's effect (spacing 1 minus 8, box blur minus MSE) for every method, metric and quantity with runs
-    in both arms, and for the ladder its trend over every spacing; Holm-adjusted across them all."""
+    in both arms, and for the ladder its trend over every spacing; Holm-adjusted across them all. A size is compared
+    with the paper's only at the paper's budget (``SIZE_TIER``) and where the paper's cells are this grid's."""
     high, low = experiment.effect
+    not_comparable = experiment.paper_differs or (None if tier == SIZE_TIER else f"{tier} tier")
     found = []
     for method in _methods(frame):
         for metric in METRICS:
@@ -187,7 +190,7 @@ def claims(experiment: Experiment, frame: pd.DataFrame) -> list[Claim]:
                     paper = a.centre - b.centre if a and b else None
                     found.append(Claim(f"{name}, {high} minus {low}", QUANTITIES[quantity], e.n,
                                        f"{e.difference:+.3f} [{e.ci_low:+.3f}, {e.ci_high:+.3f}]", e.p_value,
-                                       "–" if paper is None else f"{paper:+.3f}", statistics.size_against(e, paper)))
+                                       "–" if paper is None else f"{paper:+.3f}", statistics.size_against(e, paper, not_comparable)))
             if experiment.ladder:
                 part = frame[(frame["method"] == method) & (frame["metric"] == metric)].dropna(subset=["max"])
                 if part["condition"].nunique() >= 3:
@@ -210,7 +213,7 @@ def claims_table(claims_found: list[Claim], fmt: str = "github") -> str:
 def report_text(experiment: Experiment, frame: pd.DataFrame, tier: str, averaging: str, missing: Sequence[str] = ()) -> str:
     """The whole report as Markdown: claims, the tables per metric, informativeness, and every run."""
     high, low = experiment.effect
-    found, data = claims(experiment, frame), _data_line(frame)
+    found, data = claims(experiment, frame, tier), _data_line(frame)
     lines = [f"# {experiment.figure} reproduced: {experiment.name}, {tier} tier{averaging}", "",
              f"Paper: {experiment.paper_settings}.",
              "Ours: max during training = the maximum of the tier's curve (the paper's quantity); final = the final model's score "
@@ -222,7 +225,9 @@ def report_text(experiment: Experiment, frame: pd.DataFrame, tier: str, averagin
              "(10,000 resamples of each arm, seed 0) and a one-sided Mann-Whitney p (exact over every split of the runs)"
              + (", and the trend over every spacing: Spearman's ρ with a one-sided permutation p (10,000 shuffles, seed 0)" if experiment.ladder else "")
              + f"; each p Holm-adjusted across this report's {len(found)} claims. Verdict: \"sign shown\" when the Holm p is below "
-             f"{statistics.ALPHA}, then whether the paper's effect (the difference of its cells' centres) lies inside our interval; "
+             f"{statistics.ALPHA}, then whether the paper's effect (the difference of its cells' centres) lies inside our interval "
+             f"(compared only at the {SIZE_TIER} tier, the paper's budget, and where the paper's cells are this grid's; \"unresolved\" "
+             "when our interval includes 0: the rank test shows the sign, the interval of medians leaves the size open); "
              "\"not shown\" otherwise.", ""]
     lines.append(claims_table(found) if found else f"none yet: a claim needs runs at both {high} and {low}.")
     for metric in METRICS:

@@ -12,9 +12,11 @@ confidence interval, and a one-sided rank test, for the few seeds a CPU affords.
 - ``trend``: Spearman's rho of a score against a grid's spacing, with a one-sided permutation p
   (the ladder's claim that the score falls as the spacing grows).
 - ``holm``: Holm's step-down adjustment across a report's claims.
-- ``verdict``: "sign shown" when the adjusted p is below ``ALPHA``, then whether the paper's
-  effect lies inside our interval ("size as the paper's") or not ("size below/above the paper's");
-  "not shown" otherwise.
+- ``verdict``: "sign shown" when the adjusted p is below ``ALPHA``, then (``size_against``) whether
+  the paper's effect lies inside our interval ("size as the paper's") or not ("size below/above
+  the paper's"); "not shown" otherwise. The sign rests on the rank test, which asks whether one
+  arm's runs tend to rank above the other's; the interval is of the difference of medians. With a
+  few runs the two can disagree, and an interval that includes 0 leaves the size unresolved.
 """
 
 from __future__ import annotations
@@ -148,10 +150,16 @@ def verdict(p_adjusted: float, n: str, size: str | None = None) -> str:
     return f"sign shown (p = {format_p(p_adjusted)}, n = {n})" + (f"; {size}" if size else "")
 
 
-def size_against(e: Effect, paper: float | None) -> str | None:
-    """Where the paper's effect lies against our interval: "size as the paper's (+0.855)", below or above it."""
+def size_against(e: Effect, paper: float | None, not_comparable: str | None = None) -> str | None:
+    """Where the paper's effect lies against our interval: "size as the paper's (+0.855)", below or above it;
+    "size unresolved" when our interval includes 0, "size not compared (``not_comparable``)" when the paper's
+    effect was measured under other conditions (a larger budget, other settings pooled in)."""
     if paper is None:
         return None
+    if e.ci_low <= 0 <= e.ci_high:
+        return "size unresolved (interval includes 0)"
+    if not_comparable:
+        return f"size not compared ({not_comparable})"
     where = "as the paper's" if e.ci_low <= paper <= e.ci_high else ("below the paper's" if paper > e.ci_high else "above the paper's")
     return f"size {where} ({paper:+.3f})"
 

@@ -110,7 +110,7 @@ def section_result(section: Section, folders: Sequence[Path] = FOLDERS) -> Secti
             row += [describe(cell_values(frame, m, condition, metric, "max")).text() for metric in ("mig", DCI)]
             row.append(describe(cell_values(frame, m, condition, DCI, "informativeness")).text())
         rows.append(row)
-    return SectionResult(frame, runs, claims(experiment, frame), headers, rows)
+    return SectionResult(frame, runs, claims(experiment, frame, section.tier), headers, rows)
 
 
 def section_text(section: Section) -> str:
@@ -131,8 +131,9 @@ def summary_text() -> str:
     """The generated part of docs/reproduction.md, between its markers."""
     intro = ("Computed from the committed records by `disbench reproduce summary`. A claim is the paper's effect for one method and "
              "metric: the difference of medians with a bootstrap 95 % interval, a one-sided Mann-Whitney p (exact) and the p after "
-             "Holm's adjustment across the section's claims; \"sign shown\" needs a Holm p below 0.05, \"size as the paper's\" the "
-             "paper's effect inside our interval. DCI is gated by informativeness (docs/metrics.md) at every curve point.")
+             "Holm's adjustment across the section's claims; \"sign shown\" needs a Holm p below 0.05; a size is compared with the "
+             "paper's (\"as the paper's\": its effect inside our interval) only at the standard tier, the paper's budget, and is "
+             "\"unresolved\" while our interval includes 0 (see How we compare). DCI is gated by informativeness (docs/metrics.md) at every curve point.")
     return "\n\n".join([BEGIN, intro, *(section_text(s) for s in SECTIONS), END])
 
 
