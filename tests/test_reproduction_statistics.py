@@ -65,5 +65,6 @@ def test_verdicts_say_sign_size_or_not_shown():
     assert (e.n, e.p_value) == ("5+5", pytest.approx(1 / 252))
     assert st.verdict(e.p_value, e.n, st.size_against(e, 0.365)) == "sign shown (p = 0.004, n = 5+5); size as the paper's (+0.365)"
     assert st.size_against(e, 0.8) == "size below the paper's (+0.800)" and st.size_against(e, 0.1) == "size above the paper's (+0.100)"
+    assert st.size_against(e, 0.365, "quick tier") == "size not compared (quick tier)" and st.size_against(e, None, "quick tier") is None
     assert st.verdict(1 / 6, "2+2", "size as the paper's (+0.3)") == "not shown (n = 2+2, p = 0.167)"
     assert st.effect([0.1], []) is None
