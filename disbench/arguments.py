@@ -68,16 +68,16 @@ class Parser(argparse.ArgumentParser):
 
     def _refuse_empty(self, parsed: argparse.Namespace) -> None:
         """An empty value (``--out ""``, an unset shell variable) is never meant: as a path it is the current
-        folder ("error: . already exists"), as a name it matches nothing. Refuse it, naming the argument."""
-        parser: Parser | None = self
-        while parser is not None:
-            for action in parser._actions:
-                value = getattr(parsed, action.dest, None)
-                if value == "" or (isinstance(value, list) and "" in value):
-                    name = "/".join(action.option_strings) or action.metavar or action.dest
-                    parser.error(f"argument {name}: an empty value; give one (an unset shell variable expands to nothing)")
-            chosen = getattr(parsed, parser.subcommands.dest, None) if parser.subcommands is not None else None
-            parser = parser.subcommands.choices.get(chosen) if chosen is not None else None
+        folder ("error: . already exists"), as a name it matches nothing. Refuse it, naming the argument,
+        in this parser and in every subcommand chosen below it."""
+        for action in self._actions:
+            value = getattr(parsed, action.dest, None)
+            if value == "" or (isinstance(value, list) and "" in value):
+                name = "/".join(action.option_strings) or action.metavar or action.dest
+                self.error(f"argument {name}: an empty value; give one (an unset shell variable expands to nothing)")
+        chosen = getattr(parsed, self.subcommands.dest, None) if self.subcommands is not None else None
+        if chosen is not None:
+            self.subcommands.choices[chosen]._refuse_empty(parsed)
 
     def error(self, message: str) -> NoReturn:
         """argparse's usage and one ``error:`` line, even when the words it quotes hold a newline."""
