@@ -1,12 +1,31 @@
-"""Shared fixtures: small tasks, an oracle encoder for XYSquares, an isolated data folder."""
+"""Shared fixtures: small tasks, an oracle encoder for XYSquares, an isolated data folder and config folder."""
 
 from __future__ import annotations
+
+import os
 
 import pytest
 import torch
 
 import disbench
+from disbench.harness.run.seal import SECRET_ENV
 from disbench.registration import registry
+
+
+@pytest.fixture(autouse=True, scope="session")
+def isolated_config(tmp_path_factory):
+    """One throwaway ``XDG_CONFIG_HOME`` for the whole session: the sealing secret and any runner key a
+    test makes land there, never in the user's ~/.config (and the secret is the same for every test, so
+    runs made in one test compare with runs made in another)."""
+    saved = {name: os.environ.get(name) for name in ("XDG_CONFIG_HOME", SECRET_ENV)}
+    os.environ["XDG_CONFIG_HOME"] = str(tmp_path_factory.mktemp("config"))
+    os.environ.pop(SECRET_ENV, None)
+    yield
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
 @pytest.fixture(autouse=True)

@@ -2,6 +2,11 @@
 the task's loss perceives, replays from its record, and defeats a lookup oracle that wins the
 public task; the child cannot reach the data code, and validate flags a model that learns nothing."""
 
+import secrets
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 import torch
 
@@ -50,6 +55,29 @@ def test_the_normalised_and_the_pixel_paths_agree_and_pictures_undo_the_seal():
     torch.testing.assert_close(private.observe(factors), private.data.normalise(images))
     torch.testing.assert_close(private.to_image(private.observe(factors)), task.to_image(task.observe(factors)), atol=1e-5, rtol=0)
     assert torch.equal(images[:, 0], 255 - torch.roll(torch.flip(torch.rot90(task.data.render(factors)[:, 2], 1, dims=(-2, -1)), dims=(-1,)), (5, 60), dims=(-2, -1)))
+
+
+def test_runs_starting_together_never_read_a_half_written_secret(tmp_path, monkeypatch):
+    """Attack on availability, or just a Slurm array's first start: while one run is still writing the
+    new secret, another must neither read it short (it used to fail 'shorter than 16 bytes') nor make
+    its own. A slow random source widens that window to a quarter second; every run gets the one secret."""
+    path = tmp_path / "shared-home" / "seal-secret"
+    monkeypatch.setenv("DISBENCH_SEAL_SECRET_FILE", str(path))
+    real_token_bytes, writing = secrets.token_bytes, threading.Event()
+
+    def slow_token_bytes(n):
+        writing.set()
+        time.sleep(0.25)
+        return real_token_bytes(n)
+
+    monkeypatch.setattr(secrets, "token_bytes", slow_token_bytes)
+    with ThreadPoolExecutor(4) as pool:
+        first = pool.submit(runner_secret)
+        writing.wait(5)
+        others = [pool.submit(runner_secret) for _ in range(3)]
+        secrets_read = [first.result()] + [f.result() for f in others]
+    assert len(set(secrets_read)) == 1 and len(secrets_read[0]) == 32 and path.read_bytes() == secrets_read[0]
+    assert sorted(p.name for p in path.parent.iterdir()) == ["seal-secret"]  # no temporary file left behind
 
 
 def test_the_secret_seed_is_keyed_by_the_runner_secret_and_the_run(tmp_path, monkeypatch):
