@@ -21,7 +21,7 @@ from disbench.harness.run import submission_record
 from disbench.harness.submission import Submission
 from disbench.reproduction import statistics
 from disbench.reproduction.experiments import BOXBLUR, BOXBLUR_LOW_BETA, OVERLAP, ROOT, ReproductionError
-from disbench.reproduction.report import COLUMNS, claims
+from disbench.reproduction.report import COLUMNS, by_data, claims
 from disbench.reproduction.runner import plan
 from disbench.reproduction.summary import BEGIN, END, FULL_REPORTS, generated_part, summary_text
 
@@ -147,6 +147,26 @@ def test_claims_with_eight_runs_per_arm_show_the_sign_and_compare_the_size_only_
     # at 1/115 of the paper's budget, or against cells that pool another β, the size is not the paper's to compare
     assert claims(BOXBLUR, frame, "quick")[0].verdict == "sign shown (p = 0.00016, n = 8+8); size not compared (quick tier)"
     assert claims(BOXBLUR_LOW_BETA, frame, "standard")[0].verdict == "sign shown (p = 0.00016, n = 8+8); size not compared (the paper's cells pool both β)"
+
+
+def test_each_kind_of_data_alone_shows_a_pooled_sign_that_one_kind_carries_and_the_other_reverses():
+    """Pooled, box blur beats MSE 8 to 0 on public runs and loses 0 to 3 on secret variants: the pooled claim holds
+    (p well under 0.05) while the secret runs alone point the other way, which only the split shows."""
+    rows = []
+    for seed in range(8):
+        rows += [{"method": "ada-gvae", "condition": "boxblur", "seed": seed, "metric": "mig", "max": 0.5 + 0.01 * seed, "data": "public"},
+                 {"method": "ada-gvae", "condition": "mse", "seed": seed, "metric": "mig", "max": 0.1 + 0.01 * seed, "data": "public"}]
+    for seed in range(8, 11):
+        rows += [{"method": "ada-gvae", "condition": "boxblur", "seed": seed, "metric": "mig", "max": 0.2, "data": "secret"},
+                 {"method": "ada-gvae", "condition": "mse", "seed": seed, "metric": "mig", "max": 0.3 + 0.01 * seed, "data": "secret"}]
+    frame = pd.DataFrame(rows, columns=COLUMNS).assign(final=lambda f: f["max"])
+    assert claims(BOXBLUR, frame, "quick")[0].p_value < 0.01
+    split = [[c.strip() for c in line.strip("|").split("|")] for line in by_data(BOXBLUR, frame, "quick").splitlines()[2:]]
+    by_kind = {(row[0], row[2]): row for row in split}
+    assert by_kind["public", "max during training"][3:] == ["8+8", by_kind["public", "max during training"][4], statistics.format_p(1 / 12_870)]
+    assert by_kind["secret", "max during training"][3] == "3+3" and by_kind["secret", "max during training"][4].startswith("-0.190 [")
+    assert by_kind["secret", "max during training"][5] == "1"  # every MSE run above every box-blur run: no evidence for the sign
+    assert by_data(BOXBLUR, frame[frame["data"] == "public"], "quick") is None  # one kind: nothing was pooled
 
 
 def test_a_sign_shown_beside_an_interval_that_includes_0_leaves_the_size_unresolved():

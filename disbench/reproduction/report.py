@@ -201,6 +201,20 @@ def claims(experiment: Experiment, frame: pd.DataFrame, tier: str) -> list[Claim
     return [dataclasses.replace(c, p_holm=p, verdict=statistics.verdict(p, c.n, c.size)) for c, p in zip(found, adjusted)]
 
 
+def by_data(experiment: Experiment, frame: pd.DataFrame, tier: str, fmt: str = "github") -> str | None:
+    """Each claim within each kind of data (``public``, ``secret``, ``replayed``) alone: n, estimate, one-sided p.
+    None when the runs are all of one kind (nothing was pooled across kinds)."""
+    from tabulate import tabulate
+
+    kinds = [kind for kind in ("public", "secret", "replayed") if kind in set(frame["data"])]
+    if len(kinds) < 2:
+        return None
+    rows = [[kind, c.claim, c.quantity, c.n, c.estimate, statistics.format_p(c.p_value)]
+            for kind in kinds for c in claims(experiment, frame[frame["data"] == kind], tier)]
+    headers = ["data", "claim", "quantity", "n", "median difference [95 % CI] or trend", "one-sided p"]
+    return tabulate(rows, headers=headers, tablefmt=fmt, disable_numparse=True) if rows else None
+
+
 def claims_table(claims_found: list[Claim], fmt: str = "github") -> str:
     from tabulate import tabulate
 
@@ -235,6 +249,11 @@ def report_text(experiment: Experiment, frame: pd.DataFrame, tier: str, averagin
     lines += ["", "## DCI informativeness", "",
               "What the gate read: the final models' test informativeness (mean accuracy over factors) and its majority-class "
               "baseline; how many final models and curve points it gated.", "", informativeness_table(experiment, frame)]
+    split = by_data(experiment, frame, tier)
+    if split:
+        lines += ["", "## Each kind of data alone", "",
+                  "The claims recomputed within the runs on the public task and within those on secret variants, each alone: "
+                  "whether pooling the two carries a claim. A description, not a test: one-sided p unadjusted.", "", split]
     pooled = by_submission(frame)
     if pooled:
         lines += ["", "## Each submission before pooling", "", "Median (n) over seeds.", "", pooled]
