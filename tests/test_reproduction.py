@@ -23,7 +23,7 @@ from disbench.reproduction import statistics
 from disbench.reproduction.experiments import BOXBLUR, BOXBLUR_LOW_BETA, OVERLAP, ROOT, ReproductionError
 from disbench.reproduction.report import COLUMNS, by_data, claims
 from disbench.reproduction.runner import plan
-from disbench.reproduction.summary import BEGIN, END, FULL_REPORTS, generated_part, summary_text
+from disbench.reproduction.summary import BEGIN, END, FULL_REPORTS, Section, generated_part, section_result, summary_text
 
 
 def fabricate(results, arm, tier: str, seed: int, mig: float, dci: float, peak: float = 0.0, informativeness: float = 0.9) -> None:
@@ -167,6 +167,22 @@ def test_each_kind_of_data_alone_shows_a_pooled_sign_that_one_kind_carries_and_t
     assert by_kind["secret", "max during training"][3] == "3+3" and by_kind["secret", "max during training"][4].startswith("-0.190 [")
     assert by_kind["secret", "max during training"][5] == "1"  # every MSE run above every box-blur run: no evidence for the sign
     assert by_data(BOXBLUR, frame[frame["data"] == "public"], "quick") is None  # one kind: nothing was pooled
+
+
+def test_the_paper_averaging_grid_shows_the_fixed_one_beside_it_on_the_seeds_both_have(tmp_path):
+    """Paper averaging has seeds 0-1, fixed has 0-2: the beside table compares seeds 0-1 only, each averaging's own
+    median [IQR] (n), so a seed one averaging lacks does not tilt the comparison."""
+    results = tmp_path / "results"
+    for average, seeds, mig in (("paper", (0, 1), 0.10), ("fixed", (0, 1, 2), 0.30)):
+        for arm in BOXBLUR_LOW_BETA.arms(("ada-gvae",), average):
+            for seed in seeds:
+                fabricate(results, arm, "quick", seed, mig + 0.1 * seed, 0.5, informativeness=0.9)
+    section = Section("boxblur-b0.0001", "quick", "paper", ("ada-gvae",), beside="fixed")
+    result = section_result(section, (results,))
+    assert result.beside_headers[:3] == ["loss", "MIG, paper", "MIG, fixed"]
+    assert result.beside_rows[0][:3] == ["mse", "0.150 [0.125, 0.175] (2)", "0.350 [0.325, 0.375] (2)"]  # fixed's seed 2 (0.5) left out
+    assert [row[0] for row in result.beside_rows] == ["mse", "boxblur"]
+    assert not section_result(Section("boxblur-b0.0001", "quick", "paper", ("ada-gvae",)), (results,)).beside_rows
 
 
 def test_a_sign_shown_beside_an_interval_that_includes_0_leaves_the_size_unresolved():

@@ -33,11 +33,10 @@ def claims_table(title: str, result: SectionResult) -> Table:
     return table
 
 
-def cells_table(title: str, result: SectionResult) -> Table:
-    from disbench.reproduction.summary import CELLS_NOTE
-
-    table = Table(title, result.cell_headers, note=CELLS_NOTE)
-    for condition, *cells in result.cell_rows:
+def cells_table(title: str, headers: list[str], rows: list[list], note: str) -> Table:
+    """A table of a grid's cells: the condition, then one "median [IQR] (n)" text per column."""
+    table = Table(title, headers, note=note)
+    for condition, *cells in rows:
         table.rows.append(Row([Cell(str(condition), condition), *(Cell(text) for text in cells)]))
     return table
 
@@ -53,23 +52,25 @@ def pooled_note(experiment: Experiment) -> str:
 
 
 def reproduction_sections(folders: Sequence[Path], img_dir: Path) -> list[dict[str, Any]]:
-    """One dict per grid of :data:`disbench.reproduction.summary.SECTIONS`: its title and anchor, the run count, the claims
-    and cells tables and its figure (written under ``img_dir``), or the command that trains its records."""
+    """One dict per grid of :data:`disbench.reproduction.summary.SECTIONS`: its title and anchor, the run count, the claims,
+    cells and beside tables and its figure (written under ``img_dir``), or the command that trains its records."""
     from disbench.reproduction.experiments import EXPERIMENTS
     from disbench.reproduction.figures import figure
-    from disbench.reproduction.summary import SECTIONS, section_result
+    from disbench.reproduction.summary import CELLS_NOTE, SECTIONS, beside_note, section_result
 
     sections = []
     for section in SECTIONS:
         experiment = EXPERIMENTS[section.experiment]
         page = {"title": section.title, "anchor": section.anchor, "command": section.command, "runs": None, "img": None, "claims": None,
-                "no_claim": section.no_claim, "cells": None, "setting": experiment.paper_settings, "trend": experiment.ladder,
+                "no_claim": section.no_claim, "cells": None, "beside": None, "setting": experiment.paper_settings, "trend": experiment.ladder,
                 "pooled": pooled_note(experiment)}
         result = section_result(section, folders)
         if result is not None:
             img = figure(experiment, result.frame, section.tier, img_dir / f"{section.anchor}.png", section.averaging)
             page.update(runs=result.runs, img=img,
                         claims=claims_table(f"{section.title}: the paper's effects", result) if result.claims else None,
-                        cells=cells_table(f"{section.title}: each cell", result))
+                        cells=cells_table(f"{section.title}: each cell", result.cell_headers, result.cell_rows, CELLS_NOTE),
+                        beside=cells_table(f"{section.title}: beside the {section.beside} averaging", result.beside_headers,
+                                           result.beside_rows, beside_note(section)) if result.beside_rows else None)
         sections.append(page)
     return sections

@@ -9,8 +9,9 @@ whatever its seed; a grid without records says which command trains it.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -33,6 +34,7 @@ class Section:
     average: str = "fixed"
     methods: tuple[str, ...] = METHODS
     command: str = ""
+    beside: str = ""  # another Ada-GVAE averaging whose cells this grid shows beside its own, on the seeds both have
 
     @property
     def averaging(self) -> str:
@@ -58,7 +60,7 @@ SECTIONS = (
     Section("overlap", "quick", command="disbench reproduce overlap --seeds 0-4 --conditions 1 2 4 8 --results-dir reproduction/results"),
     Section("boxblur", "quick", command="disbench reproduce boxblur --results-dir reproduction/results"),
     Section("boxblur-b0.0001", "quick", command="disbench reproduce boxblur-b0.0001 --seeds 0-7 --results-dir reproduction/results"),
-    Section("boxblur-b0.0001", "quick", "paper", ("ada-gvae",),
+    Section("boxblur-b0.0001", "quick", "paper", ("ada-gvae",), beside="fixed",
             command="disbench reproduce boxblur-b0.0001 --methods ada-gvae --average paper --seeds 0-7 --results-dir reproduction/results"),
     Section("overlap", "extended", methods=("ada-gvae",),
             command="disbench reproduce overlap --tier extended --methods ada-gvae --conditions 1 5 6 7 8 --seeds 0 --results-dir reproduction/results"),
@@ -74,6 +76,12 @@ FULL_REPORTS: tuple[tuple[str, ...], ...] = (  # docs/reproduction/'s reports: `
 CELLS_NOTE = f"Cells: median [IQR] (n) of the {QUANTITIES['max']} (MIG, gated DCI) and of the final DCI informativeness."
 
 
+def beside_note(section: Section) -> str:
+    """What a grid's table beside another averaging shows."""
+    return (f"Beside the {section.beside} averaging: Ada-GVAE's cells under each averaging, on the runs both have with the same seed and data at "
+            f"each {EXPERIMENTS[section.experiment].condition_name} (same initialisation and batches), as above.")
+
+
 @dataclass(frozen=True)
 class SectionResult:
     """A grid's records as the summary shows them (docs/reproduction.md and the site's reproduction page)."""
@@ -83,6 +91,8 @@ class SectionResult:
     claims: list[Claim]
     cell_headers: list[str]
     cell_rows: list[list]  # the condition, then one "median [IQR] (n)" text per column
+    beside_headers: list[str] = field(default_factory=list)  # Section.beside's table; empty without one
+    beside_rows: list[list] = field(default_factory=list)
 
 
 def section_result(section: Section, folders: Sequence[Path] = FOLDERS) -> SectionResult | None:
@@ -93,8 +103,12 @@ def section_result(section: Section, folders: Sequence[Path] = FOLDERS) -> Secti
     from disbench.reproduction.statistics import describe
 
     experiment = EXPERIMENTS[section.experiment]
-    arms = experiment.arms(section.methods, section.average)
-    frame = records_frame(plan(arms, section.tier, "tier", folders[0], ROOT / "runs", folders, every_recorded=True))
+
+    def frame_of(average: str) -> pd.DataFrame:
+        arms = experiment.arms(section.methods, average)
+        return records_frame(plan(arms, section.tier, "tier", folders[0], ROOT / "runs", folders, every_recorded=True))
+
+    frame = frame_of(section.average)
     if frame.empty:
         return None
     counts = frame[frame["metric"] == DCI].groupby("method").size()
@@ -110,7 +124,29 @@ def section_result(section: Section, folders: Sequence[Path] = FOLDERS) -> Secti
             row += [describe(cell_values(frame, m, condition, metric, "max")).text() for metric in ("mig", DCI)]
             row.append(describe(cell_values(frame, m, condition, DCI, "informativeness")).text())
         rows.append(row)
-    return SectionResult(frame, runs, claims(experiment, frame, section.tier), headers, rows)
+    result = SectionResult(frame, runs, claims(experiment, frame, section.tier), headers, rows)
+    return _with_beside(result, section, frame_of(section.beside)) if section.beside else result
+
+
+def _with_beside(result: SectionResult, section: Section, other: pd.DataFrame) -> SectionResult:
+    """``result`` with the table of Ada-GVAE's cells under ``section.average`` and ``section.beside``, on common seeds."""
+    from disbench.reproduction.report import cell_values
+    from disbench.reproduction.statistics import describe
+
+    own = result.frame
+    def keys(f: pd.DataFrame) -> list[tuple]:  # a run on the same data (public task or a variant) with the same seed
+        return list(zip(f["condition"], f["seed"], f["data"]))
+
+    common = set(keys(own)) & set(keys(other))
+    frames = {average: f[[k in common for k in keys(f)]] for average, f in ((section.average, own), (section.beside, other))}
+    columns = [(metric, quantity, label) for metric, quantity, label in
+               (("mig", "max", METRIC_LABEL["mig"]), (DCI, "max", METRIC_LABEL[DCI]), (DCI, "informativeness", "informativeness"))]
+    headers = [EXPERIMENTS[section.experiment].condition_name] + [f"{label}, {average}" for *_, label in columns for average in frames]
+    rows = []
+    for condition in [c for c in EXPERIMENTS[section.experiment].conditions if any(c == k[0] for k in common)]:
+        rows.append([condition, *(describe(cell_values(f, "ada-gvae", condition, metric, quantity)).text()
+                                  for metric, quantity, _ in columns for f in frames.values())])
+    return dataclasses.replace(result, beside_headers=headers, beside_rows=rows)
 
 
 def section_text(section: Section) -> str:
@@ -124,6 +160,8 @@ def section_text(section: Section) -> str:
     lines += [f"{result.runs}; to add seeds: `{section.command}`.", "",
               claims_table(result.claims) if result.claims else section.no_claim, "",
               CELLS_NOTE, "", tabulate(result.cell_rows, headers=result.cell_headers, tablefmt="github")]
+    if result.beside_rows:
+        lines += ["", beside_note(section), "", tabulate(result.beside_rows, headers=result.beside_headers, tablefmt="github")]
     return "\n".join(lines)
 
 

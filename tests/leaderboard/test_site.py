@@ -132,11 +132,15 @@ def test_reproduction_page_is_docs_reproduction_md_as_tables_with_each_grids_fig
             assert f"No records yet; <code>{section.command}</code> trains them." in html, section.title
             continue
         with_records += 1
-        claims, cells = _markdown_tables(part)
+        claims, cells, *beside = _markdown_tables(part)
         shown = tables[f"{section.title}: the paper's effects"]
         assert shown["headers"] == claims["headers"] and [r[1] for r in shown["rows"]] == claims["rows"], section.title
         shown = tables[f"{section.title}: each cell"]
         assert shown["headers"] == cells["headers"] and [r[1] for r in shown["rows"]] == cells["rows"], section.title
+        assert len(beside) == bool(section.beside), section.title  # Ada-GVAE's paper averaging, beside the fixed one
+        if beside:
+            shown = tables[f"{section.title}: beside the {section.beside} averaging"]
+            assert shown["headers"] == beside[0]["headers"] and [r[1] for r in shown["rows"]] == beside[0]["rows"], section.title
         assert f"img/reproduction/{anchor}.png" in site["files"] and (site["out"] / "img/reproduction" / f"{anchor}.png").is_file()
         assert part.strip().split(";", 1)[0] in html  # "32 runs (16 Ada-GVAE, 16 β-VAE)"
     grids = {s.experiment: html.split(f'<section id="{s.experiment}-{s.tier}-{s.average}">', 1)[1].split("</section>", 1)[0] for s in SECTIONS}
