@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -38,6 +39,26 @@ def atomic_path(path: str | os.PathLike[str], suffix: str = ".tmp") -> Iterator[
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def create_once(path: str | os.PathLike[str], content: bytes) -> None:
+    """Make ``path`` (mode 0600) holding ``content`` unless it exists; never replace it, and never let a
+    reader see it part-written: the bytes go to a private temporary file first, which is then hard-linked
+    into place (a link fails if the name exists). Processes racing to make it all end with the first one's."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")  # mode 0600
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(content)
+            f.flush()
+            os.fsync(f.fileno())
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            pass  # another process made it first: theirs stands
+    finally:
+        os.unlink(temporary)
 
 
 def writable_folder(folder: str | os.PathLike[str], what: str, error: type[Exception] = OSError) -> Path:

@@ -31,6 +31,7 @@ QUANTITIES = {"max": "max during training", "final": "final"}  # the paper's qua
 REPORT_ORDER = ("ada-gvae", "beta-vae")  # the methods' order in every table, line and figure
 SIZE_TIER = "standard"  # the paper's budget (57,600 steps of 256): the only tier whose effect sizes compare with the paper's
 GATE_BY = {"suite": "suite", "report": "report (record predates the gate)", "none": "ungated (old record)"}
+DATA_KINDS = ("public", "secret", "replayed")  # what a run trained on: the task itself, the runner's secret variant, a replayed seal
 COLUMNS = ["method", "submission", "average", "condition", "task", "seed", "metric", "final", "max", "final_ungated", "max_ungated",
            "informativeness", "baseline", "gated", "gated_points", "points", "gate", "data", "source"]
 
@@ -202,11 +203,11 @@ def claims(experiment: Experiment, frame: pd.DataFrame, tier: str) -> list[Claim
 
 
 def by_data(experiment: Experiment, frame: pd.DataFrame, tier: str, fmt: str = "github") -> str | None:
-    """Each claim within each kind of data (``public``, ``secret``, ``replayed``) alone: n, estimate, one-sided p.
+    """Each claim within each kind of data (``DATA_KINDS``) alone: n, estimate, one-sided p.
     None when the runs are all of one kind (nothing was pooled across kinds)."""
     from tabulate import tabulate
 
-    kinds = [kind for kind in ("public", "secret", "replayed") if kind in set(frame["data"])]
+    kinds = [kind for kind in DATA_KINDS if kind in set(frame["data"])]
     if len(kinds) < 2:
         return None
     rows = [[kind, c.claim, c.quantity, c.n, c.estimate, statistics.format_p(c.p_value)]

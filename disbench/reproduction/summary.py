@@ -73,6 +73,7 @@ FULL_REPORTS: tuple[tuple[str, ...], ...] = (  # docs/reproduction/'s reports: `
 )
 
 
+CELL_COLUMNS = (("mig", "max"), (DCI, "max"), (DCI, "informativeness"))  # (metric, quantity) of each method's cells: CELLS_NOTE
 CELLS_NOTE = f"Cells: median [IQR] (n) of the {QUANTITIES['max']} (MIG, gated DCI) and of the final DCI informativeness."
 
 
@@ -116,36 +117,33 @@ def section_result(section: Section, folders: Sequence[Path] = FOLDERS) -> Secti
     headers = [experiment.condition_name]
     methods = [m for m in REPORT_ORDER if m in set(frame["method"])]
     for m in methods:
-        headers += [f"{PAPER_LABEL[m]} {METRIC_LABEL[metric]}" for metric in ("mig", DCI)] + [f"{PAPER_LABEL[m]} informativeness"]
-    rows = []
-    for condition in [c for c in experiment.conditions if c in set(frame["condition"])]:
-        row = [condition]
-        for m in methods:
-            row += [describe(cell_values(frame, m, condition, metric, "max")).text() for metric in ("mig", DCI)]
-            row.append(describe(cell_values(frame, m, condition, DCI, "informativeness")).text())
-        rows.append(row)
+        headers += [f"{PAPER_LABEL[m]} {_column_label(metric, quantity)}" for metric, quantity in CELL_COLUMNS]
+    rows = [[condition, *(describe(cell_values(frame, m, condition, metric, quantity)).text() for m in methods for metric, quantity in CELL_COLUMNS)]
+            for condition in experiment.conditions if condition in set(frame["condition"])]
     result = SectionResult(frame, runs, claims(experiment, frame, section.tier), headers, rows)
     return _with_beside(result, section, frame_of(section.beside)) if section.beside else result
 
 
+def _column_label(metric: str, quantity: str) -> str:
+    return "informativeness" if quantity == "informativeness" else METRIC_LABEL[metric]
+
+
 def _with_beside(result: SectionResult, section: Section, other: pd.DataFrame) -> SectionResult:
-    """``result`` with the table of Ada-GVAE's cells under ``section.average`` and ``section.beside``, on common seeds."""
+    """``result`` with the table of Ada-GVAE's cells under ``section.average`` and ``section.beside``, on the runs both
+    have with the same seed and data (public task or a variant)."""
     from disbench.reproduction.report import cell_values
     from disbench.reproduction.statistics import describe
 
-    own = result.frame
-    def keys(f: pd.DataFrame) -> list[tuple]:  # a run on the same data (public task or a variant) with the same seed
+    def keys(f: pd.DataFrame) -> list[tuple]:
         return list(zip(f["condition"], f["seed"], f["data"]))
 
-    common = set(keys(own)) & set(keys(other))
-    frames = {average: f[[k in common for k in keys(f)]] for average, f in ((section.average, own), (section.beside, other))}
-    columns = [(metric, quantity, label) for metric, quantity, label in
-               (("mig", "max", METRIC_LABEL["mig"]), (DCI, "max", METRIC_LABEL[DCI]), (DCI, "informativeness", "informativeness"))]
-    headers = [EXPERIMENTS[section.experiment].condition_name] + [f"{label}, {average}" for *_, label in columns for average in frames]
-    rows = []
-    for condition in [c for c in EXPERIMENTS[section.experiment].conditions if any(c == k[0] for k in common)]:
-        rows.append([condition, *(describe(cell_values(f, "ada-gvae", condition, metric, quantity)).text()
-                                  for metric, quantity, _ in columns for f in frames.values())])
+    common = set(keys(result.frame)) & set(keys(other))
+    frames = {average: f[[k in common for k in keys(f)]] for average, f in ((section.average, result.frame), (section.beside, other))}
+    headers = [EXPERIMENTS[section.experiment].condition_name] + [f"{_column_label(*column)}, {average}" for column in CELL_COLUMNS for average in frames]
+    conditions = {condition for condition, *_ in common}
+    rows = [[condition, *(describe(cell_values(f, "ada-gvae", condition, metric, quantity)).text() for metric, quantity in CELL_COLUMNS
+                          for f in frames.values())]
+            for condition in EXPERIMENTS[section.experiment].conditions if condition in conditions]
     return dataclasses.replace(result, beside_headers=headers, beside_rows=rows)
 
 

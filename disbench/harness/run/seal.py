@@ -24,7 +24,6 @@ import hmac
 import math
 import os
 import secrets
-import tempfile
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -35,6 +34,7 @@ import torch
 
 from disbench.data.base import GroundTruthData
 from disbench.error import TrainingError
+from disbench.files import create_once
 from disbench.losses import AugmentedLoss
 from disbench.task import Task
 
@@ -217,33 +217,13 @@ def runner_secret() -> bytes:
     path = Path(os.environ.get(SECRET_ENV) or Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "disbench" / "seal-secret")
     if not path.is_file():
         try:
-            _create_whole(path, secrets.token_bytes(32))
+            create_once(path, secrets.token_bytes(32))  # runs starting together (a Slurm array) share the first one's
         except OSError as e:
             raise TrainingError(f"Cannot create the sealing secret {path} ({e.strerror or e}); point {SECRET_ENV} at a writable file path.") from None
     secret = path.read_bytes()
     if len(secret) < 16:
         raise TrainingError(f"The sealing secret {path} is shorter than 16 bytes; delete it and a new one is made.")
     return secret
-
-
-def _create_whole(path: Path, content: bytes) -> None:
-    """Make ``path`` (mode 0600) holding ``content`` unless it exists, so that no reader ever sees it
-    part-written: the bytes go to a private temporary file first, which is then hard-linked into place
-    (a link fails if the name exists). Runs starting together (a sweep's jobs, a Slurm array on a shared
-    home) all end up with the one secret the first of them made."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")  # mode 0600
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(content)
-            f.flush()
-            os.fsync(f.fileno())
-        try:
-            os.link(temporary, path)
-        except FileExistsError:
-            pass  # another run made it first: use theirs
-    finally:
-        os.unlink(temporary)
 
 
 def secret_seed(identity: str) -> int:
