@@ -51,6 +51,7 @@ def model(device):
 
 
 def bare_loop(task, device, steps, batch_size) -> float:
+    task.to(device)  # a harness run before this one renders on the CPU (data_device="cpu") and leaves the task there
     method = model(device)
     optimizer = method.configure_optimizer(1e-3)
     generator = torch.Generator().manual_seed(0)

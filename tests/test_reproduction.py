@@ -21,7 +21,7 @@ from disbench.harness.run import submission_record
 from disbench.harness.submission import Submission
 from disbench.reproduction import statistics
 from disbench.reproduction.experiments import BOXBLUR, BOXBLUR_LOW_BETA, OVERLAP, ROOT, ReproductionError
-from disbench.reproduction.report import COLUMNS, by_data, claims
+from disbench.reproduction.report import COLUMNS, by_data, claims, device_line
 from disbench.reproduction.runner import plan
 from disbench.reproduction.summary import BEGIN, END, FULL_REPORTS, Section, generated_part, section_result, summary_text
 
@@ -353,3 +353,20 @@ def test_a_device_this_machine_lacks_is_refused_before_planning(capsys):
     assert cli(["reproduce", "overlap", "--dry-run", "--device", "cuda:99"]) == 2  # used to say "would train 32 runs"
     out, err = capsys.readouterr()
     assert err.startswith("error: --device cuda:99: this machine has") and out == ""
+
+
+def test_runs_from_another_device_are_named_and_one_device_says_nothing():
+    """Three runs on a CPU (its record's device string, as the harness writes it) and one on a GPU: the report names the
+    GPU run; the same runs all on the CPU need no sentence. The metric rows of one run count once."""
+    from disbench.harness.record.environment import device_kind, device_name
+
+    cpu = device_kind(device_name(torch.device("cpu")))
+    assert cpu == "CPU" and device_kind("NVIDIA H200") == "NVIDIA H200"
+    rows = [{"submission": "ada-gvae", "condition": c, "seed": s, "metric": m, "device": cpu}
+            for c, s in ((1, 1), (8, 0), (8, 1)) for m in ("mig", "dci")]
+    rows += [{"submission": "ada-gvae", "condition": 1, "seed": 0, "metric": m, "device": "NVIDIA H200"} for m in ("mig", "dci")]
+    frame = pd.DataFrame(rows, columns=COLUMNS)
+    assert device_line(OVERLAP, frame) == [
+        "Devices: of 4 runs, 3 trained on a CPU and 1 elsewhere (ada-gvae at grid spacing 1 seed 0 on NVIDIA H200): "
+        "the same protocol and budget, a different device's arithmetic."]
+    assert device_line(OVERLAP, frame.assign(device=cpu)) == []

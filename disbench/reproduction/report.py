@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from disbench.harness.record.environment import device_kind
 from disbench.paper import DCI, PAPER_LABEL
 from disbench.reproduction import statistics
 from disbench.reproduction.experiments import AVERAGES, Experiment
@@ -33,7 +34,7 @@ SIZE_TIER = "standard"  # the paper's budget (57,600 steps of 256): the only tie
 GATE_BY = {"suite": "suite", "report": "report (record predates the gate)", "none": "ungated (old record)"}
 DATA_KINDS = ("public", "secret", "replayed")  # what a run trained on: the task itself, the runner's secret variant, a replayed seal
 COLUMNS = ["method", "submission", "average", "condition", "task", "seed", "metric", "final", "max", "final_ungated", "max_ungated",
-           "informativeness", "baseline", "gated", "gated_points", "points", "gate", "data", "source"]
+           "informativeness", "baseline", "gated", "gated_points", "points", "gate", "data", "device", "source"]
 
 
 def records_frame(planned: Sequence[Planned]) -> pd.DataFrame:
@@ -55,7 +56,8 @@ def records_frame(planned: Sequence[Planned]) -> pd.DataFrame:
                     "gated_points": dci.gated_points, "points": dci.points, "gate": dci.by}
         base = {"method": p.arm.method, "submission": r.submission.name, "condition": p.arm.condition, "task": r.task.id, "seed": r.seed,
                 "average": modes.get(r.submission.hyperparameters.get("average")) if p.arm.method == "ada-gvae" else None,
-                **gate, "data": "public" if r.seal is None else "secret" if r.seal.secret else "replayed", "source": os.path.relpath(p.found_in)}
+                **gate, "data": "public" if r.seal is None else "secret" if r.seal.secret else "replayed", "device": device_kind(r.training.device),
+                "source": os.path.relpath(p.found_in)}
         mig, mig_max = r.metrics.get("mig", math.nan), r.max_during_training.get("mig", math.nan)
         rows.append({**base, "metric": "mig", "final": mig, "max": mig_max, "final_ungated": mig, "max_ungated": mig_max})
         if dci is None:
@@ -228,7 +230,7 @@ def claims_table(claims_found: list[Claim], fmt: str = "github") -> str:
 def report_text(experiment: Experiment, frame: pd.DataFrame, tier: str, averaging: str, missing: Sequence[str] = ()) -> str:
     """The whole report as Markdown: claims, the tables per metric, informativeness, and every run."""
     high, low = experiment.effect
-    found, data = claims(experiment, frame, tier), _data_line(frame)
+    found, data = claims(experiment, frame, tier), _data_line(frame) + device_line(experiment, frame)
     lines = [f"# {experiment.figure} reproduced: {experiment.name}, {tier} tier{averaging}", "",
              f"Paper: {experiment.paper_settings}.",
              "Ours: max during training = the maximum of the tier's curve (the paper's quantity); final = the final model's score "
@@ -279,6 +281,23 @@ def _data_line(frame: pd.DataFrame) -> list[str]:
     counts = ", ".join(f"{n} on {'the public task' if kind == 'public' else f'a {kind} variant'}" for kind, n in variants.items())
     return [f"Data: of {len(runs)} runs, {counts}. Secret variants are the board's records, trained by the official runner "
             "(docs/trust.md); they are pooled with the public runs, and marked under \"Each seed\"."]
+
+
+def device_line(experiment: Experiment, frame: pd.DataFrame) -> list[str]:
+    """A sentence naming the runs trained on another device than most, when the records come from more than one:
+    same protocol and budget, but not the same arithmetic, so those runs are not bit-for-bit what the others' device gives."""
+    runs = frame.drop_duplicates(["submission", "condition", "seed"])
+    devices = runs["device"].value_counts()
+    if len(devices) < 2:
+        return []
+    usual = min(devices.index, key=lambda d: (-devices[d], d))  # the most runs; a tie by name, so the sentence never flips
+    others = runs[runs["device"] != usual]
+    def on(device: str) -> str:
+        return "a CPU" if device == "CPU" else device
+
+    named = ", ".join(f"{r.submission} at {experiment.condition_name} {r.condition} seed {r.seed} on {on(r.device)}" for r in others.head(6).itertuples())
+    return [f"Devices: of {len(runs)} runs, {devices[usual]} trained on {on(usual)} and {len(others)} elsewhere ({named}"
+            + (", ..." if len(others) > 6 else "") + "): the same protocol and budget, a different device's arithmetic."]
 
 
 def _conditions(experiment: Experiment, frame: pd.DataFrame) -> list:

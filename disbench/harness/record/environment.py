@@ -31,6 +31,11 @@ def device_name(device: torch.device) -> str:
     return f"{cpu_model()} ({os.cpu_count()} CPUs, {torch.get_num_threads()} torch threads)"
 
 
+def device_kind(name: str) -> str:
+    """``"CPU"`` for a record's device written by :func:`device_name` for a CPU, else the name (a GPU's)."""
+    return "CPU" if name.endswith(" torch threads)") else name
+
+
 def environment() -> dict[str, str | None]:
     versions = {}
     for package in PACKAGES:
