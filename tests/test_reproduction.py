@@ -8,7 +8,10 @@ itself is covered by the harness and sweep tests.
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import tarfile
 
 import pandas as pd
 import pytest
@@ -370,3 +373,22 @@ def test_runs_from_another_device_are_named_and_one_device_says_nothing():
         "Devices: of 4 runs, 3 trained on a CPU and 1 elsewhere (ada-gvae at grid spacing 1 seed 0 on NVIDIA H200): "
         "the same protocol and budget, a different device's arithmetic."]
     assert device_line(OVERLAP, frame.assign(device=cpu)) == []
+
+
+def test_gpu_runs_script_trains_runs_side_by_side_and_packs_their_records(tmp_path):
+    """reproduction/gpu_runs.sh as a GPU session runs it, here on the CPU at the smoke tier with one run: the record
+    comes back inside records.tar.gz (the only files a device session returns), and a call without runs names what to give."""
+    env = {**os.environ, "OUT": str(tmp_path / "out"), "WORK": str(tmp_path / "work"), "DEVICE": "cpu", "TIER": "smoke",
+           "SMOKE": "0", "RUNS": "8:0", "BUDGET_S": "400", "BENCH_S": "-1000"}
+    (tmp_path / "out").mkdir()
+    done = subprocess.run(["bash", "reproduction/gpu_runs.sh"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    log = (tmp_path / "out" / "runs.log").read_text()
+    assert "started 1 runs (smoke tier): 8:0" in log and "1 of 1 records written" in log and "no time left for bench_train.py" in log
+    with tarfile.open(tmp_path / "out" / "records.tar.gz") as packed:
+        names = packed.getnames()
+        record = json.load(packed.extractfile("results/xysquares-mse-v0/ada-gvae/smoke/seed-0.json"))
+    assert record["status"] == "completed" and record["seed"] == 0 and not any(name.endswith(".pt") for name in names)
+    missing = subprocess.run(["bash", "reproduction/gpu_runs.sh"], cwd=ROOT, env={k: v for k, v in env.items() if k != "RUNS"},
+                             capture_output=True, text=True, timeout=60)
+    assert missing.returncode != 0 and "give condition:seed pairs" in missing.stderr

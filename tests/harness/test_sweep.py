@@ -176,6 +176,44 @@ def test_runs_are_packed_by_submission_task_and_tier_in_grid_order():
         group_runs(runs, pack=0)
 
 
+def test_a_finished_run_resumed_into_another_results_folder_publishes_its_record_there(workspace):
+    """The run folder holds seed 0's finished run; a sweep into a fresh results folder used to 'resume' it, print
+    "completed" and write nothing there, every time. Now the record (and its picture) lands, untrained, then reads done."""
+    elsewhere = Sweep(("tiny-vae",), ("xysquares-mse",), (0,), "smoke", workspace / "submissions", workspace / "results-2", workspace / "runs")
+    run = expand(elsewhere).runs[0]
+    [state] = survey([run])
+    assert (state.state, state.reason) == (State.PARTIAL, "finished in its run folder, its record not in this results folder: resuming publishes it")
+    outcome = execute(run, device="cpu")  # the real run_submission: it returns before any child starts
+    assert (outcome.action, outcome.status) == (Action.RESUME, "completed")
+    assert run.record_file.read_bytes() == run.folder.result.read_bytes()
+    assert run.record_file.with_name("seed-0.traversals.png").read_bytes() == run.folder.traversals.read_bytes()
+    assert survey([run])[0].state is State.DONE
+
+
+def test_a_run_folder_made_by_other_code_is_rerun_by_a_sweep_and_refused_by_a_resume(workspace):
+    """After model.py changed, seed 0's folder holds a run of the old code. Without its record, a sweep re-runs it
+    (it used to resume it and publish the old code's scores under the new hash); ``--resume`` refuses, finished or
+    not, before any child starts, and names the fix."""
+    from disbench.error import TrainingError
+    from disbench.harness.run import run_submission
+
+    run = expand(sweep_in(workspace, seeds=(0,))).runs[0]
+    run.record_file.unlink()
+    model = workspace / "submissions" / "tiny-vae" / "model.py"
+    model.write_text(model.read_text() + "\n# changed\n")
+    [state] = survey([run])
+    assert state.state is State.STALE and state.reason.startswith("its run folder holds a finished run of other settings: submission hash")
+    resume = dict(seed=0, protocol="smoke", device="cpu", resume=True, results_dir=workspace / "results", runs_dir=workspace / "runs", progress=False)
+    fix = r"holds a run made under other settings: the submission's code \(content hash \w{12}, now \w{12}\) changed since.*--overwrite"
+    with pytest.raises(TrainingError, match=fix):
+        run_submission(run.submission_path, TASK, **resume)
+    run.folder.result.unlink()  # the same with a checkpoint alone (a run stopped half way)
+    assert survey([run])[0].state is State.PARTIAL
+    with pytest.raises(TrainingError, match=fix):
+        run_submission(run.submission_path, TASK, **resume)
+    assert not run.record_file.exists()
+
+
 def test_a_packed_group_runs_each_action_as_one_pack_and_skips_what_is_done(workspace):
     grid = expand(sweep_in(workspace, seeds="0-4"))
     runs = {r.seed: r for r in grid.runs}

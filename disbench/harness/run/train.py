@@ -47,6 +47,7 @@ from disbench.harness.run.integrity import HarnessCode
 from disbench.harness.run.loop import NonFiniteLoss, TrainState, fit
 from disbench.harness.run.seal import choose_seal, sealed
 from disbench.methods.base import Method
+from disbench.protocol import Protocol
 from disbench.seeds import MAX_SEED
 from disbench.task import Task
 
@@ -110,9 +111,10 @@ def run_training(
     published = published_path(task, protocol, seed, submission, results_dir)
 
     with folder.lock(), record_lock(published):
-        if resume and (done := finished_record(folder, protocol)) is not None:
+        if resume and (done := finished_record(folder, protocol, submission, published)) is not None:
             return done
         folder.prepare(resume, overwrite)
+        check_resumable(folder, resume, protocol, submission)
         book = RunBook(task, protocol, seed, folder, published, submission, submission_path, device, HarnessCode.take(), seal)
         task.to(device if data_device is None else data_device)
         learner = make_learner(device)
@@ -149,16 +151,45 @@ def check_device(device: torch.device | str) -> torch.device:
     return device
 
 
-def finished_record(folder: RunFolder, protocol: Any) -> RunResult | None:
-    """The folder's record if its run is complete (every step trained, scored): resuming it must
-    change nothing (re-scoring is ``disbench eval``, which writes elsewhere)."""
+def finished_record(folder: RunFolder, protocol: Any, submission: SubmissionRecord, published: Path | None) -> RunResult | None:
+    """The folder's record if its run is complete (every step trained, scored): resuming it trains
+    nothing (re-scoring is ``disbench eval``, which writes elsewhere), but publishes the record to
+    ``published`` when that results folder lacks it (a run resumed into another results folder).
+    A finished run of another protocol or submission version is refused: it is not this run."""
     if not folder.result.is_file():
         return None
     try:
         record = load_record(folder.result)
     except DisbenchError:
         return None
-    return record if record.status == "completed" and record.training.steps == protocol.steps else None
+    if record.status != "completed" or record.training.steps != protocol.steps:
+        return None
+    check_same_run(folder, record.protocol.hash, record.submission.content_hash, protocol, submission)
+    if published is not None and not published.exists():
+        write_record(record, published)
+        if folder.traversals.is_file():
+            published.with_name(published.stem + ".traversals.png").write_bytes(folder.traversals.read_bytes())
+    return record
+
+
+def check_resumable(folder: RunFolder, resume: bool, protocol: Any, submission: SubmissionRecord) -> None:
+    """Before a run resumes from ``folder``'s checkpoint: the checkpoint is of this protocol and submission version."""
+    if resume and folder.has_run():
+        saved = load_run_state(folder.checkpoint)
+        check_same_run(folder, Protocol.from_dict(saved["protocol"]).hash(), saved["submission"].get("content_hash"), protocol, submission)
+
+
+def check_same_run(folder: RunFolder, protocol_hash: str, content_hash: str | None, protocol: Any, submission: SubmissionRecord) -> None:
+    """Refuse to resume (or reuse) what ``folder`` holds when another protocol or another version of the
+    submission made it: one model trained by two codes, or a record claiming code it never ran."""
+    changed = []
+    if protocol_hash != protocol.hash():
+        changed.append(f"the {protocol.name} tier's protocol (hash {protocol_hash[:12]}, now {protocol.hash()[:12]})")
+    if content_hash is not None and submission.content_hash is not None and content_hash != submission.content_hash:
+        changed.append(f"the submission's code (content hash {content_hash[:12]}, now {submission.content_hash[:12]})")
+    if changed:
+        raise TrainingError(f"{folder.path} holds a run made under other settings: {' and '.join(changed)} changed since. Resuming would mix "
+                            "the two; start the run again with --overwrite (a sweep: delete that folder and run the sweep again).")
 
 
 def published_path(task: Task, protocol: Any, seed: int, submission: SubmissionRecord, results_dir: str | Path | None) -> Path | None:

@@ -311,19 +311,39 @@ def classify(run: Run, protocol_hash: str, content_hash: str) -> RunState:
         except RecordError as e:
             return RunState(run, State.FAILED, f"unreadable record: {e}")
     if record is None:
-        if run.folder.has_run():
+        if not run.folder.has_run():
+            return RunState(run, State.MISSING)
+        finished = _folder_record(run)
+        if finished is None:
             return RunState(run, State.PARTIAL, "a checkpoint and no record: resumes")
-        return RunState(run, State.MISSING)
-    stale = []
-    if record.protocol.hash != protocol_hash:
-        stale.append(f"protocol hash {record.protocol.hash[:12]} is not the {run.protocol} tier's {protocol_hash[:12]}")
-    if record.submission.content_hash != content_hash:
-        stale.append(f"submission hash {str(record.submission.content_hash)[:12]} is not the folder's {content_hash[:12]}")
+        if stale := _stale(finished, run, protocol_hash, content_hash):  # a finished run of other code in the folder: not this run's
+            return RunState(run, State.STALE, "its run folder holds a finished run of other settings: " + "; ".join(stale))
+        return RunState(run, State.PARTIAL, "finished in its run folder, its record not in this results folder: resuming publishes it")
+    stale = _stale(record, run, protocol_hash, content_hash)
     if stale:
         return RunState(run, State.STALE, "; ".join(stale), record)
     if record.status == "failed":
         return RunState(run, State.FAILED, record.error, record)
     return RunState(run, State.DONE, None, record)
+
+
+def _folder_record(run: Run) -> RunResult | None:
+    """The completed record in the run's own folder (``result.json``), if it holds one."""
+    try:
+        record = load_record(run.folder.result) if run.folder.result.is_file() else None
+    except RecordError:
+        return None
+    return record if record is not None and record.status == "completed" else None
+
+
+def _stale(record: RunResult, run: Run, protocol_hash: str, content_hash: str) -> list[str]:
+    """What in ``record`` differs from the run's tier protocol and submission now (nothing: it is current)."""
+    stale = []
+    if record.protocol.hash != protocol_hash:
+        stale.append(f"protocol hash {record.protocol.hash[:12]} is not the {run.protocol} tier's {protocol_hash[:12]}")
+    if record.submission.content_hash != content_hash:
+        stale.append(f"submission hash {str(record.submission.content_hash)[:12]} is not the folder's {content_hash[:12]}")
+    return stale
 
 
 def current_hashes(run: Run, content_hashes: dict[Path, str] | None = None) -> tuple[str, str]:
