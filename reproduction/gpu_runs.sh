@@ -16,6 +16,7 @@ OUT=${OUT:?set OUT to the folder that comes back}
 EXPERIMENT=${EXPERIMENT:-overlap} TIER=${TIER:-extended} METHODS=${METHODS:-ada-gvae} AVERAGE=${AVERAGE:-fixed}
 DEVICE=${DEVICE:-cuda} BUDGET_S=${BUDGET_S:-440} BENCH_S=${BENCH_S:-90} PRIORITY=${PRIORITY:-4} WORK=${WORK:-/tmp/disbench-gpu}
 RUNS=${RUNS:?give condition:seed pairs, e.g. RUNS="1:0 5:0"}
+mkdir -p "$OUT"
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
 start=$SECONDS
 log() { echo "[$((SECONDS - start)) s] $*" | tee -a "$OUT/runs.log"; }
