@@ -2,7 +2,8 @@
 
 Each ``records.tar.gz`` holds the runs' folders (``curves.jsonl``: one row per 50-step logging window,
 with the window's steps per second, curve scoring included where the window ends on a curve step) and
-the records of the runs that finished (their training wall time, curve time and final-suite time).
+the records of the runs that finished (their time in training steps, scoring the curve, and the final suite:
+a record counts the three apart).
 Per session: how many runs shared the machine, and per run the steps it reached and the median steps/s
 of its windows; per finished record its times. The runs shared one GPU and the machine's cores, so
 these are costs under that sharing, not a lone run's.
