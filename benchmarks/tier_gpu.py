@@ -4,11 +4,12 @@ Each ``records.tar.gz`` holds the runs' folders (``curves.jsonl``: one row per 5
 with the window's steps per second, curve scoring included where the window ends on a curve step) and
 the records of the runs that finished (their time in training steps, scoring the curve, and the final suite:
 a record counts the three apart).
-Per session: how many runs shared the machine, and per run the steps it reached and the median steps/s
+Per call: how many runs shared the machine, when they started and when the last ended or was stopped
+(seconds from the script's start), and per run the steps it reached and the median steps/s
 of its windows; per finished record its times. The runs shared one GPU and the machine's cores, so
 these are costs under that sharing, not a lone run's.
 
-    python benchmarks/tier_gpu.py SESSION_DIR [SESSION_DIR ...]   # each with records.tar.gz and runs.log
+    python benchmarks/tier_gpu.py CALL_DIR [CALL_DIR ...]   # each with one call's records.tar.gz and runs.log
 """
 
 from __future__ import annotations
@@ -32,8 +33,10 @@ def machine(folder: Path) -> dict:
             "date": date.fromtimestamp((folder / "records.tar.gz").stat().st_mtime).isoformat()}
 
 
-def session(folder: Path) -> dict:
-    started = re.search(r"started (\d+) runs \((\w+) tier\)", (folder / "runs.log").read_text())
+def call(folder: Path) -> dict:
+    log = (folder / "runs.log").read_text()
+    started = re.search(r"\[(\d+) s\] started (\d+) runs \((\w+) tier\)", log)
+    packed_at = [int(t) for t in re.findall(r"\[(\d+) s\] packed:", log)]
     runs, records = {}, []
     with tarfile.open(folder / "records.tar.gz") as packed:
         for member in packed.getmembers():
@@ -48,20 +51,21 @@ def session(folder: Path) -> dict:
                 records.append({"task": record["task"]["id"], "seed": record["seed"], "device": training["device"],
                                 "wall_time_s": training["wall_time_s"], "curve_time_s": training["curve_time_s"],
                                 "evaluation_time_s": training["evaluation_time_s"], "torch": record["environment"]["torch"]})
-    return {"session": folder.name, "machine": machine(folder), "runs_side_by_side": int(started.group(1)), "tier": started.group(2), "runs": runs,
+    return {"call": folder.name, "machine": machine(folder), "runs_side_by_side": int(started.group(2)), "tier": started.group(3),
+            "runs_started_at_s": int(started.group(1)), "runs_ended_by_s": max(packed_at), "runs": runs,
             "median_steps_per_s": statistics.median(r["median_steps_per_s"] for r in runs.values()), "finished_records": records}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("sessions", type=Path, nargs="+", help="folders holding a gpu_runs.sh session's records.tar.gz and runs.log")
+    parser.add_argument("calls", type=Path, nargs="+", help="folders holding what one call of gpu_runs.sh sent back: records.tar.gz and runs.log")
     args = parser.parse_args()
-    sessions = [session(folder) for folder in args.sessions]
-    for s in sessions:
-        print(s["session"], s["runs_side_by_side"], "runs side by side: median steps/s", round(s["median_steps_per_s"], 1),
-              "| finished:", [(r["task"], round(r["wall_time_s"]), round(r["evaluation_time_s"])) for r in s["finished_records"]])
+    calls = [call(folder) for folder in args.calls]
+    for c in calls:
+        print(c["call"], c["runs_side_by_side"], "runs side by side: median steps/s", round(c["median_steps_per_s"], 1),
+              "| finished:", [(r["task"], round(r["wall_time_s"]), round(r["evaluation_time_s"])) for r in c["finished_records"]])
     path = RESULTS / "tier_gpu.json"
-    path.write_text(json.dumps({"sessions": sessions}, indent=1) + "\n")
+    path.write_text(json.dumps({"calls": calls}, indent=1) + "\n")
     print(f"wrote {path}")
 
 

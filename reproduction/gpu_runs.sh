@@ -24,26 +24,33 @@ reproduce() {  # seconds nice tier condition seed results-dir
   OMP_NUM_THREADS=${RUN_THREADS:-2} timeout "$1" nice -n "$2" python3 -m disbench.cli reproduce "$EXPERIMENT" --tier "$3" --methods $METHODS --average "$AVERAGE" \
     --conditions "$4" --seeds "$5" --device "$DEVICE" --results-dir "$6" --runs-dir "$WORK/runs" --out "$WORK/report-$4-$5" --quiet
 }
-pack_up() {
-  tar -czf "$OUT/records.tar.gz" -C "$WORK" --exclude='*.pt' results runs logs 2>/dev/null
+pack_up() {  # written whole, then moved into place: a call stopped mid-write still returns the last full archive
+  tar -czf "$OUT/.records.tar.gz" -C "$WORK" --exclude='*.pt' results runs logs 2>/dev/null && mv "$OUT/.records.tar.gz" "$OUT/records.tar.gz"
   log "packed: $(tar -tzf "$OUT/records.tar.gz" | grep -c 'seed-[0-9]*\.json$') records"
 }
-mkdir -p "$WORK/logs" "$WORK/results"
+mkdir -p "$WORK/logs" "$WORK/results" "$WORK/runs"
+for pair in $RUNS; do
+  case $pair in [0-9a-z]*:[0-9]*) ;; *) log "'$pair' is not condition:seed (e.g. 5:0)"; exit 2 ;; esac
+done
 { nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader; nproc; python3 -c "import torch; print(torch.__version__, torch.cuda.is_available())"; } >> "$OUT/runs.log" 2>&1
 
 first=${RUNS%% *}
 if [ "${SMOKE:-1}" = 1 ]; then
 log "smoke check: $EXPERIMENT ${first%%:*} seed ${first##*:} at the smoke tier on $DEVICE"
-if ! reproduce 180 0 smoke "${first%%:*}" "${first##*:}" "$WORK/smoke" > "$WORK/logs/smoke.log" 2>&1; then
+if ! reproduce "$(( BUDGET_S < 180 ? BUDGET_S : 180 ))" 0 smoke "${first%%:*}" "${first##*:}" "$WORK/smoke" > "$WORK/logs/smoke.log" 2>&1; then
   log "the smoke run failed; its log:"; tail -40 "$WORK/logs/smoke.log" | tee -a "$OUT/runs.log"; pack_up; exit 1
 fi
 log "smoke run passed"
 fi
 
 i=0
+left=$((BUDGET_S - (SECONDS - start)))
+if [ "$left" -lt 1 ]; then  # `timeout 0` would mean no limit at all
+  log "no time left of BUDGET_S=$BUDGET_S for the runs"; pack_up; exit 1
+fi
 for pair in $RUNS; do
   niceness=0; [ "$i" -ge "$PRIORITY" ] && niceness=19
-  reproduce "$((BUDGET_S - (SECONDS - start)))" "$niceness" "$TIER" "${pair%%:*}" "${pair##*:}" "$WORK/results" > "$WORK/logs/run-${pair%%:*}-${pair##*:}.log" 2>&1 &
+  reproduce "$left" "$niceness" "$TIER" "${pair%%:*}" "${pair##*:}" "$WORK/results" > "$WORK/logs/run-${pair%%:*}-${pair##*:}.log" 2>&1 &
   i=$((i + 1))
 done
 log "started $i runs ($TIER tier): $RUNS"

@@ -93,7 +93,10 @@ def test_the_secret_seed_is_keyed_by_the_runner_secret_and_the_run(tmp_path, mon
     assert choose_seal(task, True, "xysquares-mse-v0/quick/0/" + "a" * 64) != first
     replay = choose_seal(task, first.seed, "ignored")
     assert (replay.seed, replay.channels, replay.shift, replay.secret) == (first.seed, first.channels, first.shift, False)
-    assert choose_seal(task, False, "x") is None and choose_seal(task, True, "x", saved=first.to_dict()) == first
+    assert choose_seal(task, False, "x") is None and choose_seal(task, True, "x", checkpoint={"seal": first.to_dict()}) == first
+    # a resumed run keeps its variant, the public task's too: a public checkpoint resumed as a secret run once drew
+    # a secret seal half way through training
+    assert choose_seal(task, True, "x", checkpoint={"seal": None}) is None
 
 
 ORACLE = '''

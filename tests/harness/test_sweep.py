@@ -25,6 +25,7 @@ from disbench.harness.sweep import (
     State,
     Sweep,
     SweepError,
+    action,
     counts,
     estimate_eta_s,
     expand,
@@ -191,27 +192,29 @@ def test_a_finished_run_resumed_into_another_results_folder_publishes_its_record
 
 
 def test_a_run_folder_made_by_other_code_is_rerun_by_a_sweep_and_refused_by_a_resume(workspace):
-    """After model.py changed, seed 0's folder holds a run of the old code. Without its record, a sweep re-runs it
-    (it used to resume it and publish the old code's scores under the new hash); ``--resume`` refuses, finished or
-    not, before any child starts, and names the fix."""
+    """After model.py changed, seed 0's folder holds a run of the old code. Without its record, a sweep re-runs it,
+    finished or stopped half way (it used to resume it: one model trained by two codes, or the old code's scores
+    published under the new hash); ``--resume`` and a packed resume refuse, before any child starts, and name the fix."""
     from disbench.error import TrainingError
-    from disbench.harness.run import run_submission
+    from disbench.harness.run import run_packed_submission, run_submission
 
     run = expand(sweep_in(workspace, seeds=(0,))).runs[0]
     run.record_file.unlink()
     model = workspace / "submissions" / "tiny-vae" / "model.py"
     model.write_text(model.read_text() + "\n# changed\n")
-    [state] = survey([run])
-    assert state.state is State.STALE and state.reason.startswith("its run folder holds a finished run of other settings: submission hash")
-    resume = dict(seed=0, protocol="smoke", device="cpu", resume=True, results_dir=workspace / "results", runs_dir=workspace / "runs", progress=False)
-    fix = r"holds a run made under other settings: the submission's code \(content hash \w{12}, now \w{12}\) changed since.*--overwrite"
-    with pytest.raises(TrainingError, match=fix):
-        run_submission(run.submission_path, TASK, **resume)
-    run.folder.result.unlink()  # the same with a checkpoint alone (a run stopped half way)
-    assert survey([run])[0].state is State.PARTIAL
-    with pytest.raises(TrainingError, match=fix):
-        run_submission(run.submission_path, TASK, **resume)
-    assert not run.record_file.exists()
+    options = dict(protocol="smoke", device="cpu", resume=True, results_dir=workspace / "results", runs_dir=workspace / "runs", progress=False)
+    fix = r"holds a run made under other settings: the submission's code \(content hash \w{12}, now \w{12}\)\. .*--overwrite"
+    for stopped_half_way in (False, True):
+        if stopped_half_way:
+            run.folder.result.unlink()  # a checkpoint alone
+        [state] = survey([run])
+        assert (state.state, action(state.state)) == (State.STALE, Action.RERUN)
+        assert state.reason.startswith("its run folder holds a run made under other settings: the submission's code (content hash")
+        with pytest.raises(TrainingError, match=fix):
+            run_submission(run.submission_path, TASK, seed=0, **options)
+        with pytest.raises(TrainingError, match=fix):
+            run_packed_submission(run.submission_path, TASK, seeds=[1, 0], **options)
+    assert not run.record_file.exists() and not (run.record_file.parent / "seed-1.json").exists()
 
 
 def test_a_packed_group_runs_each_action_as_one_pack_and_skips_what_is_done(workspace):
@@ -219,8 +222,7 @@ def test_a_packed_group_runs_each_action_as_one_pack_and_skips_what_is_done(work
     runs = {r.seed: r for r in grid.runs}
     done = load_record(runs[0].record_file)
     fabricate(done, runs[2].record_file, seed=2, status="failed", error="NaN at step 3", metrics={})
-    runs[4].folder.path.mkdir(parents=True)
-    shutil.copyfile(runs[0].folder.checkpoint, runs[4].folder.checkpoint)
+    half_way(runs[0], runs[4])
     packs = []
 
     def pack_fn(submission, task_id, seeds, **kwargs):
@@ -240,6 +242,15 @@ def test_a_packed_group_runs_each_action_as_one_pack_and_skips_what_is_done(work
 # states and decisions
 
 
+def half_way(done: Run, run: Run) -> None:
+    """A checkpoint and no record for ``run``: ``done``'s checkpoint, made out to ``run``'s seed."""
+    from disbench.harness.run.checkpoint import save_checkpoint
+    from disbench.harness.run.evaluation import load_run_state
+
+    run.folder.path.mkdir(parents=True)
+    save_checkpoint(run.folder.checkpoint, {**load_run_state(done.folder.checkpoint), "seed": run.seed})
+
+
 def fabricate(record: RunResult, path: Path, **changes) -> None:
     """Write a copy of a real record with fields replaced (no validation on the way: load_record checks)."""
     nested = {k: changes.pop(k) for k in ("protocol", "submission") if k in changes}
@@ -257,8 +268,7 @@ def test_each_state_gets_its_exact_action_and_reason(workspace):
     fabricate(done, runs[3].record_file, seed=3, protocol={"hash": "0" * 64})
     fabricate(done, runs[4].record_file, seed=4, submission={"content_hash": "f" * 64})
     runs[5].record_file.write_text('{"status": "compl')
-    runs[6].folder.path.mkdir(parents=True)
-    shutil.copyfile(runs[0].folder.checkpoint, runs[6].folder.checkpoint)
+    half_way(runs[0], runs[6])
     with RunFolder(runs[7].folder.path).lock():  # another process training seed 7 (flock: per open file)
         states = survey(grid.runs)
         assert [(s.run.seed, s.state) for s in states] == [(0, State.DONE), (1, State.MISSING), (2, State.FAILED), (3, State.STALE),

@@ -30,16 +30,8 @@ from disbench.harness.run.evaluation import load_run_state
 from disbench.harness.run.folder import RunFolder, record_lock, run_dir
 from disbench.harness.run.integrity import HarnessCode
 from disbench.harness.run.loop import fit_pack
-from disbench.harness.run.train import (
-    RunBook,
-    check_device,
-    check_no_key,
-    check_resumable,
-    check_seed,
-    default_device,
-    finished_record,
-    published_path,
-)
+from disbench.harness.run.reuse import check_resumable, finished_record, publish
+from disbench.harness.run.train import RunBook, check_device, check_no_key, check_seed, default_device, published_path
 from disbench.task import Task
 
 PackFactory = Callable[[torch.device, list[int]], Any]
@@ -90,11 +82,14 @@ def run_packed_training(
             locks.enter_context(book.folder.lock())
             locks.enter_context(record_lock(book.published))
         for book in books:
-            book.result = finished_record(book.folder, protocol, submission, book.published) if resume else None
+            book.result = finished_record(book.folder, protocol, book.seed, submission) if resume else None
         to_train = [book for book in books if book.result is None]  # a finished run is left as it is
         for book in to_train:
             book.folder.prepare(resume, overwrite)
-            check_resumable(book.folder, resume, protocol, submission)
+            check_resumable(book.folder, resume, protocol, book.seed, submission)
+        for book in books:  # every folder checked: only now is anything written
+            if book.result is not None:
+                publish(book.result, book.folder, book.published, protocol, submission)
         task.to(device if data_device is None else data_device)
         for group in resume_groups(to_train, resume):
             _train_pack(group, make_pack, resume, log_every, checkpoint_every, progress, evaluate)

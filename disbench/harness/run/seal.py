@@ -234,12 +234,12 @@ def secret_seed(identity: str) -> int:
     return int.from_bytes(digest[:8], "big") >> 1
 
 
-def choose_seal(task: Task, wanted: bool | int | None, identity: str, saved: dict[str, Any] | None = None) -> Seal | None:
-    """The run's seal: the one its checkpoint holds (a resumed run keeps its variant), else the
-    runner's secret one for ``identity`` (``wanted=True``), one replayed from a seed (an int), or
-    none (``False``/``None``: the public task)."""
-    if saved is not None:
-        return Seal.from_dict(saved)
+def choose_seal(task: Task, wanted: bool | int | None, identity: str, checkpoint: dict[str, Any] | None = None) -> Seal | None:
+    """The run's seal: the one its ``checkpoint`` holds, the public task's included (a resumed run keeps
+    its variant), else the runner's secret one for ``identity`` (``wanted=True``), one replayed from a
+    seed (an int), or none (``False``/``None``: the public task)."""
+    if checkpoint is not None:
+        return Seal.from_dict(checkpoint["seal"]) if checkpoint.get("seal") else None
     if wanted is None or wanted is False:
         return None
     group = seal_group(task.data, task.loss)

@@ -35,19 +35,19 @@ from typing import Any
 import torch
 
 from disbench.data.base import DeviceLike
-from disbench.error import DisbenchError, SubmissionError, TrainingError
+from disbench.error import SubmissionError, TrainingError
 from disbench.files import sha256_file
 from disbench.harness.child.learner import Learner
-from disbench.harness.record import DEFAULT_RESULTS_DIR, RunResult, SubmissionRecord, build_record, load_record, record_path, write_record
+from disbench.harness.record import DEFAULT_RESULTS_DIR, RunResult, SubmissionRecord, build_record, record_path, write_record
 from disbench.harness.record.signing import KEY_ENV
 from disbench.harness.run.checkpoint import optimizer_problem, save_checkpoint
 from disbench.harness.run.evaluation import check_representation, evaluate_curve, evaluate_learner, load_run_state
 from disbench.harness.run.folder import RunFolder, check_writable, record_lock, run_dir
 from disbench.harness.run.integrity import HarnessCode
 from disbench.harness.run.loop import NonFiniteLoss, TrainState, fit
+from disbench.harness.run.reuse import check_resumable, finished_record, publish
 from disbench.harness.run.seal import choose_seal, sealed
 from disbench.methods.base import Method
-from disbench.protocol import Protocol
 from disbench.seeds import MAX_SEED
 from disbench.task import Task
 
@@ -111,10 +111,11 @@ def run_training(
     published = published_path(task, protocol, seed, submission, results_dir)
 
     with folder.lock(), record_lock(published):
-        if resume and (done := finished_record(folder, protocol, submission, published)) is not None:
+        if resume and (done := finished_record(folder, protocol, seed, submission)) is not None:
+            publish(done, folder, published, protocol, submission)
             return done
         folder.prepare(resume, overwrite)
-        check_resumable(folder, resume, protocol, submission)
+        check_resumable(folder, resume, protocol, seed, submission)
         book = RunBook(task, protocol, seed, folder, published, submission, submission_path, device, HarnessCode.take(), seal)
         task.to(device if data_device is None else data_device)
         learner = make_learner(device)
@@ -149,47 +150,6 @@ def check_device(device: torch.device | str) -> torch.device:
         if device.index is not None and device.index >= torch.cuda.device_count():
             raise TrainingError(f"--device {device}: this machine has {torch.cuda.device_count()} CUDA device(s), numbered from 0.")
     return device
-
-
-def finished_record(folder: RunFolder, protocol: Any, submission: SubmissionRecord, published: Path | None) -> RunResult | None:
-    """The folder's record if its run is complete (every step trained, scored): resuming it trains
-    nothing (re-scoring is ``disbench eval``, which writes elsewhere), but publishes the record to
-    ``published`` when that results folder lacks it (a run resumed into another results folder).
-    A finished run of another protocol or submission version is refused: it is not this run."""
-    if not folder.result.is_file():
-        return None
-    try:
-        record = load_record(folder.result)
-    except DisbenchError:
-        return None
-    if record.status != "completed" or record.training.steps != protocol.steps:
-        return None
-    check_same_run(folder, record.protocol.hash, record.submission.content_hash, protocol, submission)
-    if published is not None and not published.exists():
-        write_record(record, published)
-        if folder.traversals.is_file():
-            published.with_name(published.stem + ".traversals.png").write_bytes(folder.traversals.read_bytes())
-    return record
-
-
-def check_resumable(folder: RunFolder, resume: bool, protocol: Any, submission: SubmissionRecord) -> None:
-    """Before a run resumes from ``folder``'s checkpoint: the checkpoint is of this protocol and submission version."""
-    if resume and folder.has_run():
-        saved = load_run_state(folder.checkpoint)
-        check_same_run(folder, Protocol.from_dict(saved["protocol"]).hash(), saved["submission"].get("content_hash"), protocol, submission)
-
-
-def check_same_run(folder: RunFolder, protocol_hash: str, content_hash: str | None, protocol: Any, submission: SubmissionRecord) -> None:
-    """Refuse to resume (or reuse) what ``folder`` holds when another protocol or another version of the
-    submission made it: one model trained by two codes, or a record claiming code it never ran."""
-    changed = []
-    if protocol_hash != protocol.hash():
-        changed.append(f"the {protocol.name} tier's protocol (hash {protocol_hash[:12]}, now {protocol.hash()[:12]})")
-    if content_hash is not None and submission.content_hash is not None and content_hash != submission.content_hash:
-        changed.append(f"the submission's code (content hash {content_hash[:12]}, now {submission.content_hash[:12]})")
-    if changed:
-        raise TrainingError(f"{folder.path} holds a run made under other settings: {' and '.join(changed)} changed since. Resuming would mix "
-                            "the two; start the run again with --overwrite (a sweep: delete that folder and run the sweep again).")
 
 
 def published_path(task: Task, protocol: Any, seed: int, submission: SubmissionRecord, results_dir: str | Path | None) -> Path | None:
@@ -257,7 +217,7 @@ class RunBook:
         protocol, folder = self.protocol, self.folder
         saved = load_run_state(folder.checkpoint) if resume and folder.has_run() else None
         identity = f"{self.public_task.id}/{protocol.name}/{self.seed}/{self.submission.content_hash}"
-        self.seal = choose_seal(self.public_task, self.wanted_seal, identity, saved.get("seal") if saved else None)
+        self.seal = choose_seal(self.public_task, self.wanted_seal, identity, saved)
         task = self.task = sealed(self.public_task, self.seal)
         self.learner, self.info = learner, learner.info()
         if self.info["supervision"] != self.submission.supervision:  # the track is submission.toml's, as the harness read it
@@ -282,7 +242,7 @@ class RunBook:
         self.learner.save(folder.path / name)
         save_checkpoint(folder.checkpoint, {
             "step": state.step, "elapsed": state.elapsed, "seed": self.seed, "data_rng": self.generator.get_state(),
-            "curve": state.curve, "curve_time": state.curve_time, "seal": self.seal.to_dict() if self.seal else None,
+            "curve": state.curve, "curve_time": state.curve_time, "seal": self.seal.to_dict() if self.seal else None, "protocol_hash": self.protocol.hash(),
             "model_file": name, "model_sha256": sha256_file(folder.path / name),
             "task_spec": self.task.spec.to_dict() if self.task.spec else None, "protocol": self.protocol.to_dict(), "submission": self.submission.model_dump(),
             "submission_path": str(self.submission_path) if self.submission_path else None, "hyperparameters": self.submission.hyperparameters,

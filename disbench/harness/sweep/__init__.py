@@ -313,11 +313,17 @@ def classify(run: Run, protocol_hash: str, content_hash: str) -> RunState:
     if record is None:
         if not run.folder.has_run():
             return RunState(run, State.MISSING)
+        from disbench.harness.run.reuse import Held, differences
+
         finished = _folder_record(run)
+        try:
+            held = Held.of_record(finished) if finished else Held.of_checkpoint(run.folder.checkpoint)
+        except DisbenchError:  # an unreadable checkpoint: resuming says what is wrong with it
+            return RunState(run, State.PARTIAL, "a checkpoint and no record: resumes")
+        if found := differences(held, protocol_hash, content_hash, run.seed):  # another code's run: re-run, never resume or reuse it
+            return RunState(run, State.STALE, "its run folder holds a run made under other settings: " + " and ".join(found))
         if finished is None:
             return RunState(run, State.PARTIAL, "a checkpoint and no record: resumes")
-        if stale := _stale(finished, run, protocol_hash, content_hash):  # a finished run of other code in the folder: not this run's
-            return RunState(run, State.STALE, "its run folder holds a finished run of other settings: " + "; ".join(stale))
         return RunState(run, State.PARTIAL, "finished in its run folder, its record not in this results folder: resuming publishes it")
     stale = _stale(record, run, protocol_hash, content_hash)
     if stale:
