@@ -60,6 +60,11 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("calls", type=Path, nargs="+", help="folders holding what one call of gpu_runs.sh sent back: records.tar.gz and runs.log")
     args = parser.parse_args()
+    for folder in args.calls:
+        lacking = [name for name in ("runs.log", "records.tar.gz") if not (folder / name).is_file()]
+        if lacking:
+            parser.error(f"{folder} lacks {' and '.join(lacking)}: pass the folder a gpu_runs.sh call's files were fetched into "
+                         "(its $OUT: runs.log and records.tar.gz)")
     calls = [call(folder) for folder in args.calls]
     for c in calls:
         print(c["call"], c["runs_side_by_side"], "runs side by side: median steps/s", round(c["median_steps_per_s"], 1),

@@ -274,8 +274,8 @@ def test_each_state_gets_its_exact_action_and_reason(workspace):
         assert [(s.run.seed, s.state) for s in states] == [(0, State.DONE), (1, State.MISSING), (2, State.FAILED), (3, State.STALE),
                                                             (4, State.STALE), (5, State.FAILED), (6, State.PARTIAL), (7, State.RUNNING)]
         assert states[2].reason == "The loss became non-finite at step 7."
-        assert states[3].reason.startswith("protocol hash 000000000000 is not the smoke tier's")
-        assert states[4].reason.startswith("submission hash ffffffffffff is not the folder's")
+        assert states[3].reason.startswith("its record was made under other settings: the tier's protocol (hash 000000000000, now ")
+        assert states[4].reason.startswith("its record was made under other settings: the submission's code (content hash ffffffffffff, now ")
         assert states[5].reason.startswith("unreadable record:") and "seed-5.json" in states[5].reason
         assert states[7].reason.startswith("pid ")
         assert [(s.run.seed, s.state) for s in to_do(states)] == [(1, State.MISSING), (2, State.FAILED), (3, State.STALE), (4, State.STALE),

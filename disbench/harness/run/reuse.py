@@ -61,16 +61,22 @@ def refuse(folder: RunFolder, found: list[str]) -> None:
                             "run again with --overwrite (a sweep re-runs such a folder by itself).")
 
 
-def finished_record(folder: RunFolder, protocol: Any, seed: int, submission: SubmissionRecord) -> RunResult | None:
-    """The folder's record if its run is complete (every step trained, scored) and is the run asked for;
-    a finished run made under other settings is refused (``TrainingError``), not reused."""
+def completed_record(folder: RunFolder) -> RunResult | None:
+    """The completed record in the folder's own ``result.json``, if it holds a readable one."""
     if not folder.result.is_file():
         return None
     try:
         record = load_record(folder.result)
     except DisbenchError:
         return None
-    if record.status != "completed" or record.training.steps != protocol.steps:
+    return record if record.status == "completed" else None
+
+
+def finished_record(folder: RunFolder, protocol: Any, seed: int, submission: SubmissionRecord) -> RunResult | None:
+    """The folder's record if its run is complete (every step trained, scored) and is the run asked for;
+    a finished run made under other settings is refused (``TrainingError``), not reused."""
+    record = completed_record(folder)
+    if record is None or record.training.steps != protocol.steps:
         return None
     refuse(folder, differences(Held.of_record(record), protocol.hash(), submission.content_hash, seed))
     return record

@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from disbench.error import DisbenchError, RecordError, did_you_mean
 from disbench.harness.record import RunResult, load_record, record_path
 from disbench.harness.run.folder import RunFolder, run_dir
+from disbench.harness.run.reuse import Held, completed_record, differences
 from disbench.harness.submission import Submission, format_validation_error
 from disbench.protocol import DEFAULT_TIER, TIERS
 from disbench.registration import load_plugins, parse_task_id, registry, spec
@@ -313,9 +314,7 @@ def classify(run: Run, protocol_hash: str, content_hash: str) -> RunState:
     if record is None:
         if not run.folder.has_run():
             return RunState(run, State.MISSING)
-        from disbench.harness.run.reuse import Held, differences
-
-        finished = _folder_record(run)
+        finished = completed_record(run.folder)
         try:
             held = Held.of_record(finished) if finished else Held.of_checkpoint(run.folder.checkpoint)
         except DisbenchError:  # an unreadable checkpoint: resuming says what is wrong with it
@@ -325,31 +324,11 @@ def classify(run: Run, protocol_hash: str, content_hash: str) -> RunState:
         if finished is None:
             return RunState(run, State.PARTIAL, "a checkpoint and no record: resumes")
         return RunState(run, State.PARTIAL, "finished in its run folder, its record not in this results folder: resuming publishes it")
-    stale = _stale(record, run, protocol_hash, content_hash)
-    if stale:
-        return RunState(run, State.STALE, "; ".join(stale), record)
+    if stale := differences(Held.of_record(record), protocol_hash, content_hash, run.seed):
+        return RunState(run, State.STALE, "its record was made under other settings: " + " and ".join(stale), record)
     if record.status == "failed":
         return RunState(run, State.FAILED, record.error, record)
     return RunState(run, State.DONE, None, record)
-
-
-def _folder_record(run: Run) -> RunResult | None:
-    """The completed record in the run's own folder (``result.json``), if it holds one."""
-    try:
-        record = load_record(run.folder.result) if run.folder.result.is_file() else None
-    except RecordError:
-        return None
-    return record if record is not None and record.status == "completed" else None
-
-
-def _stale(record: RunResult, run: Run, protocol_hash: str, content_hash: str) -> list[str]:
-    """What in ``record`` differs from the run's tier protocol and submission now (nothing: it is current)."""
-    stale = []
-    if record.protocol.hash != protocol_hash:
-        stale.append(f"protocol hash {record.protocol.hash[:12]} is not the {run.protocol} tier's {protocol_hash[:12]}")
-    if record.submission.content_hash != content_hash:
-        stale.append(f"submission hash {str(record.submission.content_hash)[:12]} is not the folder's {content_hash[:12]}")
-    return stale
 
 
 def current_hashes(run: Run, content_hashes: dict[Path, str] | None = None) -> tuple[str, str]:
