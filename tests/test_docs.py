@@ -290,7 +290,7 @@ def _cells(section: str, row_start: str, doc: str = "protocols.md") -> list[list
     """The cells of a Markdown table's rows that start with ``row_start``, in one section of ``docs/<doc>``."""
     text = (ROOT / "docs" / doc).read_text(encoding="utf-8")
     body = text.split(f"## {section}\n", 1)[1].split("\n## ", 1)[0]
-    return [[c.strip() for c in line.strip("|").split("|")] for line in body.splitlines() if line.startswith(row_start)]
+    return [[c.strip() for c in line.strip().strip("|").split("|")] for line in body.splitlines() if line.startswith(row_start)]
 
 
 def _pairs(record, metric: str) -> str:
@@ -322,16 +322,17 @@ def test_protocols_baseline_tables_are_the_committed_records():
         assert informativeness == " / ".join(f"{r.metrics['dci.informativeness_test']:.3f}" for r in (mse, blur))
 
 
-def _record(folder: str, task: str, submission: str, seed: int):
+def _record(folder: str, task: str, submission: str, seed: int, tier: str = "quick"):
     from disbench.harness.record import load_record
 
-    return load_record(ROOT / folder / "results" / task / submission / "quick" / f"seed-{seed}.json")
+    return load_record(ROOT / folder / "results" / task / submission / tier / f"seed-{seed}.json")
 
 
 def test_hand_written_record_tables_are_the_committed_records():
     """The other tables that quote committed records cell by cell: Fig. 11's z = 25 rows of docs/protocols.md (ungated DCI, as
     they say), its candidates in docs/reproduction.md (informativeness: final and the lowest curve point of either seed), and
-    the signed beta-VAE records docs/trust.md sets beside the public ones (gated DCI)."""
+    the signed beta-VAE records docs/trust.md sets beside the public ones (gated DCI), and the extended tier's spacings
+    without overlap in docs/reproduction.md's reading (informativeness over the curve and final, MIG and gated DCI)."""
     from disbench.reproduction.gate import gated_dci
 
     def ungated(r):
@@ -360,6 +361,15 @@ def test_hand_written_record_tables_are_the_committed_records():
         assert cell_mse == (f"{finals[0]}: collapsed" if collapsed else f"{finals[0]} ({lowest(arms[0]):.3f})"), setting
         assert cell_blur == f"{finals[1]} ({lowest(arms[1]):.3f})", setting
         assert migs == " / ".join(", ".join(f"{r.metrics['mig']:.3f}" for r in runs) for runs in arms), setting
+
+    extended = [row for row in _cells("Reading the results", "  | ", "reproduction.md") if row[0].isdigit()]
+    assert [row[0] for row in extended] == ["5", "6", "7", "8"]
+    for spacing, curve, final, mig, dci in extended:
+        r = _record("reproduction", "xysquares-mse-v0" if spacing == "8" else f"xysquares-s{spacing}-mse-v0", "ada-gvae", 0, "extended")
+        points = [v for _, v in r.curve["dci.informativeness_test"]]
+        g = gated_dci(r)
+        assert curve == f"{min(points):.2f}-{max(points):.2f}" and final == f"{r.metrics['dci.informativeness_test']:.3f}", spacing
+        assert [mig, dci] == [f"{r.metrics['mig']:.3f} ({r.max_during_training['mig']:.3f})", f"{g.final:.3f} ({g.peak:.3f})"], spacing
 
 
 def test_trust_seal_effect_table_is_the_benchmark_and_the_records():
