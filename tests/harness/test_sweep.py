@@ -307,6 +307,14 @@ def test_each_state_gets_its_exact_action_and_reason(workspace):
     assert outcomes[1].line().startswith(f"completed {outcomes[1].run.label} (new run, ")
 
 
+def test_a_record_filed_under_another_seed_is_stale_not_done(workspace):
+    grid = expand(sweep_in(workspace, seeds="0-1"))
+    shutil.copyfile(grid.runs[0].record_file, grid.runs[1].record_file)  # seed 0's record, as seed 1's file
+    states = survey(grid.runs)
+    assert [s.state for s in states] == [State.DONE, State.STALE]
+    assert states[1].reason == "its record was made under other settings: the seed (0, asked 1)"
+
+
 def test_submitit_local_executor_trains_a_run_and_reports_it(trained):
     root, outcomes, jobs = trained
     grid = expand(sweep_in(root, seeds=(0,)))
